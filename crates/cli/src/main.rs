@@ -1,0 +1,397 @@
+//! `connected-accounts`: the core on the command line, for scripts and headless use. It links no
+//! GUI library; run with no arguments it starts the window app.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ca_core::{Account, DisconnectOutcome, Engine, Error, ErrorKind, NewProvider, ProviderView};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+mod window;
+
+#[derive(Parser)]
+#[command(
+    name = "connected-accounts",
+    version,
+    about = "Connect, inspect, test, refresh and disconnect your OAuth accounts",
+    after_help = "Run without a command to open the window.\n\
+                  Exit codes: 0 success, 1 failure, 2 usage or refused confirmation, 3 needs reconnect."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List providers, or add one by its issuer URL
+    Providers(ProvidersArgs),
+    /// Sign in to a provider in the browser and connect the account
+    Connect {
+        /// The provider's id (see `connected-accounts providers`)
+        provider: String,
+        /// A scope to request instead of the provider's defaults (repeatable)
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// How long to wait for the browser, in seconds
+        #[arg(long, default_value_t = 300, value_name = "SECS")]
+        timeout: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List connected accounts
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one account
+    Show {
+        /// Account id, a unique id prefix, or the account's e-mail
+        account: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call the provider's user endpoint with the account's token and show the answer
+    Test {
+        account: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refresh the account's access token now
+    Refresh {
+        account: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disconnect: revoke the tokens at the provider and forget the account
+    Revoke {
+        account: String,
+        /// Do not ask; where the provider cannot revoke, remove locally and warn
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print only an access token that stays valid for at least the refresh margin
+    Token { account: String },
+    /// Show the security audit log, newest first
+    Audit {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct ProvidersArgs {
+    #[command(subcommand)]
+    action: Option<ProvidersAction>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum ProvidersAction {
+    /// Add an OpenID provider from its issuer URL (endpoints come from discovery)
+    Add {
+        #[arg(long, value_name = "URL")]
+        issuer: String,
+        #[arg(long, value_name = "ID")]
+        client_id: String,
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// A scope to request by default (repeatable; default: what the server supports among
+        /// openid, profile, email, offline_access)
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A failure already reported to the user, with its exit code.
+struct Exit(u8);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(command) = cli.command else {
+        return match window::start() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => report(&e).into(),
+        };
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Exit(code)) => ExitCode::from(code),
+    }
+}
+
+async fn run(command: Command) -> Result<(), Exit> {
+    let engine = Engine::open_from_env().await.map_err(|e| Exit(report(&e)))?;
+    let _log = ca_core::logging::init(engine.paths(), "cli");
+    execute(&engine, command).await.map_err(|e| match e {
+        Failure::Reported(code) => Exit(code),
+        Failure::Core(e) => Exit(report(&e)),
+    })
+}
+
+enum Failure {
+    Core(Error),
+    Reported(u8),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Core(e)
+    }
+}
+
+async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Providers(ProvidersArgs { action: None, json }) => {
+            let providers = engine.providers().await?;
+            if json {
+                print_json(&providers);
+            } else if providers.is_empty() {
+                eprintln!("No providers yet. Add one with: connected-accounts providers add --issuer URL --client-id ID");
+            } else {
+                for p in &providers {
+                    println!("{}\t{}\t{}", p.id, p.name, configured(p));
+                }
+            }
+        }
+        Command::Providers(ProvidersArgs {
+            action: Some(ProvidersAction::Add { issuer, client_id, name, scopes, json }),
+            ..
+        }) => {
+            let p = engine
+                .add_provider(NewProvider { issuer, client_id, name, scopes })
+                .await?;
+            if json {
+                print_json(&p);
+            } else {
+                println!("{}", p.id);
+            }
+        }
+        Command::Connect { provider, scopes, timeout, json } => {
+            let scopes = (!scopes.is_empty()).then_some(scopes);
+            let started = engine
+                .connect_begin(&provider, scopes, Some(Duration::from_secs(timeout)), true)
+                .await?;
+            eprintln!(
+                "Opening your browser to sign in to {}. If it does not open, visit:\n  {}\nWaiting up to {} s (Ctrl-C cancels)…",
+                started.provider, started.authorize_url, started.timeout_secs
+            );
+            let finish = engine.connect_finish(&started.flow_id);
+            tokio::pin!(finish);
+            let account = tokio::select! {
+                r = &mut finish => r?,
+                _ = tokio::signal::ctrl_c() => {
+                    engine.connect_cancel(&started.flow_id);
+                    finish.await?
+                }
+            };
+            if json {
+                print_json(&account);
+            } else {
+                eprintln!("Connected {} ({}).", account.display_name, account.provider_name);
+                println!("{}", account.id);
+            }
+        }
+        Command::List { json } => {
+            let accounts = engine.accounts().await?;
+            if json {
+                print_json(&accounts);
+            } else if accounts.is_empty() {
+                eprintln!("No accounts yet. Connect one with: connected-accounts connect PROVIDER_ID");
+            } else {
+                for a in &accounts {
+                    print_line(a);
+                }
+            }
+        }
+        Command::Show { account, json } => {
+            let a = engine.account(&account).await?;
+            if json {
+                print_json(&a);
+            } else {
+                print_details(&a);
+            }
+        }
+        Command::Test { account, json } => {
+            let r = engine.test_account(&account).await?;
+            if json {
+                print_json(&r);
+            } else {
+                println!("{} {}", r.method, r.url);
+                println!("status {} in {} ms", r.status, r.latency_ms);
+                for (name, value) in &r.headers {
+                    println!("{name}: {value}");
+                }
+                println!();
+                println!("{}", serde_json::to_string_pretty(&r.body).unwrap_or_default());
+            }
+            if !(200..300).contains(&r.status) {
+                eprintln!("error: the provider answered HTTP {}", r.status);
+                return Err(Failure::Reported(1));
+            }
+        }
+        Command::Refresh { account, json } => {
+            let a = engine.refresh(&account).await?;
+            if json {
+                print_json(&a);
+            } else {
+                eprintln!("Refreshed {}.", a.display_name);
+                print_line(&a);
+            }
+        }
+        Command::Revoke { account, yes, json } => {
+            let outcome = revoke(engine, &account, yes).await?;
+            if let DisconnectOutcome::RemovedLocally { warning } = &outcome {
+                eprintln!("warning: {warning}");
+            }
+            if json {
+                print_json(&outcome);
+            } else {
+                eprintln!("Disconnected.");
+            }
+        }
+        Command::Token { account } => {
+            let token = engine.access_token(&account).await?;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", token.expose());
+        }
+        Command::Audit { limit, json } => {
+            let events = engine.audit_log(limit).await?;
+            if json {
+                print_json(&events);
+            } else {
+                for e in &events {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        e.at,
+                        e.kind,
+                        e.account_id.as_deref().unwrap_or("-"),
+                        e.detail
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn revoke(engine: &Engine, account: &str, yes: bool) -> Result<DisconnectOutcome, Failure> {
+    if yes {
+        return Ok(engine.disconnect(account, true).await?);
+    }
+    let a = engine.account(account).await?;
+    if !confirm(&format!(
+        "Disconnect {} ({})? Its tokens are revoked at the provider and the account is forgotten here.",
+        a.display_name, a.provider_name
+    ))? {
+        return Err(Failure::Reported(2));
+    }
+    match engine.disconnect(&a.id, false).await? {
+        DisconnectOutcome::ConfirmationRequired { message, .. } => {
+            if !confirm(&format!("{message}\nRemove it from Connected Accounts anyway?"))? {
+                return Err(Failure::Reported(2));
+            }
+            Ok(engine.disconnect(&a.id, true).await?)
+        }
+        done => Ok(done),
+    }
+}
+
+/// Asks on the terminal; without one, refuses (scripts pass `--yes`).
+fn confirm(question: &str) -> Result<bool, Failure> {
+    if !std::io::stdin().is_terminal() {
+        eprintln!("error: refusing to disconnect without confirmation\nhint: run it in a terminal to be asked, or pass --yes");
+        return Err(Failure::Reported(2));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|_| Failure::Reported(2))?;
+    let yes = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes");
+    if !yes {
+        eprintln!("Nothing was changed.");
+    }
+    Ok(yes)
+}
+
+fn configured(p: &ProviderView) -> &'static str {
+    if p.client_id.is_empty() {
+        "not configured"
+    } else {
+        "configured"
+    }
+}
+
+fn print_json<T: Serialize + ?Sized>(value: &T) {
+    println!("{}", serde_json::to_string_pretty(value).expect("serializable"));
+}
+
+fn print_line(a: &Account) {
+    println!(
+        "{}\t{}\t{}{}\t{}\t{}",
+        a.id,
+        a.provider,
+        a.display_name,
+        a.email.as_deref().map(|e| format!(" <{e}>")).unwrap_or_default(),
+        a.status.as_str(),
+        a.expires_at.as_deref().unwrap_or("no expiry"),
+    );
+}
+
+fn print_details(a: &Account) {
+    let missing: Vec<&str> = a
+        .scopes_requested
+        .iter()
+        .filter(|s| !a.scopes_granted.contains(s))
+        .map(String::as_str)
+        .collect();
+    println!("id:        {}", a.id);
+    println!("provider:  {} ({})", a.provider_name, a.provider);
+    println!("name:      {}", a.display_name);
+    println!("subject:   {}", a.subject);
+    println!("email:     {}", a.email.as_deref().unwrap_or("-"));
+    println!("status:    {}", a.status.as_str());
+    println!("expires:   {}", a.expires_at.as_deref().unwrap_or("no expiry"));
+    println!(
+        "granted:   {}{}",
+        a.scopes_granted.join(" "),
+        if a.scopes_source == ca_core::ScopesSource::Requested { " (as requested; the server did not say)" } else { "" }
+    );
+    if !missing.is_empty() {
+        println!("not granted: {}", missing.join(" "));
+    }
+    if let Some(e) = &a.last_error {
+        println!("last error: {e}");
+    }
+}
+
+/// Prints the error and its hint on stderr; returns the exit code for its kind.
+fn report(e: &Error) -> u8 {
+    tracing::warn!(kind = ?e.kind, "{}", e.detailed());
+    eprintln!("error: {}", e.message);
+    if let Some(h) = &e.hint {
+        eprintln!("hint: {h}");
+    }
+    match e.kind {
+        ErrorKind::NeedsReconnect => 3,
+        ErrorKind::InvalidInput => 2,
+        _ => 1,
+    }
+}

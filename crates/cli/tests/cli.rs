@@ -1,0 +1,349 @@
+//! The command-line contract, end to end through the real parts: oidc-provider on loopback, the
+//! real Secret Service (gnome-keyring in a private D-Bus session), a real SQLite file, and the
+//! scripted browser played through `$BROWSER`.
+
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+
+use std::process::Output;
+
+use serde_json::Value;
+use support::{keychain_lookup, require_keyring, Idp, Sandbox};
+use tokio::process::Command;
+
+const SERVICE: &str = "connected-accounts";
+
+struct Cli<'a> {
+    sandbox: &'a Sandbox,
+    extra: Vec<(String, String)>,
+}
+
+impl<'a> Cli<'a> {
+    fn new(sandbox: &'a Sandbox) -> Self {
+        Self { sandbox, extra: vec![] }
+    }
+
+    fn with(mut self, k: &str, v: &str) -> Self {
+        self.extra.push((k.into(), v.into()));
+        self
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_connected-accounts"));
+        cmd.args(args).stdin(std::process::Stdio::null());
+        for (k, v) in self.sandbox.env().into_iter().chain(self.extra.clone()) {
+            cmd.env(k, v);
+        }
+        cmd.output().await.expect("run connected-accounts")
+    }
+
+    /// Runs and expects success; returns stdout.
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(
+            out.status.success(),
+            "`connected-accounts {}` failed ({:?}):\n{}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    async fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args).await).expect("JSON output")
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+async fn add_demo_provider(cli: &Cli<'_>, idp: &Idp) -> String {
+    cli.ok(&[
+        "providers", "add", "--issuer", &idp.issuer, "--client-id", "connected-accounts-demo",
+        "--name", "Local demo",
+    ])
+    .await
+    .trim()
+    .to_string()
+}
+
+#[tokio::test]
+async fn connect_show_test_refresh_token_and_revoke_an_account() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+
+    let provider = add_demo_provider(&cli, &idp).await;
+    assert_eq!(provider, "local-demo");
+    let providers = cli.json(&["providers", "--json"]).await;
+    assert_eq!(providers[0]["id"], "local-demo");
+    assert_eq!(providers[0]["issuer"], idp.issuer.as_str());
+    assert!(cli.ok(&["providers"]).await.starts_with("local-demo\tLocal demo\tconfigured"));
+
+    // Connect: the browser (our consent script) signs in as alice and hits the loopback callback.
+    let id = cli.ok(&["connect", "local-demo", "--timeout", "30"]).await.trim().to_string();
+    assert_eq!(id.len(), 16, "account id {id:?}");
+
+    let stored = keychain_lookup(SERVICE, &id).await.expect("tokens in the Secret Service");
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    let access = stored["access_token"].as_str().unwrap().to_string();
+    let refresh = stored["refresh_token"].as_str().expect("a refresh token (offline_access)").to_string();
+
+    let list = cli.json(&["list", "--json"]).await;
+    let a = &list[0];
+    for field in [
+        "id", "provider", "display_name", "subject", "email", "scopes_requested",
+        "scopes_granted", "scopes_source", "status", "expires_at",
+    ] {
+        assert!(a.get(field).is_some(), "account JSON lacks {field}: {a}");
+    }
+    assert_eq!(a["id"], id.as_str());
+    assert_eq!(a["provider"], "local-demo");
+    assert_eq!(a["display_name"], "Alice Example");
+    assert_eq!(a["subject"], "alice");
+    assert_eq!(a["email"], "alice@example.test");
+    assert_eq!(a["status"], "connected");
+    assert_eq!(a["scopes_source"], "server");
+    let granted: Vec<&str> = a["scopes_granted"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    for s in ["openid", "profile", "email", "offline_access"] {
+        assert!(granted.contains(&s), "{s} not granted: {granted:?}");
+    }
+    let expires_before = a["expires_at"].as_str().unwrap().to_string();
+
+    // Nothing secret in SQLite, the logs or any command output.
+    for dir in [sandbox.dir.clone()] {
+        assert!(support::files_containing(&dir, &access).is_empty(), "access token on disk");
+        assert!(support::files_containing(&dir, &refresh).is_empty(), "refresh token on disk");
+    }
+    let show = cli.ok(&["show", &id]).await;
+    assert!(show.contains("Alice Example") && show.contains("offline_access"), "{show}");
+    let show_json = cli.json(&["show", &id[..6], "--json"]).await;
+    assert_eq!(show_json["id"], id.as_str(), "a unique id prefix resolves");
+
+    // The test call runs in Rust and returns the user JSON, not the token.
+    let probe_out = cli.ok(&["test", &id, "--json"]).await;
+    assert!(!probe_out.contains(&access));
+    let probe: Value = serde_json::from_str(&probe_out).unwrap();
+    assert_eq!(probe["status"], 200);
+    assert_eq!(probe["method"], "GET");
+    assert_eq!(probe["url"], format!("{}/me", idp.issuer).as_str());
+    assert_eq!(probe["body"]["sub"], "alice");
+    assert_eq!(probe["body"]["email"], "alice@example.test");
+    assert!(probe["latency_ms"].as_u64().is_some());
+    assert!(probe["headers"].as_array().unwrap().iter().any(|h| h[0] == "content-type"));
+
+    // Refresh rotates: the new refresh token is in the keychain and the expiry moved.
+    let refreshed = cli.json(&["refresh", &id, "--json"]).await;
+    assert_eq!(refreshed["status"], "connected");
+    assert_ne!(refreshed["expires_at"].as_str().unwrap(), expires_before);
+    let stored2: Value = serde_json::from_str(&keychain_lookup(SERVICE, &id).await.unwrap()).unwrap();
+    assert_ne!(stored2["refresh_token"].as_str().unwrap(), refresh, "rotated refresh token saved");
+    assert_ne!(stored2["access_token"].as_str().unwrap(), access);
+    assert_eq!(idp.stats().await["refresh_success"], 1);
+
+    // `token` prints only the (still fresh) access token, without refreshing again.
+    let token = cli.ok(&["token", &id]).await;
+    assert_eq!(token.trim(), stored2["access_token"].as_str().unwrap());
+    assert_eq!(token.lines().count(), 1);
+    assert_eq!(idp.stats().await["refresh_success"], 1);
+
+    // Without --yes and without a terminal, revoke refuses (exit 2) and changes nothing.
+    let refused = cli.run(&["revoke", &id]).await;
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("--yes"));
+    assert!(keychain_lookup(SERVICE, &id).await.is_some());
+
+    let outcome = cli.json(&["revoke", &id, "--yes", "--json"]).await;
+    assert_eq!(outcome["kind"], "revoked");
+    assert!(keychain_lookup(SERVICE, &id).await.is_none(), "secret deleted");
+    assert_eq!(cli.json(&["list", "--json"]).await, serde_json::json!([]));
+    let stats = idp.stats().await;
+    assert!(stats["revocation_success"].as_u64().unwrap() >= 1, "{stats}");
+
+    let audit = cli.json(&["audit", "--json"]).await;
+    let kinds: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for k in ["provider_added", "flow_started", "flow_completed", "refresh_succeeded", "token_read", "revoked"] {
+        assert!(kinds.contains(&k), "audit lacks {k}: {kinds:?}");
+    }
+}
+
+#[tokio::test]
+async fn scopes_can_be_overridden_per_connect_and_requested_ones_are_recorded() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    add_demo_provider(&cli, &idp).await;
+    let a = cli
+        .json(&["connect", "local-demo", "--scope", "openid", "--scope", "email", "--json"])
+        .await;
+    assert_eq!(a["scopes_requested"], serde_json::json!(["openid", "email"]));
+    let granted: Vec<&str> = a["scopes_granted"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(!granted.contains(&"offline_access"));
+    // No offline_access: no refresh token, so a refresh is refused with a clear reason.
+    let out = cli.run(&["refresh", a["id"].as_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no refresh token"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn access_denied_ends_the_connect_with_a_clear_message_and_stores_nothing() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox).with("CA_TEST_CONSENT", "deny");
+    add_demo_provider(&cli, &idp).await;
+    let out = cli.run(&["connect", "local-demo", "--timeout", "30"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("access was denied at Local demo"), "{err}");
+    assert!(err.contains("hint: connect again and choose to allow access"), "{err}");
+    assert_eq!(cli.json(&["list", "--json"]).await, serde_json::json!([]));
+    let audit = cli.json(&["audit", "--json"]).await;
+    assert_eq!(audit[0]["kind"], "flow_failed");
+}
+
+#[tokio::test]
+async fn a_browser_that_never_comes_back_times_out_and_stores_nothing() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox).with("CA_TEST_CONSENT", "ignore");
+    add_demo_provider(&cli, &idp).await;
+    let out = cli.run(&["connect", "local-demo", "--timeout", "1"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
+    assert_eq!(cli.json(&["list", "--json"]).await, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn an_unreachable_or_silent_server_is_a_clear_error() {
+    require_keyring();
+    let sandbox = Sandbox::new();
+    // Nothing listens on this port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cli = Cli::new(&sandbox);
+    let out = cli
+        .run(&["providers", "add", "--issuer", &format!("http://127.0.0.1:{closed}"), "--client-id", "x"])
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot reach http://127.0.0.1"), "{}", stderr(&out));
+
+    // A server that accepts and never answers: the request gives up after the timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let out = Cli::new(&sandbox)
+        .with("CONNECTED_ACCOUNTS_HTTP_TIMEOUT_SECS", "1")
+        .run(&["providers", "add", "--issuer", &format!("http://127.0.0.1:{port}"), "--client-id", "x"])
+        .await;
+    hold.abort();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot reach"), "{}", stderr(&out));
+    assert_eq!(cli.json(&["providers", "--json"]).await, serde_json::json!([]));
+
+    // Plain http to a non-loopback host is refused before any request.
+    let out = cli.run(&["providers", "add", "--issuer", "http://id.example.com", "--client-id", "x"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not use https"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn refresh_with_the_server_down_keeps_the_refresh_token_and_says_offline() {
+    require_keyring();
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    let id = {
+        let idp = Idp::start().await;
+        add_demo_provider(&cli, &idp).await;
+        cli.ok(&["connect", "local-demo"]).await.trim().to_string()
+    }; // the server stops here
+    let before = keychain_lookup(SERVICE, &id).await.unwrap();
+    let out = cli.run(&["refresh", &id]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot reach Local demo"), "{}", stderr(&out));
+    assert_eq!(keychain_lookup(SERVICE, &id).await.unwrap(), before, "tokens untouched");
+    let a = cli.json(&["show", &id, "--json"]).await;
+    assert_eq!(a["status"], "offline");
+}
+
+#[tokio::test]
+async fn a_grant_revoked_elsewhere_marks_the_account_needs_reconnect_and_keeps_it() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    add_demo_provider(&cli, &idp).await;
+    let id = cli.ok(&["connect", "local-demo"]).await.trim().to_string();
+    let stored: Value = serde_json::from_str(&keychain_lookup(SERVICE, &id).await.unwrap()).unwrap();
+    let rt = stored["refresh_token"].as_str().unwrap();
+    // Someone revokes the grant at the provider (as "sign out of all apps" would).
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/token/revocation", idp.issuer))
+        .form(&[("token", rt), ("client_id", "connected-accounts-demo")])
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success());
+
+    let out = cli.run(&["refresh", &id]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("connect the account again"), "{}", stderr(&out));
+    let a = cli.json(&["show", &id, "--json"]).await;
+    assert_eq!(a["status"], "needs_reconnect");
+    assert!(keychain_lookup(SERVICE, &id).await.is_some(), "the entry is kept");
+    let out = cli.run(&["token", &id]).await;
+    assert_eq!(out.status.code(), Some(3));
+
+    // Connecting again reuses the same account id.
+    let again = cli.ok(&["connect", "local-demo"]).await.trim().to_string();
+    assert_eq!(again, id);
+    assert_eq!(cli.json(&["show", &id, "--json"]).await["status"], "connected");
+}
+
+#[tokio::test]
+async fn no_secret_service_is_a_clear_error_with_no_plaintext_fallback() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    add_demo_provider(&Cli::new(&sandbox), &idp).await;
+    let cli = Cli::new(&sandbox).with("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let out = cli.run(&["connect", "local-demo", "--timeout", "30"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("keychain"), "{err}");
+    assert!(err.contains("gnome-keyring"), "{err}");
+    assert_eq!(cli.json(&["list", "--json"]).await, serde_json::json!([]));
+    let audit = cli.json(&["audit", "--json"]).await;
+    assert_eq!(audit[0]["kind"], "flow_failed");
+}
+
+#[tokio::test]
+async fn unknown_ids_and_bad_arguments_are_clear_errors() {
+    require_keyring();
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    for args in [["show", "nope"], ["token", "nope"], ["refresh", "nope"], ["test", "nope"]] {
+        let out = cli.run(&args).await;
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("there is no account \"nope\""), "{err}");
+        assert!(err.contains("connected-accounts list"), "{err}");
+    }
+    let out = cli.run(&["connect", "no-such-provider"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("there is no provider"));
+    let out = cli.run(&["frobnicate"]).await;
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+    let out = cli.run(&["list"]).await;
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("No accounts yet"));
+}

@@ -1,0 +1,330 @@
+//! Accounts: the metadata of each connected account in SQLite (never a secret), and its status.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::db::{now_ms, rfc3339, Db};
+use crate::error::{Error, Result};
+
+/// A settled state, or the intent of an operation under way (recorded before it starts, so an
+/// interrupted one can be finished or rolled back at the next start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Connected,
+    /// Connected, and the access token expires within [`EXPIRING_WITHIN_MS`] (or has expired);
+    /// derived when read, never stored.
+    Expiring,
+    Offline,
+    NeedsReconnect,
+    Error,
+    Connecting,
+    Refreshing,
+    Disconnecting,
+}
+
+/// How close to expiry a connected account shows as "expiring".
+pub const EXPIRING_WITHIN_MS: i64 = 5 * 60 * 1000;
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::Expiring => "expiring",
+            Self::Offline => "offline",
+            Self::NeedsReconnect => "needs_reconnect",
+            Self::Error => "error",
+            Self::Connecting => "connecting",
+            Self::Refreshing => "refreshing",
+            Self::Disconnecting => "disconnecting",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "connected" => Self::Connected,
+            "offline" => Self::Offline,
+            "needs_reconnect" => Self::NeedsReconnect,
+            "connecting" => Self::Connecting,
+            "refreshing" => Self::Refreshing,
+            "disconnecting" => Self::Disconnecting,
+            _ => Self::Error,
+        }
+    }
+}
+
+/// Where `scopes_granted` comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopesSource {
+    /// The token response said which scopes were granted.
+    Server,
+    /// The server said nothing; these are the scopes that were asked for.
+    Requested,
+}
+
+/// An account as the window and `list --json`/`show --json` present it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Account {
+    pub id: String,
+    pub provider: String,
+    pub provider_name: String,
+    pub display_name: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub scopes_requested: Vec<String>,
+    pub scopes_granted: Vec<String>,
+    pub scopes_source: ScopesSource,
+    pub status: AccountStatus,
+    /// RFC 3339, or null when the provider gave no lifetime.
+    pub expires_at: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The stored row, with times as Unix ms.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountRow {
+    pub id: String,
+    pub provider_id: String,
+    pub provider_name: String,
+    pub subject: Option<String>,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub scopes_requested: String,
+    pub scopes_granted: String,
+    pub scopes_source: String,
+    pub status: String,
+    pub expires_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl AccountRow {
+    pub fn status(&self) -> AccountStatus {
+        AccountStatus::parse(&self.status)
+    }
+
+    pub fn view(&self, now: i64) -> Account {
+        let mut status = self.status();
+        if status == AccountStatus::Connected
+            && self.expires_at.is_some_and(|e| e - now <= EXPIRING_WITHIN_MS)
+        {
+            status = AccountStatus::Expiring;
+        }
+        Account {
+            id: self.id.clone(),
+            provider: self.provider_id.clone(),
+            provider_name: self.provider_name.clone(),
+            display_name: self.display_name.clone(),
+            subject: self.subject.clone().unwrap_or_default(),
+            email: self.email.clone(),
+            scopes_requested: serde_json::from_str(&self.scopes_requested).unwrap_or_default(),
+            scopes_granted: serde_json::from_str(&self.scopes_granted).unwrap_or_default(),
+            scopes_source: if self.scopes_source == "server" {
+                ScopesSource::Server
+            } else {
+                ScopesSource::Requested
+            },
+            status,
+            expires_at: self.expires_at.map(rfc3339),
+            last_error: self.last_error.clone(),
+            created_at: rfc3339(self.created_at),
+            updated_at: rfc3339(self.updated_at),
+        }
+    }
+}
+
+const SELECT: &str = "SELECT a.id, a.provider_id, p.name AS provider_name, a.subject, a.display_name, \
+     a.email, a.scopes_requested, a.scopes_granted, a.scopes_source, a.status, a.expires_at, \
+     a.last_error, a.created_at, a.updated_at FROM accounts a JOIN providers p ON p.id = a.provider_id";
+
+pub async fn list(db: &Db) -> Result<Vec<AccountRow>> {
+    Ok(
+        sqlx::query_as(&format!("{SELECT} ORDER BY a.created_at, a.id"))
+            .fetch_all(db)
+            .await?,
+    )
+}
+
+pub async fn find(db: &Db, id: &str) -> Result<Option<AccountRow>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE a.id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
+}
+
+pub fn unknown_account(id: &str) -> Error {
+    Error::not_found(
+        format!("there is no account {id:?}"),
+        "run `connected-accounts list` to see the accounts and their ids",
+    )
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<AccountRow> {
+    find(db, id).await?.ok_or_else(|| unknown_account(id))
+}
+
+/// Resolves what a person typed: an id, a unique id prefix (4+ characters) or a unique e-mail.
+pub async fn resolve(db: &Db, query: &str) -> Result<AccountRow> {
+    if let Some(row) = find(db, query).await? {
+        return Ok(row);
+    }
+    let rows = list(db).await?;
+    let matches: Vec<&AccountRow> = rows
+        .iter()
+        .filter(|r| {
+            (query.len() >= 4 && r.id.starts_with(query)) || r.email.as_deref() == Some(query)
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(unknown_account(query)),
+        _ => Err(Error::invalid_input(
+            format!("{query:?} matches more than one account"),
+            "give the full account id (see `connected-accounts list`)",
+        )),
+    }
+}
+
+/// Records the intent to connect: a row in `connecting` with no subject yet.
+pub async fn insert_connecting(
+    db: &Db,
+    id: &str,
+    provider_id: &str,
+    scopes_requested: &[String],
+) -> Result<()> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO accounts (id, provider_id, scopes_requested, status, created_at, updated_at) \
+         VALUES (?, ?, ?, 'connecting', ?, ?)",
+    )
+    .bind(id)
+    .bind(provider_id)
+    .bind(serde_json::to_string(scopes_requested).expect("scopes serialize"))
+    .bind(now)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The identity and grant a completed connect (or refresh) learned.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub scopes_requested: Vec<String>,
+    pub scopes_granted: Vec<String>,
+    pub scopes_source: ScopesSource,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub subject: String,
+    pub display_name: String,
+    pub email: Option<String>,
+}
+
+/// The account that already exists for this provider and subject (a reconnect), if any.
+pub async fn find_by_subject(db: &Db, provider_id: &str, subject: &str) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM accounts WHERE provider_id = ? AND subject = ?")
+            .bind(provider_id)
+            .bind(subject)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// Settles a connect on the row `id`: identity, grant, `connected`.
+pub async fn complete_connect(db: &Db, id: &str, who: &Identity, grant: &Grant) -> Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET subject = ?, display_name = ?, email = ?, scopes_requested = ?, \
+         scopes_granted = ?, scopes_source = ?, expires_at = ?, status = 'connected', \
+         last_error = NULL, updated_at = ? WHERE id = ?",
+    )
+    .bind(&who.subject)
+    .bind(&who.display_name)
+    .bind(&who.email)
+    .bind(serde_json::to_string(&grant.scopes_requested).expect("scopes serialize"))
+    .bind(serde_json::to_string(&grant.scopes_granted).expect("scopes serialize"))
+    .bind(scopes_source_str(grant.scopes_source))
+    .bind(grant.expires_at)
+    .bind(now_ms())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+fn scopes_source_str(s: ScopesSource) -> &'static str {
+    match s {
+        ScopesSource::Server => "server",
+        ScopesSource::Requested => "requested",
+    }
+}
+
+/// After a refresh: the new expiry, and the granted scopes when the server reported them.
+pub async fn complete_refresh(
+    db: &Db,
+    id: &str,
+    expires_at: Option<i64>,
+    scopes_granted: Option<&[String]>,
+) -> Result<()> {
+    let granted = scopes_granted.map(|s| serde_json::to_string(s).expect("scopes serialize"));
+    sqlx::query(
+        "UPDATE accounts SET expires_at = ?, \
+         scopes_granted = COALESCE(?, scopes_granted), \
+         scopes_source = CASE WHEN ? IS NULL THEN scopes_source ELSE 'server' END, \
+         status = 'connected', last_error = NULL, updated_at = ? WHERE id = ?",
+    )
+    .bind(expires_at)
+    .bind(&granted)
+    .bind(&granted)
+    .bind(now_ms())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Sets the status (and the error to show, or none).
+pub async fn set_status(
+    db: &Db,
+    id: &str,
+    status: AccountStatus,
+    last_error: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE accounts SET status = ?, last_error = ?, updated_at = ? WHERE id = ?")
+        .bind(status.as_str())
+        .bind(last_error)
+        .bind(now_ms())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(db: &Db, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM accounts WHERE id = ?")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Rows that carry an intent, for recovery after an interruption.
+pub async fn with_intent(db: &Db) -> Result<Vec<AccountRow>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} WHERE a.status IN ('connecting', 'refreshing', 'disconnecting')"
+    ))
+    .fetch_all(db)
+    .await?)
+}
+
+/// A new account id: 16 hex characters from a CSPRNG (UUID v4 bits).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
+}

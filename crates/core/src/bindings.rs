@@ -1,0 +1,37 @@
+//! The TypeScript declarations of every type that crosses to the window, generated from these Rust
+//! types (ts-rs) into `ui/src/bindings.ts`. The test command regenerates and diffs it.
+
+use ts_rs::{Config, TS};
+
+use crate::{
+    Account, AccountStatus, AuditEvent, ConnectStarted, DisconnectOutcome, NewProvider,
+    ProbeResult, ProviderView, ScopesSource, UiError,
+};
+
+pub fn typescript() -> String {
+    let cfg = Config::new().with_large_int("number");
+    let decls = [
+        ProviderView::decl(&cfg),
+        NewProvider::decl(&cfg),
+        AccountStatus::decl(&cfg),
+        ScopesSource::decl(&cfg),
+        Account::decl(&cfg),
+        ConnectStarted::decl(&cfg),
+        ProbeResult::decl(&cfg),
+        DisconnectOutcome::decl(&cfg),
+        AuditEvent::decl(&cfg),
+        UiError::decl(&cfg),
+        <serde_json::Value as TS>::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from the Rust types by `cargo run -p ca-core --example gen-bindings`. Do not edit.\n\n",
+    );
+    for d in decls {
+        out.push_str("export ");
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}

@@ -1,0 +1,114 @@
+//! Opens the user's browser on a URL the core built: `$BROWSER` if set (as gh does), else the
+//! system opener. Never waits for the browser: it may return at once (xdg-open) or never.
+
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The command line to run for `url`: `$BROWSER` split as shell words with `%s` replaced by the
+/// URL (or the URL appended), or the platform's opener.
+pub fn command_for(url: &str, browser_env: Option<&str>) -> Result<Vec<String>> {
+    match browser_env.map(str::trim).filter(|b| !b.is_empty()) {
+        Some(browser) => {
+            let mut words = shell_words::split(browser).map_err(|e| {
+                Error::invalid_input(
+                    format!("$BROWSER ({browser:?}) cannot be parsed: {e}"),
+                    "set BROWSER to a command, e.g. BROWSER=firefox or BROWSER='firefox --new-window %s'",
+                )
+            })?;
+            if words.iter().any(|w| w.contains("%s")) {
+                for w in &mut words {
+                    *w = w.replace("%s", url);
+                }
+            } else {
+                words.push(url.to_string());
+            }
+            Ok(words)
+        }
+        None => Ok(system_opener(url)),
+    }
+}
+
+fn system_opener(url: &str) -> Vec<String> {
+    let words: &[&str] = if cfg!(target_os = "macos") {
+        &["open"]
+    } else if cfg!(target_os = "windows") {
+        &["rundll32", "url.dll,FileProtocolHandler"]
+    } else {
+        &["xdg-open"]
+    };
+    words
+        .iter()
+        .map(|s| s.to_string())
+        .chain([url.to_string()])
+        .collect()
+}
+
+/// Starts the browser on `url` (http or https only) and returns without waiting for it.
+pub fn open(url: &str) -> Result<()> {
+    let parsed = url::Url::parse(url).map_err(|_| Error::internal("refused to open a malformed URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Error::internal("refused to open a URL that is not http(s)"));
+    }
+    let browser = std::env::var("BROWSER").ok();
+    let words = command_for(url, browser.as_deref())?;
+    let (program, args) = words.split_first().expect("a command has a program");
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            Error::new(ErrorKind::Internal, format!("cannot start the browser ({program})"))
+                .hint("open the address shown yourself, or set BROWSER to your browser's command")
+                .cause(e)
+        })?;
+    // Reap it whenever it ends, without waiting here.
+    std::thread::spawn(move || {
+        let mut child = child;
+        let _ = child.wait();
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "https://id.example.com/auth?a=1&b=2";
+
+    #[test]
+    fn browser_env_gets_the_url_appended() {
+        assert_eq!(
+            command_for(URL, Some("firefox --new-window")).unwrap(),
+            vec!["firefox", "--new-window", URL]
+        );
+    }
+
+    #[test]
+    fn percent_s_is_replaced() {
+        assert_eq!(
+            command_for(URL, Some("'/opt/my browser/run' --url=%s --x")).unwrap(),
+            vec!["/opt/my browser/run", &format!("--url={URL}"), "--x"]
+        );
+    }
+
+    #[test]
+    fn empty_browser_env_falls_back_to_the_system_opener() {
+        let cmd = command_for(URL, Some("  ")).unwrap();
+        assert_eq!(cmd.last().unwrap(), URL);
+        assert!(cmd.len() >= 2);
+    }
+
+    #[test]
+    fn unparsable_browser_env_is_a_clear_error() {
+        let e = command_for(URL, Some("firefox 'unclosed")).unwrap_err();
+        assert!(e.message.contains("$BROWSER"));
+    }
+
+    #[test]
+    fn only_http_urls_are_opened() {
+        assert!(open("file:///etc/passwd").is_err());
+        assert!(open("javascript:alert(1)").is_err());
+    }
+}

@@ -1,0 +1,87 @@
+//! The SQLite database: one file in the data dir, migrations embedded, WAL and a busy timeout.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use crate::error::{Error, ErrorKind, Result};
+
+pub type Db = SqlitePool;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Opens (creating if needed) and migrates the database at `path`.
+pub async fn open(path: &Path) -> Result<Db> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .map_err(|e| {
+            Error::storage(
+                format!("cannot open the account database {}", path.display()),
+                "check that the folder exists and is writable",
+                e,
+            )
+        })?;
+    MIGRATOR.run(&pool).await.map_err(|e| {
+        Error::new(
+            ErrorKind::Storage,
+            format!(
+                "the account database {} cannot be upgraded; it was left untouched",
+                path.display()
+            ),
+        )
+        .hint("if it was written by a newer version of Connected Accounts, update the app")
+        .cause(e)
+    })?;
+    Ok(pool)
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// RFC 3339 for a Unix-ms time (what the UI, the CLI's JSON and `data-expires-at` carry).
+pub fn rfc3339(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_keeps_milliseconds() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+    }
+
+    #[tokio::test]
+    async fn migrations_run_on_a_new_file_and_again() {
+        let dir = std::env::temp_dir().join(format!("ca-db-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("a.sqlite3");
+        let db = open(&file).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        db.close().await;
+        // Opening again is a no-op migration.
+        open(&file).await.unwrap().close().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,153 @@
+//! Errors that say what happened and what to do next, in the user's words; the cause is kept for logs.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of failure this is; the command line maps it to an exit code, the UI to a style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Bad input from the user (unknown id, malformed URL, …).
+    InvalidInput,
+    NotFound,
+    /// The provider cannot be reached (connection refused, timeout, DNS).
+    Network,
+    /// The provider answered with something we must refuse (bad ID token, wrong issuer, error reply).
+    Provider,
+    /// The grant is gone (revoked elsewhere, expired): the account needs to be connected again.
+    NeedsReconnect,
+    /// The OS keychain is missing, locked or failing.
+    Keychain,
+    /// The local database or files.
+    Storage,
+    /// The sign-in was denied at the provider or timed out.
+    FlowEnded,
+    /// The user cancelled the operation.
+    Cancelled,
+    /// A callback that does not belong to a pending flow (wrong/missing/replayed state, wrong iss).
+    Forged,
+    Internal,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub kind: ErrorKind,
+    /// What happened, for a person.
+    pub message: String,
+    /// What to do next, for a person.
+    pub hint: Option<String>,
+    /// The underlying cause, for logs only (it never carries a secret: see `secret`).
+    #[source]
+    pub cause: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            hint: None,
+            cause: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn cause(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.cause = Some(Box::new(cause));
+        self
+    }
+
+    pub fn invalid_input(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message).hint(hint)
+    }
+
+    pub fn not_found(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message).hint(hint)
+    }
+
+    pub fn storage(
+        message: impl Into<String>,
+        hint: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(ErrorKind::Storage, message)
+            .hint(hint)
+            .cause(cause)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+            .hint("this is a bug in Connected Accounts; the log file has the details")
+    }
+
+    /// The message, the hint and the chain of causes on one line, for logs and the command line.
+    pub fn detailed(&self) -> String {
+        let mut out = self.message.clone();
+        let mut source = self.cause.as_deref().map(|c| c as &dyn std::error::Error);
+        while let Some(cause) = source {
+            out.push_str(": ");
+            out.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        out
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        let hint = match &e {
+            sqlx::Error::Database(db) if db.message().contains("locked") => {
+                "another program holds the database; close other copies of Connected Accounts and try again"
+            }
+            _ => "check that the disk is writable and not full; the log file has the details",
+        };
+        Error::storage("the account database failed", hint, e)
+    }
+}
+
+/// The shape an error takes when it reaches the window: message and hint, never the cause's internals.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct UiError {
+    pub code: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl From<&Error> for UiError {
+    fn from(e: &Error) -> Self {
+        let code = serde_json::to_value(e.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "internal".into());
+        Self {
+            code,
+            message: e.message.clone(),
+            hint: e.hint.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ui_error_has_code_message_hint_and_no_cause() {
+        let e = Error::invalid_input("bad id", "use `connected-accounts list`")
+            .cause(std::io::Error::other("internal detail"));
+        let ui = UiError::from(&e);
+        assert_eq!(ui.code, "invalid_input");
+        assert_eq!(ui.message, "bad id");
+        assert_eq!(ui.hint.as_deref(), Some("use `connected-accounts list`"));
+        let json = serde_json::to_string(&ui).unwrap();
+        assert!(!json.contains("internal detail"));
+        assert_eq!(e.detailed(), "bad id: internal detail");
+    }
+}

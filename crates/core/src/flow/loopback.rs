@@ -1,0 +1,186 @@
+//! The loopback redirect listener (RFC 8252 §7.3): 127.0.0.1, an ephemeral port, one path.
+//!
+//! It only parses HTTP (hyper) and hands each request on the callback path to the flow, which
+//! decides; requests elsewhere get 404 with no side effect. Dropping the listener closes it.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, Result};
+
+pub const CALLBACK_PATH: &str = "/callback";
+/// Connections served at once; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 16;
+
+/// A request that reached the callback path, with a channel for the page to answer with.
+#[derive(Debug)]
+pub struct Callback {
+    pub params: HashMap<String, String>,
+    pub reply: oneshot::Sender<Page>,
+}
+
+/// The page the browser is shown.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub status: u16,
+    pub title: &'static str,
+    pub text: String,
+}
+
+pub struct Listener {
+    pub redirect_uri: String,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Listener {
+    /// Binds 127.0.0.1 on a free port and forwards callbacks to `tx`.
+    pub async fn bind(tx: mpsc::Sender<Callback>) -> Result<Self> {
+        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .map_err(|e| {
+                Error::internal("cannot open a loopback port for the sign-in redirect").cause(e)
+            })?;
+        let port = listener.local_addr().map_err(|e| Error::internal("loopback port").cause(e))?.port();
+        let redirect_uri = format!("http://127.0.0.1:{port}{CALLBACK_PATH}");
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok(permit) = slots.clone().acquire_owned().await else { return };
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| handle(req, tx.clone()));
+                    let conn = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(Duration::from_secs(5))
+                        .keep_alive(false)
+                        .serve_connection(TokioIo::new(stream), service);
+                    // A client that never finishes is cut off.
+                    let _ = tokio::time::timeout(Duration::from_secs(30), conn).await;
+                    drop(permit);
+                });
+            }
+        });
+        Ok(Self { redirect_uri, task })
+    }
+}
+
+async fn handle(
+    req: Request<hyper::body::Incoming>,
+    tx: mpsc::Sender<Callback>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.method() != Method::GET || req.uri().path() != CALLBACK_PATH {
+        return Ok(render(&Page {
+            status: 404,
+            title: "Not found",
+            text: "Nothing here.".into(),
+        }));
+    }
+    let params: HashMap<String, String> = req
+        .uri()
+        .query()
+        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let (reply, answer) = oneshot::channel();
+    let gone = Page {
+        status: 410,
+        title: "Sign-in no longer pending",
+        text: "This sign-in is no longer waiting. Start it again from Connected Accounts.".into(),
+    };
+    if tx.send(Callback { params, reply }).await.is_err() {
+        return Ok(render(&gone));
+    }
+    Ok(render(&answer.await.unwrap_or(gone)))
+}
+
+fn render(page: &Page) -> Response<Full<Bytes>> {
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body style=\"font-family:sans-serif;margin:3em\"><h1>{title}</h1><p>{text}</p></body></html>",
+        title = escape(page.title),
+        text = escape(&page.text),
+    );
+    Response::builder()
+        .status(StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK))
+        .header("content-type", "text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .header("referrer-policy", "no-referrer")
+        .header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'")
+        .header("connection", "close")
+        .body(Full::new(Bytes::from(body)))
+        .expect("static response")
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn raw(port: u16, request: &str) -> String {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn serves_only_the_callback_path_on_loopback() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let l = Listener::bind(tx).await.unwrap();
+        assert!(l.redirect_uri.starts_with("http://127.0.0.1:"));
+        assert!(l.redirect_uri.ends_with("/callback"));
+        let port: u16 = l.redirect_uri[17..].split('/').next().unwrap().parse().unwrap();
+
+        let stray = raw(port, "GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(stray.starts_with("HTTP/1.1 404"), "{stray}");
+        assert!(rx.try_recv().is_err(), "a stray path reached the flow");
+
+        let garbage = raw(port, "\x16\x03\x01garbage\r\n\r\n").await;
+        assert!(garbage.is_empty() || garbage.starts_with("HTTP/1.1 400"), "{garbage}");
+
+        let answer = tokio::spawn(async move {
+            let cb = rx.recv().await.unwrap();
+            assert_eq!(cb.params.get("code").map(String::as_str), Some("abc"));
+            assert_eq!(cb.params.get("state").map(String::as_str), Some("s 1"));
+            cb.reply
+                .send(Page { status: 200, title: "Done", text: "<ok>".into() })
+                .unwrap();
+        });
+        let ok = raw(port, "GET /callback?code=abc&state=s%201 HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        answer.await.unwrap();
+        assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+        assert!(ok.contains("cache-control: no-store"));
+        assert!(ok.contains("&lt;ok&gt;"), "page text is escaped");
+
+        drop(l);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err());
+    }
+}

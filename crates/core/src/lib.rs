@@ -1,0 +1,31 @@
+//! Connected Accounts core: providers, OAuth flows, the keychain, accounts, refresh, revoke, the
+//! test call and the audit log. No GUI: the window app and the command line are thin faces over it.
+
+pub mod account;
+pub mod audit;
+pub mod bindings;
+pub mod browser;
+pub mod db;
+pub mod engine;
+pub mod error;
+pub mod flow;
+pub mod http;
+pub mod locks;
+pub mod logging;
+pub mod paths;
+pub mod probe;
+pub mod provider;
+pub mod recover;
+pub mod refresh;
+pub mod revoke;
+pub mod secret;
+
+pub use account::{Account, AccountStatus, ScopesSource};
+pub use audit::AuditEvent;
+pub use engine::Engine;
+pub use error::{Error, ErrorKind, Result, UiError};
+pub use flow::ConnectStarted;
+pub use probe::ProbeResult;
+pub use provider::{NewProvider, ProviderView};
+pub use revoke::DisconnectOutcome;
+pub use secret::SecretString;

@@ -1,0 +1,41 @@
+//! Finishing or rolling back operations that were interrupted (crash, power loss), from the rows'
+//! recorded intents alone. Run after the window's first paint, never during start-up.
+
+use crate::account::{self, Account, AccountStatus};
+use crate::audit::AuditKind;
+use crate::db::now_ms;
+use crate::engine::Engine;
+use crate::error::Result;
+
+impl Engine {
+    /// Settles every row that carries an intent and whose operation no longer runs anywhere
+    /// (its lock is free). Returns the accounts afterwards.
+    pub async fn recover_interrupted(&self) -> Result<Vec<Account>> {
+        for row in account::with_intent(&self.db).await? {
+            // A held lock means the operation is alive (here or in another process).
+            let Some(_guard) = self.locks.try_lock(&row.id)? else { continue };
+            let outcome = match row.status() {
+                AccountStatus::Connecting => {
+                    // The tokens (if any reached the keychain) belong to no finished account.
+                    self.delete_tokens(&row.id).await?;
+                    account::delete(&self.db, &row.id).await?;
+                    "an interrupted sign-in was rolled back".to_string()
+                }
+                AccountStatus::Refreshing => {
+                    // The keychain holds the newest token that was saved: the account is usable.
+                    account::set_status(&self.db, &row.id, AccountStatus::Connected, None).await?;
+                    "an interrupted refresh was settled; the newest saved token is kept".to_string()
+                }
+                AccountStatus::Disconnecting => match self.disconnect_locked(&row).await {
+                    Ok(_) => "an interrupted disconnect was finished".to_string(),
+                    Err(e) => format!("an interrupted disconnect could not be finished: {}", e.detailed()),
+                },
+                _ => continue,
+            };
+            self.audit(AuditKind::Recovered, &row, &outcome).await;
+            tracing::info!(account = %row.id, "{outcome}");
+        }
+        let now = now_ms();
+        Ok(account::list(&self.db).await?.iter().map(|r| r.view(now)).collect())
+    }
+}

@@ -1,0 +1,185 @@
+//! Refreshing: one refresh at a time per account (across processes); the rotated refresh token is
+//! saved to the keychain before anything else; `invalid_grant` marks the account `needs_reconnect`
+//! and keeps it (and its refresh token) rather than deleting anything.
+
+use std::time::Duration;
+
+use openidconnect::core::CoreJsonWebKeySet;
+use openidconnect::{OAuth2TokenResponse, RefreshToken};
+
+use crate::account::{self, Account, AccountRow, AccountStatus};
+use crate::audit::AuditKind;
+use crate::db::now_ms;
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::flow::oidc;
+use crate::secret::{SecretString, TokenSet};
+
+/// The longest margin `token` keeps before expiry.
+pub const MAX_MARGIN: Duration = Duration::from_secs(60);
+
+/// How long before expiry a token counts as stale: 60 s, or half its lifetime if that is shorter.
+pub fn margin_ms(tokens: &TokenSet) -> i64 {
+    let max = MAX_MARGIN.as_millis() as i64;
+    match tokens.expires_at_ms {
+        Some(exp) => max.min(((exp - tokens.obtained_at_ms) / 2).max(0)),
+        None => 0,
+    }
+}
+
+pub fn is_stale(tokens: &TokenSet, now: i64) -> bool {
+    tokens
+        .expires_at_ms
+        .is_some_and(|exp| exp - now <= margin_ms(tokens))
+}
+
+impl Engine {
+    /// Refreshes now (the Refresh button, `connected-accounts refresh`).
+    pub async fn refresh(&self, query: &str) -> Result<Account> {
+        let row = self.row(query).await?;
+        let _guard = self.locks.lock(&row.id).await?;
+        let row = account::get(&self.db, &row.id).await?;
+        let tokens = self.tokens_or_reconnect(&row).await?;
+        self.refresh_locked(&row, tokens).await?;
+        Ok(account::get(&self.db, &row.id).await?.view(now_ms()))
+    }
+
+    /// Tokens that stay valid for the refresh margin, refreshing first if needed. The returned
+    /// set is fresh; callers use its access token and drop it.
+    pub async fn fresh_tokens(&self, query: &str) -> Result<(AccountRow, TokenSet)> {
+        let row = self.row(query).await?;
+        if row.status() == AccountStatus::NeedsReconnect {
+            return Err(needs_reconnect(&row));
+        }
+        let tokens = self.tokens_or_reconnect(&row).await?;
+        if !is_stale(&tokens, now_ms()) {
+            return Ok((row, tokens));
+        }
+        let _guard = self.locks.lock(&row.id).await?;
+        // Someone else may have refreshed while we waited: read again before spending the token.
+        let tokens = self.tokens_or_reconnect(&row).await?;
+        if !is_stale(&tokens, now_ms()) {
+            return Ok((row, tokens));
+        }
+        let tokens = self.refresh_locked(&row, tokens).await?;
+        Ok((row, tokens))
+    }
+
+    /// An access token for scripts (`connected-accounts token`); audited.
+    pub async fn access_token(&self, query: &str) -> Result<SecretString> {
+        let (row, tokens) = self.fresh_tokens(query).await?;
+        self.audit(AuditKind::TokenRead, &row, "access token read from the command line").await;
+        Ok(tokens.access_token)
+    }
+
+    pub(crate) async fn tokens_or_reconnect(&self, row: &AccountRow) -> Result<TokenSet> {
+        match self.read_tokens(&row.id).await? {
+            Some(t) => Ok(t),
+            None => {
+                account::set_status(&self.db, &row.id, AccountStatus::NeedsReconnect, Some("the keychain has no tokens for this account")).await?;
+                self.audit(AuditKind::NeedsReconnect, row, "no keychain entry").await;
+                Err(Error::new(ErrorKind::NeedsReconnect, format!("the keychain has no tokens for {}", row.display_name))
+                    .hint("connect the account again"))
+            }
+        }
+    }
+
+    /// Calls the token endpoint with the refresh token. The caller holds the account's lock.
+    pub(crate) async fn refresh_locked(&self, row: &AccountRow, old: TokenSet) -> Result<TokenSet> {
+        let provider = self.provider(&row.provider_id).await?;
+        let Some(refresh_token) = old.refresh_token.clone() else {
+            return Err(Error::new(
+                ErrorKind::NeedsReconnect,
+                format!("{} gave no refresh token for {}, so it cannot be refreshed", provider.name, row.display_name),
+            )
+            .hint("connect the account again, asking for the offline_access scope"));
+        };
+        account::set_status(&self.db, &row.id, AccountStatus::Refreshing, None).await?;
+        let client = oidc::code_client(&provider, CoreJsonWebKeySet::default(), None)?;
+        let response = client
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_string()))
+            .request_async(&self.http)
+            .await;
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                let grant_gone = oidc::is_invalid_grant(&e);
+                let err = oidc::token_error(e, &provider.name, "refresh the token");
+                let (status, kind) = match err.kind {
+                    _ if grant_gone => (AccountStatus::NeedsReconnect, AuditKind::NeedsReconnect),
+                    ErrorKind::Network => (AccountStatus::Offline, AuditKind::RefreshFailed),
+                    _ => (AccountStatus::Error, AuditKind::RefreshFailed),
+                };
+                account::set_status(&self.db, &row.id, status, Some(&err.message)).await?;
+                self.audit(kind, row, &err.detailed()).await;
+                return Err(err);
+            }
+        };
+        let now = now_ms();
+        let fresh = TokenSet {
+            access_token: SecretString::new(response.access_token().secret().clone()),
+            // A server that does not rotate sends no new refresh token: keep the one we have.
+            refresh_token: response
+                .refresh_token()
+                .map(|r| SecretString::new(r.secret().clone()))
+                .or(old.refresh_token),
+            id_token: old.id_token,
+            expires_at_ms: response.expires_in().map(|d| now + d.as_millis() as i64),
+            obtained_at_ms: now,
+        };
+        // The rotated refresh token is the only copy that still works: keychain first.
+        if let Err(e) = self.write_tokens(&row.id, fresh.clone()).await {
+            account::set_status(&self.db, &row.id, AccountStatus::Error, Some(&e.message)).await?;
+            self.audit(AuditKind::RefreshFailed, row, &e.detailed()).await;
+            return Err(e);
+        }
+        let granted: Option<Vec<String>> = response
+            .scopes()
+            .map(|s| s.iter().map(|s| s.to_string()).collect());
+        account::complete_refresh(&self.db, &row.id, fresh.expires_at_ms, granted.as_deref()).await?;
+        self.audit(AuditKind::RefreshSucceeded, row, "").await;
+        Ok(fresh)
+    }
+}
+
+pub(crate) fn needs_reconnect(row: &AccountRow) -> Error {
+    Error::new(
+        ErrorKind::NeedsReconnect,
+        format!("{} needs to be connected again ({})", row.display_name, row.last_error.as_deref().unwrap_or("the provider no longer accepts its sign-in")),
+    )
+    .hint("connect the account again from its provider")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(obtained: i64, expires: Option<i64>) -> TokenSet {
+        TokenSet {
+            access_token: SecretString::new("a"),
+            refresh_token: None,
+            id_token: None,
+            expires_at_ms: expires,
+            obtained_at_ms: obtained,
+        }
+    }
+
+    #[test]
+    fn margin_is_sixty_seconds_or_half_the_lifetime() {
+        assert_eq!(margin_ms(&tokens(0, Some(3_600_000))), 60_000);
+        assert_eq!(margin_ms(&tokens(0, Some(30_000))), 15_000);
+        assert_eq!(margin_ms(&tokens(0, None)), 0);
+    }
+
+    #[test]
+    fn staleness_follows_the_margin() {
+        let t = tokens(0, Some(3_600_000));
+        assert!(!is_stale(&t, 3_600_000 - 60_001));
+        assert!(is_stale(&t, 3_600_000 - 60_000));
+        assert!(is_stale(&t, 4_000_000));
+        assert!(!is_stale(&tokens(0, None), i64::MAX));
+        let short = tokens(0, Some(10_000));
+        assert!(!is_stale(&short, 4_000));
+        assert!(is_stale(&short, 5_000));
+    }
+}

@@ -1,0 +1,138 @@
+//! Disconnecting: record the intent, revoke at the provider (RFC 7009: refresh token first, then
+//! access token), delete the keychain entry, then the row. A provider without a revocation
+//! endpoint is said so plainly, and the account is removed locally only once the user confirms.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::account::{self, AccountRow, AccountStatus};
+use crate::audit::AuditKind;
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::secret::TokenSet;
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DisconnectOutcome {
+    /// Revoked at the provider and removed here.
+    Revoked,
+    /// Removed here; `warning` says what remains at the provider.
+    RemovedLocally { warning: String },
+    /// Nothing done yet: the provider cannot revoke; ask the user, then call again confirmed.
+    ConfirmationRequired {
+        message: String,
+        manage_url: Option<String>,
+    },
+}
+
+impl Engine {
+    /// Disconnects an account. Without `confirmed`, a provider that cannot revoke gets
+    /// `ConfirmationRequired` and nothing changes.
+    pub async fn disconnect(&self, query: &str, confirmed: bool) -> Result<DisconnectOutcome> {
+        let row = self.row(query).await?;
+        let provider = self.provider(&row.provider_id).await?;
+        let no_revocation = format!(
+            "{} offers no way for apps to revoke access. Connected Accounts can forget {} here, but access remains at {} until the token expires or you remove the app in your account settings there.",
+            provider.name, row.display_name, provider.name
+        );
+        if provider.revocation_endpoint.is_none() && !confirmed {
+            return Ok(DisconnectOutcome::ConfirmationRequired {
+                message: no_revocation,
+                manage_url: None,
+            });
+        }
+        let _guard = self.locks.lock(&row.id).await?;
+        let row = account::get(&self.db, &row.id).await?;
+        self.disconnect_locked(&row).await
+    }
+
+    pub(crate) async fn disconnect_locked(&self, row: &AccountRow) -> Result<DisconnectOutcome> {
+        let provider = self.provider(&row.provider_id).await?;
+        let previous = row.status();
+        account::set_status(&self.db, &row.id, AccountStatus::Disconnecting, None).await?;
+        let tokens = match self.read_tokens(&row.id).await {
+            Ok(t) => t,
+            Err(e) => {
+                account::set_status(&self.db, &row.id, previous, row.last_error.as_deref()).await?;
+                return Err(e);
+            }
+        };
+        let outcome = match (&provider.revocation_endpoint, tokens) {
+            (Some(endpoint), Some(tokens)) => {
+                if let Err(e) = self.revoke_at(&provider, endpoint, &tokens).await {
+                    // Nothing is deleted: the user can retry, and the tokens stay usable.
+                    account::set_status(&self.db, &row.id, previous, row.last_error.as_deref()).await?;
+                    self.audit(AuditKind::RevokeFailed, row, &e.detailed()).await;
+                    return Err(e);
+                }
+                self.audit(AuditKind::Revoked, row, "refresh and access token revoked").await;
+                DisconnectOutcome::Revoked
+            }
+            (Some(_), None) => {
+                self.audit(AuditKind::RemovedLocally, row, "no tokens in the keychain to revoke").await;
+                DisconnectOutcome::RemovedLocally {
+                    warning: "the keychain held no tokens for this account, so there was nothing to revoke".into(),
+                }
+            }
+            (None, _) => {
+                self.audit(AuditKind::RemovedLocally, row, "the provider has no revocation endpoint").await;
+                DisconnectOutcome::RemovedLocally {
+                    warning: format!(
+                        "{} cannot revoke access: it remains there until the token expires or you remove the app in your {} account settings",
+                        provider.name, provider.name
+                    ),
+                }
+            }
+        };
+        self.delete_tokens(&row.id).await?;
+        account::delete(&self.db, &row.id).await?;
+        self.locks.forget(&row.id);
+        Ok(outcome)
+    }
+
+    /// RFC 7009: the refresh token first (which also ends its access tokens at most servers),
+    /// then the access token. Sent by hand rather than through oauth2's `revoke_token`, which
+    /// refuses http even on loopback; `provider::check_endpoint_url` already requires https
+    /// everywhere else.
+    async fn revoke_at(
+        &self,
+        provider: &crate::provider::Provider,
+        endpoint: &str,
+        tokens: &TokenSet,
+    ) -> Result<()> {
+        let mut order = Vec::new();
+        if let Some(rt) = &tokens.refresh_token {
+            order.push((rt, "refresh_token"));
+        }
+        order.push((&tokens.access_token, "access_token"));
+        for (i, (token, hint)) in order.into_iter().enumerate() {
+            let result = self
+                .http
+                .post(endpoint)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(&[
+                    ("token", token.expose()),
+                    ("token_type_hint", hint),
+                    ("client_id", provider.client_id.as_str()),
+                ])
+                .send()
+                .await;
+            let failure = match result {
+                Ok(r) if r.status().is_success() => continue,
+                Ok(r) => Error::new(
+                    ErrorKind::Provider,
+                    format!("{} refused to revoke access (HTTP {})", provider.name, r.status().as_u16()),
+                ),
+                Err(e) => Error::new(ErrorKind::Network, format!("cannot reach {} to revoke access", provider.name))
+                    .cause(e.without_url()),
+            };
+            // After the refresh token is revoked, a failure on the access token is not worth
+            // keeping the account for: it expires soon and its grant is gone.
+            if i == 0 {
+                return Err(failure.hint("nothing was removed; try again when the provider can be reached"));
+            }
+            tracing::warn!(provider = %provider.id, error = %failure.detailed(), "access token revocation failed after the refresh token was revoked");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,284 @@
+//! Secrets as types, and the OS keychain that keeps them.
+//!
+//! A [`SecretString`] prints `[redacted]`, has no `Serialize` (so it cannot cross to the webview or
+//! into SQLite by accident) and is zeroized when dropped. Tokens live only in the keychain, one entry
+//! per account (service = the profile's namespace, user = the account id), stored as UTF-8 bytes.
+
+use std::sync::{Arc, OnceLock};
+
+use keyring_core::Entry;
+use serde::Deserialize;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// A secret string: redacted in `Debug` and `Display`, never serialized, zeroized on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(Zeroizing<String>);
+
+impl SecretString {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(Zeroizing::new(value.into()))
+    }
+    /// The secret itself; call only where it is about to be sent to its provider or printed on
+    /// explicit request (`connected-accounts token`).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretString([redacted])")
+    }
+}
+
+impl std::fmt::Display for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// What the keychain holds for one account.
+#[derive(Debug, Clone)]
+pub struct TokenSet {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub id_token: Option<SecretString>,
+    /// Unix milliseconds; `None` when the provider gave no lifetime.
+    pub expires_at_ms: Option<i64>,
+    /// When this access token was obtained (Unix milliseconds), for the refresh margin.
+    pub obtained_at_ms: i64,
+}
+
+/// The keychain's wire form. Private: only [`TokenSet::to_bytes`]/[`TokenSet::from_bytes`] use it.
+#[derive(serde::Serialize, Deserialize)]
+struct StoredTokens<'a> {
+    v: u8,
+    access_token: &'a str,
+    refresh_token: Option<&'a str>,
+    id_token: Option<&'a str>,
+    expires_at_ms: Option<i64>,
+    obtained_at_ms: i64,
+}
+
+#[derive(Deserialize)]
+struct OwnedStoredTokens {
+    v: u8,
+    access_token: String,
+    refresh_token: Option<String>,
+    id_token: Option<String>,
+    expires_at_ms: Option<i64>,
+    obtained_at_ms: i64,
+}
+
+impl TokenSet {
+    fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let stored = StoredTokens {
+            v: 1,
+            access_token: self.access_token.expose(),
+            refresh_token: self.refresh_token.as_ref().map(SecretString::expose),
+            id_token: self.id_token.as_ref().map(SecretString::expose),
+            expires_at_ms: self.expires_at_ms,
+            obtained_at_ms: self.obtained_at_ms,
+        };
+        Zeroizing::new(serde_json::to_vec(&stored).expect("token set serializes"))
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut stored: OwnedStoredTokens = serde_json::from_slice(bytes).map_err(|_| {
+            Error::new(ErrorKind::Keychain, "the keychain entry for this account is damaged")
+                .hint("disconnect the account and connect it again")
+        })?;
+        if stored.v != 1 {
+            return Err(Error::new(
+                ErrorKind::Keychain,
+                "the keychain entry was written by a newer version of Connected Accounts",
+            )
+            .hint("update Connected Accounts"));
+        }
+        let set = Self {
+            access_token: SecretString::new(std::mem::take(&mut stored.access_token)),
+            refresh_token: stored.refresh_token.take().map(SecretString::new),
+            id_token: stored.id_token.take().map(SecretString::new),
+            expires_at_ms: stored.expires_at_ms,
+            obtained_at_ms: stored.obtained_at_ms,
+        };
+        Ok(set)
+    }
+}
+
+type Store = Arc<keyring_core::CredentialStore>;
+
+/// The OS keychain, opened on first use (start-up never touches it).
+pub struct Keychain {
+    service: String,
+    store: OnceLock<Store>,
+    factory: fn() -> keyring_core::Result<Store>,
+}
+
+impl Keychain {
+    /// The platform's keychain: Secret Service on Linux, Keychain Services on macOS, Credential
+    /// Manager on Windows.
+    pub fn platform(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+            store: OnceLock::new(),
+            factory: platform_store,
+        }
+    }
+
+    /// A keychain over another store (tests inject failing stores).
+    pub fn with_factory(
+        service: impl Into<String>,
+        factory: fn() -> keyring_core::Result<Store>,
+    ) -> Self {
+        Self {
+            service: service.into(),
+            store: OnceLock::new(),
+            factory,
+        }
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    fn entry(&self, account_id: &str) -> Result<Entry> {
+        let store = match self.store.get() {
+            Some(s) => s.clone(),
+            None => {
+                let s = (self.factory)().map_err(unavailable)?;
+                self.store.get_or_init(|| s).clone()
+            }
+        };
+        let label = format!("Connected Accounts tokens for account {account_id}");
+        let modifiers = std::collections::HashMap::from([("label", label.as_str())]);
+        store
+            .build(&self.service, account_id, Some(&modifiers))
+            .map_err(keychain_error)
+    }
+
+    /// Saves (or replaces) the account's tokens. Blocking: call from a blocking thread.
+    pub fn put(&self, account_id: &str, tokens: &TokenSet) -> Result<()> {
+        let entry = self.entry(account_id)?;
+        entry.set_secret(&tokens.to_bytes()).map_err(keychain_error)
+    }
+
+    /// The account's tokens, or `None` when the keychain has no entry for it.
+    pub fn get(&self, account_id: &str) -> Result<Option<TokenSet>> {
+        let entry = self.entry(account_id)?;
+        match entry.get_secret() {
+            Ok(mut bytes) => {
+                let set = TokenSet::from_bytes(&bytes);
+                bytes.zeroize();
+                set.map(Some)
+            }
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
+
+    /// Deletes the account's entry; deleting a missing entry is not an error.
+    pub fn delete(&self, account_id: &str) -> Result<()> {
+        let entry = self.entry(account_id)?;
+        match entry.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn platform_store() -> keyring_core::Result<Store> {
+    Ok(zbus_secret_service_keyring_store::Store::new()?)
+}
+#[cfg(target_os = "macos")]
+fn platform_store() -> keyring_core::Result<Store> {
+    Ok(apple_native_keyring_store::keychain::Store::new()?)
+}
+#[cfg(target_os = "windows")]
+fn platform_store() -> keyring_core::Result<Store> {
+    Ok(windows_native_keyring_store::Store::new()?)
+}
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+fn platform_store() -> keyring_core::Result<Store> {
+    Err(keyring_core::Error::NotSupportedByStore(
+        "no keychain support for this operating system".into(),
+    ))
+}
+
+const INSTALL_HINT: &str = "Connected Accounts keeps tokens only in the system keychain. On Linux, \
+install and unlock a Secret Service provider (for example `sudo apt install gnome-keyring`, then log \
+out and in again); it never falls back to storing tokens in a plain file";
+
+fn unavailable(e: keyring_core::Error) -> Error {
+    Error::new(ErrorKind::Keychain, "the system keychain (Secret Service) is not available")
+        .hint(INSTALL_HINT)
+        .cause(e)
+}
+
+fn keychain_error(e: keyring_core::Error) -> Error {
+    match e {
+        keyring_core::Error::NoStorageAccess(_) => {
+            Error::new(ErrorKind::Keychain, "the system keychain is locked or refused access")
+                .hint("unlock your keychain (log in again, or open Passwords and Keys) and retry")
+                .cause(e)
+        }
+        keyring_core::Error::PlatformFailure(_) => unavailable(e),
+        other => Error::new(ErrorKind::Keychain, "the system keychain failed")
+            .hint("retry; if it keeps failing, the log file has the details")
+            .cause(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> TokenSet {
+        TokenSet {
+            access_token: SecretString::new("at-SECRET-1"),
+            refresh_token: Some(SecretString::new("rt-SECRET-2")),
+            id_token: None,
+            expires_at_ms: Some(1_700_000_000_000),
+            obtained_at_ms: 1_699_999_000_000,
+        }
+    }
+
+    #[test]
+    fn debug_and_display_are_redacted() {
+        let t = sample();
+        let shown = format!("{t:?} {}", t.access_token);
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("[redacted]"));
+    }
+
+    #[test]
+    fn token_set_round_trips_through_bytes() {
+        let t = sample();
+        let back = TokenSet::from_bytes(&t.to_bytes()).unwrap();
+        assert_eq!(back.access_token.expose(), "at-SECRET-1");
+        assert_eq!(back.refresh_token.unwrap().expose(), "rt-SECRET-2");
+        assert_eq!(back.expires_at_ms, t.expires_at_ms);
+        assert_eq!(back.obtained_at_ms, t.obtained_at_ms);
+    }
+
+    #[test]
+    fn damaged_entry_is_a_clear_error() {
+        let e = TokenSet::from_bytes(b"not json").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Keychain);
+        assert!(e.hint.unwrap().contains("connect it again"));
+    }
+
+    #[test]
+    fn missing_service_is_a_clear_error() {
+        fn no_store() -> keyring_core::Result<Store> {
+            Err(keyring_core::Error::PlatformFailure("no bus".into()))
+        }
+        let k = Keychain::with_factory("ca-test", no_store);
+        let e = k.get("acc1").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Keychain);
+        assert!(e.hint.unwrap().contains("gnome-keyring"));
+    }
+}

@@ -1,0 +1,179 @@
+//! The loopback callback against the real authorization server: only the one valid callback of a
+//! pending flow is accepted; forged, missing, replayed and crossed ones are refused and audited.
+
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ca_core::paths::Paths;
+use ca_core::secret::Keychain;
+use ca_core::{Engine, ErrorKind, NewProvider};
+use support::{require_keyring, Idp, Sandbox};
+
+async fn engine(sandbox: &Sandbox, idp: &Idp) -> Arc<Engine> {
+    let namespace = format!("connected-accounts-test-{}", std::process::id());
+    let engine = Engine::open(
+        Paths::rooted(&sandbox.dir, &namespace),
+        Keychain::platform(namespace.clone()),
+    )
+    .await
+    .unwrap();
+    engine
+        .add_provider(NewProvider {
+            issuer: idp.issuer.clone(),
+            client_id: "connected-accounts-demo".into(),
+            name: Some("Local demo".into()),
+            scopes: vec![],
+        })
+        .await
+        .unwrap();
+    Arc::new(engine)
+}
+
+fn query_param(url: &str, name: &str) -> String {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
+}
+
+async fn get(url: &str) -> reqwest::Result<reqwest::Response> {
+    reqwest::Client::new().get(url).send().await
+}
+
+async fn play_browser(url: &str) {
+    let status = tokio::process::Command::new("python3")
+        .arg(support::repo_root().join("tests/idp/browser.py"))
+        .arg(url)
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success(), "the scripted browser failed");
+}
+
+#[tokio::test]
+async fn only_the_valid_callback_is_accepted_and_it_cannot_be_replayed() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let engine = engine(&sandbox, &idp).await;
+
+    let started = engine
+        .connect_begin("local-demo", None, Some(Duration::from_secs(30)), false)
+        .await
+        .unwrap();
+    let url = &started.authorize_url;
+    assert_eq!(query_param(url, "code_challenge_method"), "S256");
+    assert_eq!(query_param(url, "prompt"), "consent", "offline_access asks for consent");
+    assert!(query_param(url, "state").len() >= 43, "state carries at least 256 bits");
+    assert!(query_param(url, "nonce").len() >= 43);
+    assert!(started.redirect_uri.starts_with("http://127.0.0.1:"));
+    let state = query_param(url, "state");
+
+    let finish = tokio::spawn({
+        let engine = engine.clone();
+        let flow = started.flow_id.clone();
+        async move { engine.connect_finish(&flow).await }
+    });
+    let cb = &started.redirect_uri;
+    // Forged callbacks: wrong state, missing state, an error with a wrong state.
+    for forged in [
+        format!("{cb}?code=forged&state=wrong"),
+        format!("{cb}?code=forged"),
+        format!("{cb}?error=access_denied&state=wrong"),
+    ] {
+        let r = get(&forged).await.unwrap();
+        assert_eq!(r.status(), 400, "{forged}");
+        assert_eq!(r.headers()["cache-control"], "no-store");
+    }
+    let stray = get(&cb.replace("/callback", "/other")).await.unwrap();
+    assert_eq!(stray.status(), 404);
+    assert!(!finish.is_finished(), "forged callbacks must not end the flow");
+    assert!(engine.accounts().await.unwrap().iter().all(|a| a.status.as_str() == "connecting"));
+
+    play_browser(url).await;
+    let account = finish.await.unwrap().unwrap();
+    assert_eq!(account.subject, "alice");
+    assert_eq!(engine.accounts().await.unwrap().len(), 1);
+
+    // The listener is closed after its one valid callback: a replay cannot even connect.
+    let replay = get(&format!("{cb}?code=again&state={state}")).await;
+    assert!(replay.is_err(), "replayed callback reached a listener");
+
+    let audit = engine.audit_log(50).await.unwrap();
+    let mismatches = audit.iter().filter(|e| e.kind == "state_mismatch").count();
+    assert_eq!(mismatches, 3, "{audit:?}");
+}
+
+#[tokio::test]
+async fn an_issuer_mismatch_ends_the_flow_and_stores_nothing() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let engine = engine(&sandbox, &idp).await;
+    let started = engine
+        .connect_begin("local-demo", None, Some(Duration::from_secs(30)), false)
+        .await
+        .unwrap();
+    let state = query_param(&started.authorize_url, "state");
+    let finish = tokio::spawn({
+        let engine = engine.clone();
+        let flow = started.flow_id.clone();
+        async move { engine.connect_finish(&flow).await }
+    });
+    let r = get(&format!(
+        "{}?code=x&state={state}&iss=https%3A%2F%2Fevil.example",
+        started.redirect_uri
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let err = finish.await.unwrap().unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Forged);
+    assert!(err.message.contains("issuer mismatch"), "{}", err.message);
+    assert!(engine.accounts().await.unwrap().is_empty(), "the intent was rolled back");
+    let audit = engine.audit_log(10).await.unwrap();
+    assert!(audit.iter().any(|e| e.kind == "iss_mismatch"));
+}
+
+#[tokio::test]
+async fn two_flows_at_once_never_cross_and_cancel_ends_one() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let engine = engine(&sandbox, &idp).await;
+    let a = engine.connect_begin("local-demo", None, None, false).await.unwrap();
+    let b = engine.connect_begin("local-demo", None, None, false).await.unwrap();
+    assert_ne!(a.redirect_uri, b.redirect_uri, "each flow has its own listener");
+    let finish_b = tokio::spawn({
+        let engine = engine.clone();
+        let flow = b.flow_id.clone();
+        async move { engine.connect_finish(&flow).await }
+    });
+    // A's state presented to B's listener is refused.
+    let state_a = query_param(&a.authorize_url, "state");
+    let r = get(&format!("{}?code=x&state={state_a}", b.redirect_uri)).await.unwrap();
+    assert_eq!(r.status(), 400);
+
+    assert!(engine.connect_cancel(&b.flow_id));
+    let err = finish_b.await.unwrap().unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Cancelled);
+
+    // A still completes normally.
+    let finish_a = tokio::spawn({
+        let engine = engine.clone();
+        let flow = a.flow_id.clone();
+        async move { engine.connect_finish(&flow).await }
+    });
+    play_browser(&a.authorize_url).await;
+    finish_a.await.unwrap().unwrap();
+    let accounts = engine.accounts().await.unwrap();
+    assert_eq!(accounts.len(), 1, "the cancelled flow left nothing behind");
+    assert_eq!(accounts[0].status.as_str(), "connected");
+    // Clean up the keychain entry this test made.
+    engine.disconnect(&accounts[0].id, true).await.unwrap();
+}

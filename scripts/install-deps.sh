@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Connected Accounts needs on Debian/Ubuntu.
+# Safe to run again: each step checks first. Uses sudo when not root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+APT_PACKAGES=(
+  # build (toolchain.md)
+  libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
+  libayatana-appindicator3-dev librsvg2-dev pkg-config
+  # run and test headless
+  xvfb xauth webkit2gtk-driver dbus-daemon dbus-x11 x11-utils xdg-utils
+  desktop-file-utils gnome-keyring libsecret-tools libglib2.0-bin python3-venv
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: apt packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  for i in 1 2 3 4 5; do
+    if $SUDO apt-get update -q && $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+      break
+    fi
+    echo "install-deps: apt failed (dpkg lock?), retrying in 5 s" >&2
+    sleep 5
+    [ "$i" = 5 ] && exit 1
+  done
+fi
+
+# tauri-driver drives the real window over WebDriver in the E2E tests.
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "install-deps: cargo install tauri-driver" >&2
+  cargo install tauri-driver --locked
+fi
+
+# npm packages: the Tauri CLI (root), the UI, and the test authorization server.
+for dir in . ui tests/idp; do
+  if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" -o "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    echo "install-deps: npm ci in $dir" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
+
+# Python tools for the E2E driver, in a venv (Debian refuses system-wide pip).
+VENV="${CA_VENV:-$PWD/.venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+if [ -f tests/requirements.txt ] && ! cmp -s tests/requirements.txt "$VENV/.requirements"; then
+  "$VENV/bin/pip" install -q -r tests/requirements.txt
+  cp tests/requirements.txt "$VENV/.requirements"
+fi

@@ -1,0 +1,76 @@
+//! The window's commands: one-line adapters over the core engine. No OAuth logic lives here.
+
+use std::sync::Arc;
+
+use ca_core::{
+    Account, AuditEvent, ConnectStarted, DisconnectOutcome, Engine, NewProvider, ProbeResult,
+    ProviderView,
+};
+use tauri::State;
+
+use crate::error::CommandResult;
+
+type Core<'a> = State<'a, Arc<Engine>>;
+
+#[tauri::command]
+pub async fn list_providers(core: Core<'_>) -> CommandResult<Vec<ProviderView>> {
+    Ok(core.providers().await?)
+}
+
+#[tauri::command]
+pub async fn add_provider(core: Core<'_>, provider: NewProvider) -> CommandResult<ProviderView> {
+    Ok(core.add_provider(provider).await?)
+}
+
+#[tauri::command]
+pub async fn list_accounts(core: Core<'_>) -> CommandResult<Vec<Account>> {
+    Ok(core.accounts().await?)
+}
+
+#[tauri::command]
+pub async fn connect_begin(
+    core: Core<'_>,
+    provider_id: String,
+    scopes: Option<Vec<String>>,
+) -> CommandResult<ConnectStarted> {
+    Ok(core.connect_begin(&provider_id, scopes, None, true).await?)
+}
+
+#[tauri::command]
+pub async fn connect_finish(core: Core<'_>, flow_id: String) -> CommandResult<Account> {
+    Ok(core.connect_finish(&flow_id).await?)
+}
+
+#[tauri::command]
+pub fn connect_cancel(core: Core<'_>, flow_id: String) {
+    core.connect_cancel(&flow_id);
+}
+
+#[tauri::command]
+pub async fn refresh_account(core: Core<'_>, account_id: String) -> CommandResult<Account> {
+    Ok(core.refresh(&account_id).await?)
+}
+
+#[tauri::command]
+pub async fn test_account(core: Core<'_>, account_id: String) -> CommandResult<ProbeResult> {
+    Ok(core.test_account(&account_id).await?)
+}
+
+#[tauri::command]
+pub async fn disconnect_account(
+    core: Core<'_>,
+    account_id: String,
+    confirmed: bool,
+) -> CommandResult<DisconnectOutcome> {
+    Ok(core.disconnect(&account_id, confirmed).await?)
+}
+
+#[tauri::command]
+pub async fn recover_interrupted(core: Core<'_>) -> CommandResult<Vec<Account>> {
+    Ok(core.recover_interrupted().await?)
+}
+
+#[tauri::command]
+pub async fn audit_log(core: Core<'_>, limit: u32) -> CommandResult<Vec<AuditEvent>> {
+    Ok(core.audit_log(limit).await?)
+}

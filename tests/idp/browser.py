@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT OR Apache-2.0
+"""Play the user's browser against the test authorization server (tests/idp/server.mjs).
+
+The app opens the authorization URL with $BROWSER, so tests set
+
+    BROWSER="python3 tests/idp/browser.py"
+
+and the app runs `python3 tests/idp/browser.py URL` (the URL is taken from the
+last argument that looks like an http(s) URL). This script then, with a
+cookie-keeping HTTP client and no automatic redirects:
+
+  1. GETs the authorization URL and follows the server's redirects to the
+     dev-interaction login page, fills its form (login + password) and posts it,
+  2. follows on to the consent page and posts it (or, in `deny` mode, follows the
+     page's abort link so the server ends the interaction with access_denied),
+  3. stops at the redirect to the request's redirect_uri. An http(s) target (the
+     app's loopback listener) is fetched with one GET, the way a browser would;
+     a custom-scheme target is printed on stdout instead.
+
+Environment:
+  CA_TEST_LOGIN        login typed into the form (default: alice); it becomes `sub`
+  CA_TEST_PASSWORD     password typed into the form (default: test; any value works)
+  CA_TEST_CONSENT      approve (default) | deny | ignore
+                       ignore = do nothing and exit 0 (the user never finishes)
+  CA_TEST_BROWSER_LOG  optional file; one line per run is appended with what was done
+                       (code and state REDACTED, HTTP status of the callback)
+
+Exit status: 0 when the callback was delivered (whatever the app answered) or
+printed, 0 for `ignore`, 1 on any unexpected step (message on stderr), 2 on bad usage.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html.parser
+import http.cookiejar
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+
+TIMEOUT_S = 10.0
+MAX_STEPS = 20
+SENSITIVE_PARAMS = {"code", "state", "access_token", "id_token", "refresh_token"}
+
+
+class BrowserError(Exception):
+    """An unexpected step: reported on stderr, exit status 1."""
+
+
+# ---------------------------------------------------------------------------
+# HTML: forms and links
+# ---------------------------------------------------------------------------
+
+
+class PageParser(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[dict] = []
+        self.links: list[dict] = []
+        self._form: dict | None = None
+        self._link: dict | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: (v if v is not None else "") for k, v in attrs}
+        if tag == "form":
+            self._form = {
+                "action": a.get("action", ""),
+                "method": (a.get("method") or "get").lower(),
+                "inputs": [],
+            }
+            self.forms.append(self._form)
+        elif tag == "input" and self._form is not None:
+            self._form["inputs"].append(
+                {
+                    "name": a.get("name", ""),
+                    "type": (a.get("type") or "text").lower(),
+                    "value": a.get("value", ""),
+                }
+            )
+        elif tag == "a" and "href" in a:
+            self._link = {"href": a["href"], "text": ""}
+            self.links.append(self._link)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._form = None
+        elif tag == "a":
+            self._link = None
+
+    def handle_data(self, data):
+        if self._link is not None:
+            self._link["text"] += data
+        self._text.append(data)
+
+    def text(self) -> str:
+        return " ".join(" ".join(self._text).split())
+
+
+def parse_page(body: str) -> PageParser:
+    parser = PageParser()
+    parser.feed(body)
+    parser.close()
+    return parser
+
+
+# ---------------------------------------------------------------------------
+# HTTP: cookies kept, redirects NOT followed, 4xx/5xx returned as responses
+# ---------------------------------------------------------------------------
+
+
+class KeepEveryResponse(urllib.request.HTTPErrorProcessor):
+    def http_response(self, request, response):
+        return response
+
+    https_response = http_response
+
+
+def make_opener() -> urllib.request.OpenerDirector:
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),  # never send loopback traffic to a proxy
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+        KeepEveryResponse(),
+    )
+
+
+def fetch(opener, method: str, url: str, fields: list[tuple[str, str]] | None = None):
+    data = None
+    headers = {"Accept": "text/html,application/xhtml+xml", "User-Agent": "ca-test-browser/1"}
+    if fields is not None:
+        data = urllib.parse.urlencode(fields).encode("ascii")
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with opener.open(request, timeout=TIMEOUT_S) as response:
+            body = response.read()
+            charset = response.headers.get_content_charset() or "utf-8"
+            return response.status, response.headers, body.decode(charset, "replace")
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise BrowserError(f"{method} {redact(url)} failed: {reason}") from None
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+
+def redact(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+
+    def scrub(qs: str) -> str:
+        if not qs:
+            return qs
+        pairs = urllib.parse.parse_qsl(qs, keep_blank_values=True)
+        return urllib.parse.urlencode(
+            [(k, "REDACTED" if k in SENSITIVE_PARAMS else v) for k, v in pairs]
+        )
+
+    return urllib.parse.urlunsplit(
+        (parts.scheme, parts.netloc, parts.path, scrub(parts.query), scrub(parts.fragment))
+    )
+
+
+def origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def same_endpoint(url: str, redirect_uri: str) -> bool:
+    a, b = urllib.parse.urlsplit(url), urllib.parse.urlsplit(redirect_uri)
+    return (a.scheme.lower(), a.netloc.lower(), a.path) == (b.scheme.lower(), b.netloc.lower(), b.path)
+
+
+def page_summary(body: str) -> str:
+    text = parse_page(body).text() if body else ""
+    return (text[:300] + "…") if len(text) > 300 else text
+
+
+def hidden_prompt(form: dict) -> str | None:
+    for field in form["inputs"]:
+        if field["name"] == "prompt" and field["type"] == "hidden":
+            return field["value"]
+    return None
+
+
+def fill_form(form: dict, login: str, password: str) -> list[tuple[str, str]]:
+    fields = []
+    for field in form["inputs"]:
+        name, kind = field["name"], field["type"]
+        if not name or kind in ("submit", "button", "image", "reset", "file"):
+            continue
+        if kind in ("checkbox", "radio"):
+            continue  # none on the dev forms; leave unchecked like a user who ignores them
+        if kind == "password":
+            fields.append((name, password))
+        elif kind in ("text", "email") and name in ("login", "username", "email"):
+            fields.append((name, login))
+        else:
+            fields.append((name, field["value"]))
+    return fields
+
+
+def find_abort_link(page: PageParser, base: str) -> str | None:
+    for link in page.links:
+        href = urllib.parse.urljoin(base, link["href"])
+        if urllib.parse.urlsplit(href).path.rstrip("/").endswith("/abort"):
+            return href
+    for link in page.links:
+        if link["text"].strip().strip("[]").strip().lower() in ("cancel", "deny", "abort"):
+            return urllib.parse.urljoin(base, link["href"])
+    return None
+
+
+def append_log(path: str | None, line: str) -> None:
+    if not path:
+        return
+    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{stamp} {line}\n")
+    except OSError as exc:
+        print(f"browser.py: cannot write log {path}: {exc}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------
+# The walk
+# ---------------------------------------------------------------------------
+
+
+def run(auth_url: str, mode: str, login: str, password: str) -> str:
+    """Drive the flow; return a one-line description of the outcome for the log."""
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(auth_url).query))
+    redirect_uri = query.get("redirect_uri")
+    if not redirect_uri:
+        raise BrowserError("the authorization URL carries no redirect_uri parameter")
+    server_origin = origin(auth_url)
+    opener = make_opener()
+
+    method, url, fields = "GET", auth_url, None
+    saw_consent = False
+    trail: list[str] = []
+
+    for _ in range(MAX_STEPS):
+        status, headers, body = fetch(opener, method, url, fields)
+        trail.append(f"{method} {urllib.parse.urlsplit(url).path} -> {status}")
+
+        if 300 <= status < 400:
+            location = headers.get("Location")
+            if not location:
+                raise BrowserError(f"{status} from {redact(url)} without a Location header")
+            target = urllib.parse.urljoin(url, location)
+            if same_endpoint(target, redirect_uri):
+                return deliver(opener, target, mode, saw_consent)
+            if origin(target) != server_origin:
+                raise BrowserError(f"unexpected redirect away from the server: {redact(target)}")
+            method, url, fields = "GET", target, None
+            continue
+
+        if status != 200:
+            raise BrowserError(
+                f"{method} {redact(url)} answered HTTP {status}: {page_summary(body)}"
+            )
+
+        page = parse_page(body)
+        # response_mode=form_post: a self-posting form aimed at the redirect_uri.
+        for form in page.forms:
+            action = urllib.parse.urljoin(url, form["action"])
+            if same_endpoint(action, redirect_uri):
+                raise BrowserError("response_mode=form_post is not supported by this test browser")
+
+        forms = [f for f in page.forms if hidden_prompt(f) is not None]
+        if not forms:
+            raise BrowserError(
+                f"no interaction form on {redact(url)} (HTTP 200): {page_summary(body)}"
+            )
+        form = forms[0]
+        prompt = hidden_prompt(form)
+        action = urllib.parse.urljoin(url, form["action"] or url)
+        if origin(action) != server_origin:
+            raise BrowserError(f"form posts off the server: {redact(action)}")
+
+        if prompt == "login":
+            method, url, fields = form["method"].upper(), action, fill_form(form, login, password)
+        elif prompt == "consent":
+            saw_consent = True
+            if mode == "deny":
+                abort = find_abort_link(page, url)
+                if not abort:
+                    raise BrowserError("deny requested but the consent page has no abort link")
+                method, url, fields = "GET", abort, None
+            else:
+                method, url, fields = form["method"].upper(), action, fill_form(form, login, password)
+        else:
+            raise BrowserError(f"unknown interaction prompt {prompt!r} on {redact(url)}")
+        if method == "GET" and fields:
+            sep = "&" if urllib.parse.urlsplit(url).query else "?"
+            url, fields = url + sep + urllib.parse.urlencode(fields), None
+
+    raise BrowserError(f"gave up after {MAX_STEPS} steps: {'; '.join(trail)}")
+
+
+def deliver(opener, target: str, mode: str, saw_consent: bool) -> str:
+    params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(target).query))
+    if mode == "deny" and not saw_consent:
+        raise BrowserError(
+            "deny requested but the server redirected without asking for consent: "
+            + redact(target)
+        )
+    if mode == "approve" and "code" not in params:
+        # Not fatal: deliver it, the app must cope with error callbacks too.
+        print(
+            f"browser.py: note: callback carries no code (error={params.get('error')!r})",
+            file=sys.stderr,
+        )
+
+    scheme = urllib.parse.urlsplit(target).scheme.lower()
+    if scheme not in ("http", "https"):
+        print(target, flush=True)
+        return f"result=printed url={redact(target)}"
+
+    status, _headers, _body = fetch(opener, "GET", target)
+    return f"result=callback status={status} url={redact(target)}"
+
+
+def main(argv: list[str]) -> int:
+    urls = [a for a in argv[1:] if a.lower().startswith(("http://", "https://"))]
+    if not urls:
+        print("usage: browser.py [...] AUTHORIZATION_URL", file=sys.stderr)
+        return 2
+    auth_url = urls[-1]
+
+    mode = (os.environ.get("CA_TEST_CONSENT") or "approve").strip().lower()
+    login = os.environ.get("CA_TEST_LOGIN") or "alice"
+    password = os.environ.get("CA_TEST_PASSWORD") or "test"
+    log_path = os.environ.get("CA_TEST_BROWSER_LOG") or None
+
+    if mode not in ("approve", "deny", "ignore"):
+        print(
+            f"browser.py: CA_TEST_CONSENT must be approve, deny or ignore, not {mode!r}",
+            file=sys.stderr,
+        )
+        return 2
+
+    if mode == "ignore":
+        append_log(log_path, f"mode=ignore result=ignored url={redact(auth_url)}")
+        return 0
+
+    try:
+        outcome = run(auth_url, mode, login, password)
+    except BrowserError as exc:
+        append_log(log_path, f"mode={mode} login={login} result=error message={exc}")
+        print(f"browser.py: error: {exc}", file=sys.stderr)
+        return 1
+    append_log(log_path, f"mode={mode} login={login} {outcome}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

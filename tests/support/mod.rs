@@ -1,0 +1,158 @@
+//! Shared by the Rust integration tests: the real authorization server (oidc-provider on loopback),
+//! a sandbox of XDG folders, the scripted browser, and a check that the real keychain is there.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub fn repo_root() -> PathBuf {
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    while !dir.join("tauri.conf.json").is_file() {
+        assert!(dir.pop(), "cannot find the repository root");
+    }
+    dir
+}
+
+/// Integration tests use the real Secret Service: they must run under `tests/with-keyring.sh`.
+pub fn require_keyring() {
+    assert_eq!(
+        std::env::var("CA_TEST_KEYRING").as_deref(),
+        Ok("1"),
+        "integration tests use the real Secret Service: run them through tests/with-keyring.sh \
+         (scripts/test.sh does)"
+    );
+}
+
+/// A running oidc-provider, stopped when dropped.
+pub struct Idp {
+    pub issuer: String,
+    pub port: u16,
+    _child: Child,
+}
+
+impl Idp {
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    pub async fn start_with(env: &[(&str, &str)]) -> Self {
+        let root = repo_root();
+        let mut cmd = Command::new("node");
+        cmd.arg(root.join("tests/idp/server.mjs"))
+            .env("IDP_PORT", "0")
+            .env("IDP_EXIT_ON_STDIN_EOF", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start node tests/idp/server.mjs");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .await
+            .expect("read the server's first line");
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("bad server line {line:?}"));
+        Self {
+            issuer: v["issuer"].as_str().unwrap().to_string(),
+            port: v["port"].as_u64().unwrap() as u16,
+            _child: child,
+        }
+    }
+
+    pub async fn stats(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/__stats", self.issuer))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+/// Private XDG folders (data, state, config) for one test.
+pub struct Sandbox {
+    pub dir: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("ca-test-{}", uuid_like()));
+        for sub in ["data", "state", "config"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        Self { dir }
+    }
+
+    pub fn env(&self) -> Vec<(String, String)> {
+        let root = repo_root();
+        vec![
+            ("XDG_DATA_HOME".into(), self.dir.join("data").display().to_string()),
+            ("XDG_STATE_HOME".into(), self.dir.join("state").display().to_string()),
+            ("XDG_CONFIG_HOME".into(), self.dir.join("config").display().to_string()),
+            (
+                "BROWSER".into(),
+                format!("python3 {}", root.join("tests/idp/browser.py").display()),
+            ),
+            ("CONNECTED_ACCOUNTS_PROFILE".into(), String::new()),
+        ]
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data/connected-accounts")
+    }
+
+    pub fn log_dir(&self) -> PathBuf {
+        self.dir.join("state/connected-accounts/logs")
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let n = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{}-{n:x}", std::process::id())
+}
+
+/// What `secret-tool` (outside the app) finds in the Secret Service for an account.
+pub async fn keychain_lookup(service: &str, account_id: &str) -> Option<String> {
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", service, "username", account_id])
+        .output()
+        .await
+        .expect("run secret-tool (libsecret-tools)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+/// Every file under `dir`, read as bytes, searched for `needle`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    hits.push(p);
+                }
+            }
+        }
+    }
+    hits
+}

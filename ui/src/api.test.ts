@@ -1,0 +1,105 @@
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it } from "vitest";
+import * as api from "./api";
+import { FakeBackend, account, provider, uiError } from "./fake-backend";
+
+afterEach(() => clearMocks());
+
+describe("api.ts sends each command with Tauri's camelCase argument keys", () => {
+  const cases: Array<{
+    name: string;
+    call: () => Promise<unknown>;
+    cmd: string;
+    args: Record<string, unknown>;
+  }> = [
+    { name: "listProviders", call: () => api.listProviders(), cmd: "list_providers", args: {} },
+    {
+      name: "addProvider",
+      call: () => api.addProvider({ issuer: "https://id.example.com", client_id: "c", name: null, scopes: ["openid"] }),
+      cmd: "add_provider",
+      args: { provider: { issuer: "https://id.example.com", client_id: "c", name: null, scopes: ["openid"] } },
+    },
+    { name: "listAccounts", call: () => api.listAccounts(), cmd: "list_accounts", args: {} },
+    {
+      name: "connectBegin",
+      call: () => api.connectBegin("github", ["repo", "read:user"]),
+      cmd: "connect_begin",
+      args: { providerId: "github", scopes: ["repo", "read:user"] },
+    },
+    {
+      name: "connectBegin (default scopes)",
+      call: () => api.connectBegin("github", null),
+      cmd: "connect_begin",
+      args: { providerId: "github", scopes: null },
+    },
+    { name: "connectFinish", call: () => api.connectFinish("f-1"), cmd: "connect_finish", args: { flowId: "f-1" } },
+    { name: "connectCancel", call: () => api.connectCancel("f-1"), cmd: "connect_cancel", args: { flowId: "f-1" } },
+    { name: "refreshAccount", call: () => api.refreshAccount("a-1"), cmd: "refresh_account", args: { accountId: "a-1" } },
+    { name: "testAccount", call: () => api.testAccount("a-1"), cmd: "test_account", args: { accountId: "a-1" } },
+    {
+      name: "disconnectAccount",
+      call: () => api.disconnectAccount("a-1", true),
+      cmd: "disconnect_account",
+      args: { accountId: "a-1", confirmed: true },
+    },
+    { name: "recoverInterrupted", call: () => api.recoverInterrupted(), cmd: "recover_interrupted", args: {} },
+    { name: "auditLog", call: () => api.auditLog(50), cmd: "audit_log", args: { limit: 50 } },
+  ];
+
+  for (const c of cases) {
+    it(c.name, async () => {
+      const backend = new FakeBackend().on(c.cmd, () => null);
+      mockIPC(backend.handle);
+      await c.call();
+      expect(backend.calls).toHaveLength(1);
+      expect(backend.calls[0]?.cmd).toBe(c.cmd);
+      // Exact keys: no snake_case leftovers, nothing extra.
+      expect(backend.calls[0]?.args ?? {}).toEqual(c.args);
+    });
+  }
+
+  it("returns the backend's value untouched", async () => {
+    const accounts = [account(), account({ id: "acc-2" })];
+    const providers = [provider()];
+    mockIPC(new FakeBackend({ list_accounts: () => accounts, list_providers: () => providers }).handle);
+    await expect(api.listAccounts()).resolves.toEqual(accounts);
+    await expect(api.listProviders()).resolves.toEqual(providers);
+  });
+
+  it("rejects with the backend's UiError object", async () => {
+    const err = uiError("offline", "The provider could not be reached.", "Check your connection.");
+    mockIPC(new FakeBackend({ refresh_account: () => { throw err; } }).handle);
+    await expect(api.refreshAccount("a-1")).rejects.toEqual(err);
+  });
+});
+
+describe("errorText", () => {
+  it("keeps message and hint of a UiError", () => {
+    expect(api.errorText(uiError("x", "Token expired", "Connect again"))).toEqual({
+      message: "Token expired",
+      hint: "Connect again",
+    });
+    expect(api.errorText(uiError("x", "No hint", null))).toEqual({ message: "No hint", hint: null });
+  });
+
+  it("handles Error objects and strings", () => {
+    expect(api.errorText(new Error("boom"))).toEqual({ message: "boom", hint: null });
+    expect(api.errorText("command list_accounts not found")).toEqual({
+      message: "command list_accounts not found",
+      hint: null,
+    });
+  });
+
+  it("still says something for values with no message", () => {
+    for (const v of [undefined, null, 42, {}, ""]) {
+      const t = api.errorText(v);
+      expect(t.message.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("recognises a cancelled flow", () => {
+    expect(api.isCancelled(uiError("cancelled", "Sign-in cancelled"))).toBe(true);
+    expect(api.isCancelled(uiError("timeout", "Timed out"))).toBe(false);
+    expect(api.isCancelled("cancelled")).toBe(false);
+  });
+});

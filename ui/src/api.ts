@@ -1,0 +1,102 @@
+/**
+ * The one door to the Rust backend: typed wrappers over the app's Tauri commands.
+ * No other module imports `@tauri-apps/api` (a test enforces it).
+ * Command names are snake_case; argument keys are camelCase, as Tauri 2 maps them.
+ */
+import { invoke } from "@tauri-apps/api/core";
+import type {
+  Account,
+  AuditEvent,
+  ConnectStarted,
+  DisconnectOutcome,
+  NewProvider,
+  ProbeResult,
+  ProviderView,
+  UiError,
+} from "./bindings";
+
+export function listProviders(): Promise<ProviderView[]> {
+  return invoke<ProviderView[]>("list_providers");
+}
+
+export function addProvider(provider: NewProvider): Promise<ProviderView> {
+  return invoke<ProviderView>("add_provider", { provider });
+}
+
+export function listAccounts(): Promise<Account[]> {
+  return invoke<Account[]>("list_accounts");
+}
+
+/** Starts a sign-in; Rust opens the system browser itself. */
+export function connectBegin(providerId: string, scopes: string[] | null): Promise<ConnectStarted> {
+  return invoke<ConnectStarted>("connect_begin", { providerId, scopes });
+}
+
+/** Resolves when the browser callback arrives; rejects on cancel, timeout or error. */
+export function connectFinish(flowId: string): Promise<Account> {
+  return invoke<Account>("connect_finish", { flowId });
+}
+
+export function connectCancel(flowId: string): Promise<void> {
+  return invoke<void>("connect_cancel", { flowId });
+}
+
+export function refreshAccount(accountId: string): Promise<Account> {
+  return invoke<Account>("refresh_account", { accountId });
+}
+
+/** Runs a test request inside the app; the token never reaches the webview. */
+export function testAccount(accountId: string): Promise<ProbeResult> {
+  return invoke<ProbeResult>("test_account", { accountId });
+}
+
+export function disconnectAccount(accountId: string, confirmed: boolean): Promise<DisconnectOutcome> {
+  return invoke<DisconnectOutcome>("disconnect_account", { accountId, confirmed });
+}
+
+/** Settles accounts left mid-action by a previous run; returns the refreshed list. */
+export function recoverInterrupted(): Promise<Account[]> {
+  return invoke<Account[]>("recover_interrupted");
+}
+
+export function auditLog(limit: number): Promise<AuditEvent[]> {
+  return invoke<AuditEvent[]>("audit_log", { limit });
+}
+
+/** What a failed call means, in words for the error banner. */
+export type ErrorText = { message: string; hint: string | null };
+
+export function isUiError(e: unknown): e is UiError {
+  if (typeof e !== "object" || e === null) return false;
+  const o = e as Record<string, unknown>;
+  return (
+    typeof o.code === "string" &&
+    typeof o.message === "string" &&
+    (o.hint === null || o.hint === undefined || typeof o.hint === "string")
+  );
+}
+
+/** True when a rejection means "the user cancelled", which needs no banner. */
+export function isCancelled(e: unknown): boolean {
+  return isUiError(e) && e.code === "cancelled";
+}
+
+export function errorText(e: unknown): ErrorText {
+  if (isUiError(e)) {
+    return { message: e.message || e.code, hint: e.hint ?? null };
+  }
+  if (e instanceof Error) {
+    return { message: e.message || e.name, hint: null };
+  }
+  if (typeof e === "string" && e.trim() !== "") {
+    return { message: e, hint: null };
+  }
+  if (typeof e === "object" && e !== null) {
+    const m = (e as Record<string, unknown>).message;
+    if (typeof m === "string" && m !== "") return { message: m, hint: null };
+  }
+  return {
+    message: "Something went wrong and the app gave no details.",
+    hint: "Try again; if it keeps happening, look at the Activity list below.",
+  };
+}

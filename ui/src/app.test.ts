@@ -1,0 +1,517 @@
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { startApp, type AppHandle } from "./app";
+import type { Account, AuditEvent, ConnectStarted, DisconnectOutcome, ProbeResult } from "./bindings";
+import { FakeBackend, NOW, account, deferred, provider, uiError } from "./fake-backend";
+
+let handle: AppHandle | null = null;
+
+afterEach(() => {
+  handle?.stop();
+  handle = null;
+  clearMocks();
+  document.body.replaceChildren();
+  delete document.body.dataset.ready;
+});
+
+function baseBackend(opts: { accounts?: Account[]; audit?: AuditEvent[] } = {}): FakeBackend {
+  let accounts = opts.accounts ?? [account()];
+  return new FakeBackend({
+    list_providers: () => [provider(), provider({ id: "github", name: "GitHub", issuer: "https://github.com", scopes: ["repo"] })],
+    list_accounts: () => accounts,
+    recover_interrupted: () => accounts,
+    audit_log: () => opts.audit ?? [],
+  }).on("__set_accounts", (a) => {
+    accounts = a.list as Account[];
+  });
+}
+
+function setAccounts(backend: FakeBackend, list: Account[]): void {
+  backend.handle("__set_accounts", { list });
+}
+
+async function boot(backend: FakeBackend): Promise<HTMLElement> {
+  mockIPC(backend.handle);
+  const root = document.createElement("div");
+  root.id = "app";
+  document.body.appendChild(root);
+  handle = startApp(root, { now: () => NOW });
+  await handle.started;
+  return root;
+}
+
+const q = <T extends Element = HTMLElement>(sel: string, scope: ParentNode = document): T | null => scope.querySelector<T>(sel);
+const qa = <T extends Element = HTMLElement>(sel: string, scope: ParentNode = document): T[] => [
+  ...scope.querySelectorAll<T>(sel),
+];
+const byTestId = (id: string, scope: ParentNode = document) => q<HTMLElement>(`[data-testid="${id}"]`, scope);
+const allByTestId = (id: string, scope: ParentNode = document) => qa<HTMLElement>(`[data-testid="${id}"]`, scope);
+
+function row(accountId: string): HTMLElement {
+  const r = allByTestId("account-row").find((el) => el.dataset.accountId === accountId);
+  if (!r) throw new Error(`no row for ${accountId}`);
+  return r;
+}
+
+function providerRowOf(id: string): HTMLElement {
+  const r = allByTestId("provider-row").find((el) => el.dataset.providerId === id);
+  if (!r) throw new Error(`no provider row ${id}`);
+  return r;
+}
+
+function click(el: Element | null): void {
+  if (!el) throw new Error("nothing to click");
+  (el as HTMLElement).click();
+}
+
+const started: ConnectStarted = {
+  flow_id: "flow-42",
+  provider: "github",
+  authorize_url: "https://github.com/login/oauth/authorize?client_id=c&state=s",
+  redirect_uri: "http://127.0.0.1:49152/callback",
+  timeout_secs: 300,
+};
+
+describe("start-up", () => {
+  it("paints the account list, marks the page ready, then recovers interrupted accounts", async () => {
+    const backend = baseBackend();
+    const seenAtRecover: { ready?: string; rows: number } = { rows: -1 };
+    backend.on("recover_interrupted", () => {
+      seenAtRecover.ready = document.body.dataset.ready;
+      seenAtRecover.rows = allByTestId("account-row").length;
+      return [account({ status: "needs_reconnect" })];
+    });
+    await boot(backend);
+
+    expect(backend.commands().slice(0, 2).sort()).toEqual(["list_accounts", "list_providers"]);
+    expect(backend.callsOf("recover_interrupted")).toHaveLength(1);
+    expect(seenAtRecover).toEqual({ ready: "accounts", rows: 1 });
+    expect(document.body.dataset.ready).toBe("accounts");
+    // The recovered list replaced the first one.
+    expect(row("acc-1").dataset.status).toBe("needs_reconnect");
+    expect(backend.callsOf("audit_log")).toEqual([{ limit: 50 }]);
+  });
+
+  it("says what to do when there is nothing yet", async () => {
+    await boot(baseBackend({ accounts: [] }));
+    expect(byTestId("accounts-empty")?.textContent).toBe("No accounts yet — connect one from a provider below.");
+    expect(allByTestId("provider-row")).toHaveLength(2);
+  });
+
+  it("shows the banner when the lists cannot be loaded", async () => {
+    const backend = baseBackend().on("list_accounts", () => {
+      throw uiError("keychain_locked", "The system keychain is locked.", "Unlock it and restart the app.");
+    });
+    await boot(backend);
+    expect(byTestId("error-banner")?.textContent).toContain("The system keychain is locked.");
+    expect(byTestId("error-banner")?.textContent).toContain("Unlock it and restart the app.");
+    expect(document.body.dataset.ready).toBe("error");
+    expect(backend.callsOf("recover_interrupted")).toHaveLength(0);
+  });
+});
+
+describe("account rows", () => {
+  it("shows granted scopes as chips and requested-but-missing ones differently", async () => {
+    await boot(
+      baseBackend({
+        accounts: [account({ scopes_requested: ["openid", "email", "repo"], scopes_granted: ["openid", "email"] })],
+      }),
+    );
+    const r = row("acc-1");
+    expect(allByTestId("scope-granted", r).map((c) => c.textContent)).toEqual(["openid", "email"]);
+    const missing = allByTestId("scope-missing", r);
+    expect(missing.map((c) => c.textContent)).toEqual(["repo"]);
+    expect(missing[0]?.getAttribute("title")).toBe("requested but not granted");
+    expect(missing[0]?.classList.contains("chip--missing")).toBe(true);
+    expect(allByTestId("scope-granted", r).some((c) => c.classList.contains("chip--missing"))).toBe(false);
+    expect(byTestId("scopes-note", r)).toBeNull();
+  });
+
+  it("notes when the server did not report granted scopes", async () => {
+    await boot(
+      baseBackend({
+        accounts: [account({ scopes_source: "requested", scopes_requested: ["a", "b"], scopes_granted: ["a", "b"] })],
+      }),
+    );
+    const r = row("acc-1");
+    expect(allByTestId("scope-granted", r).map((c) => c.textContent)).toEqual(["a", "b"]);
+    expect(allByTestId("scope-missing", r)).toHaveLength(0);
+    expect(byTestId("scopes-note", r)?.textContent).toBe(
+      "server did not report granted scopes; showing the requested ones",
+    );
+  });
+
+  it("shows name, email, provider, status, expiry and data attributes", async () => {
+    const expires = new Date(NOW + 59 * 60_000 + 30_000).toISOString();
+    await boot(baseBackend({ accounts: [account({ status: "expiring", expires_at: expires })] }));
+    const r = row("acc-1");
+    expect(r.dataset.status).toBe("expiring");
+    expect(r.dataset.expiresAt).toBe(expires);
+    expect(byTestId("account-name", r)?.textContent).toBe("Ada Lovelace");
+    expect(r.textContent).toContain("ada@example.com");
+    expect(r.textContent).toContain("Example ID");
+    const badge = byTestId("account-status", r);
+    expect(badge?.textContent).toBe("expiring soon");
+    expect(badge?.classList.contains("badge--warn")).toBe(true);
+    const expiry = byTestId("account-expiry", r);
+    expect(expiry?.textContent).toBe("expires in 59 min");
+    expect(expiry?.getAttribute("title")).toMatch(/^Expires /);
+  });
+
+  it("shows expired and missing expiry, last_error and the reconnect hint", async () => {
+    await boot(
+      baseBackend({
+        accounts: [
+          account({
+            id: "old",
+            status: "needs_reconnect",
+            expires_at: new Date(NOW - 3 * 60_000 - 5_000).toISOString(),
+            last_error: "invalid_grant: refresh token revoked",
+          }),
+          account({ id: "forever", expires_at: null }),
+        ],
+      }),
+    );
+    const old = row("old");
+    expect(byTestId("account-expiry", old)?.textContent).toBe("expired 3 min ago");
+    expect(byTestId("account-status", old)?.textContent).toBe("needs reconnect");
+    expect(byTestId("account-error", old)?.textContent).toBe("invalid_grant: refresh token revoked");
+    expect(byTestId("reconnect-hint", old)?.textContent).toContain("Connect Example ID again");
+    expect(row("forever").dataset.expiresAt).toBe("");
+    expect(byTestId("account-expiry", row("forever"))?.textContent).toBe("no expiry");
+    expect(byTestId("reconnect-hint", row("forever"))).toBeNull();
+  });
+
+  it("renders hostile provider data as text, never as markup", async () => {
+    await boot(
+      baseBackend({ accounts: [account({ display_name: '<img src=x onerror="alert(1)">', last_error: "<b>x</b>" })] }),
+    );
+    const r = row("acc-1");
+    expect(byTestId("account-name", r)?.textContent).toBe('<img src=x onerror="alert(1)">');
+    expect(r.querySelector("img, b")).toBeNull();
+  });
+});
+
+describe("connect", () => {
+  it("waits for the browser, counts down, and Cancel calls connect_cancel with the flow id", async () => {
+    const finish = deferred<Account>();
+    const backend = baseBackend()
+      .on("connect_begin", () => started)
+      .on("connect_finish", () => finish.promise)
+      .on("connect_cancel", () => {
+        finish.reject(uiError("cancelled", "Sign-in was cancelled."));
+        return null;
+      });
+    await boot(backend);
+
+    const gh = providerRowOf("github");
+    const scopes = byTestId("connect-scopes", gh) as HTMLInputElement;
+    scopes.value = " repo  read:user ";
+    click(byTestId("connect", gh));
+
+    await vi.waitFor(() => expect(byTestId("flow-waiting")).not.toBeNull());
+    expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "github", scopes: ["repo", "read:user"] }]);
+    expect(backend.callsOf("connect_finish")).toEqual([{ flowId: "flow-42" }]);
+    const panel = byTestId("flow-waiting")!;
+    expect(panel.textContent).toContain("Waiting for you to finish signing in to GitHub in your browser…");
+    expect(panel.textContent).toContain("http://127.0.0.1:49152/callback");
+    expect(byTestId("flow-countdown", panel)?.textContent).toBe("5:00");
+    expect(allByTestId("connect").every((b) => (b as HTMLButtonElement).disabled)).toBe(true);
+
+    click(byTestId("cancel-flow"));
+    await vi.waitFor(() => expect(byTestId("flow-waiting")).toBeNull());
+    expect(backend.callsOf("connect_cancel")).toEqual([{ flowId: "flow-42" }]);
+    expect(byTestId("error-banner")).toBeNull();
+    expect(allByTestId("connect").every((b) => !(b as HTMLButtonElement).disabled)).toBe(true);
+  });
+
+  it("sends null scopes when the override is empty", async () => {
+    const backend = baseBackend()
+      .on("connect_begin", () => started)
+      .on("connect_finish", () => new Promise(() => {}));
+    await boot(backend);
+    click(byTestId("connect", providerRowOf("example")));
+    await vi.waitFor(() => expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "example", scopes: null }]));
+  });
+
+  it("adds the new account, highlights it and clears the waiting panel", async () => {
+    const finish = deferred<Account>();
+    const backend = baseBackend()
+      .on("connect_begin", () => started)
+      .on("connect_finish", () => finish.promise);
+    await boot(backend);
+    click(byTestId("connect", providerRowOf("github")));
+    await vi.waitFor(() => expect(byTestId("flow-waiting")).not.toBeNull());
+
+    finish.resolve(account({ id: "gh-1", provider: "github", provider_name: "GitHub", display_name: "octocat" }));
+    await vi.waitFor(() => expect(byTestId("flow-waiting")).toBeNull());
+    const r = row("gh-1");
+    expect(byTestId("account-name", r)?.textContent).toBe("octocat");
+    expect(r.dataset.highlight).toBe("true");
+    expect(r.classList.contains("is-new")).toBe(true);
+    expect(row("acc-1").dataset.highlight).toBeUndefined();
+  });
+
+  it("shows the error when the flow fails, and the banner can be dismissed", async () => {
+    const backend = baseBackend()
+      .on("connect_begin", () => started)
+      .on("connect_finish", () => {
+        throw uiError("access_denied", "GitHub said you declined access.", "Press Connect to try again.");
+      });
+    await boot(backend);
+    click(byTestId("connect", providerRowOf("github")));
+    await vi.waitFor(() => expect(byTestId("error-banner")).not.toBeNull());
+    expect(byTestId("flow-waiting")).toBeNull();
+    expect(byTestId("error-message")?.textContent).toBe("GitHub said you declined access.");
+    expect(byTestId("error-hint")?.textContent).toBe("Press Connect to try again.");
+    click(byTestId("error-dismiss"));
+    expect(byTestId("error-banner")).toBeNull();
+  });
+
+  it("shows the error when the flow cannot start", async () => {
+    const backend = baseBackend().on("connect_begin", () => {
+      throw uiError("discovery_failed", "Could not read the provider's metadata.", null);
+    });
+    await boot(backend);
+    click(byTestId("connect", providerRowOf("example")));
+    await vi.waitFor(() => expect(byTestId("error-banner")?.textContent).toContain("Could not read the provider's metadata."));
+    expect(byTestId("flow-waiting")).toBeNull();
+    expect(backend.callsOf("connect_finish")).toHaveLength(0);
+  });
+});
+
+describe("disconnect", () => {
+  function disconnectBackend(outcomes: DisconnectOutcome[]): FakeBackend {
+    const backend = baseBackend();
+    backend.on("disconnect_account", () => {
+      const next = outcomes.shift();
+      if (!next) throw new Error("unexpected disconnect_account");
+      if (next.kind !== "confirmation_required") setAccounts(backend, []);
+      return next;
+    });
+    return backend;
+  }
+
+  it("asks first and does nothing when the answer is no", async () => {
+    const backend = disconnectBackend([{ kind: "revoked" }]);
+    await boot(backend);
+    click(byTestId("disconnect", row("acc-1")));
+
+    const dialog = byTestId("confirm-dialog");
+    expect(dialog?.textContent).toContain(
+      "Disconnect Ada Lovelace? The app revokes its tokens at Example ID and forgets the account.",
+    );
+    expect(dialog?.getAttribute("role")).toBe("dialog");
+    expect(backend.callsOf("disconnect_account")).toHaveLength(0);
+
+    click(byTestId("confirm-no"));
+    expect(byTestId("confirm-dialog")).toBeNull();
+    await Promise.resolve();
+    expect(backend.callsOf("disconnect_account")).toHaveLength(0);
+    expect(allByTestId("account-row")).toHaveLength(1);
+  });
+
+  it("revokes on yes and reloads the list", async () => {
+    const backend = disconnectBackend([{ kind: "revoked" }]);
+    await boot(backend);
+    click(byTestId("disconnect", row("acc-1")));
+    click(byTestId("confirm-yes"));
+    await vi.waitFor(() => expect(byTestId("accounts-empty")).not.toBeNull());
+    expect(backend.callsOf("disconnect_account")).toEqual([{ accountId: "acc-1", confirmed: false }]);
+    expect(byTestId("notice")?.textContent).toContain("Disconnected Ada Lovelace");
+  });
+
+  it("asks again when the backend needs confirmation, showing the message and manage URL", async () => {
+    const backend = disconnectBackend([
+      {
+        kind: "confirmation_required",
+        message: "Example ID has no revocation endpoint; the grant stays valid there.",
+        manage_url: "https://id.example.com/account/apps",
+      },
+      { kind: "removed_locally", warning: "Removed here; revoke the app at Example ID yourself." },
+    ]);
+    await boot(backend);
+    click(byTestId("disconnect", row("acc-1")));
+    click(byTestId("confirm-yes"));
+
+    await vi.waitFor(() =>
+      expect(byTestId("confirm-dialog")?.textContent).toContain("Example ID has no revocation endpoint"),
+    );
+    expect((byTestId("confirm-copy") as HTMLInputElement).value).toBe("https://id.example.com/account/apps");
+    expect(backend.callsOf("disconnect_account")).toEqual([{ accountId: "acc-1", confirmed: false }]);
+    expect(row("acc-1").dataset.status).toBe("disconnecting");
+
+    click(byTestId("confirm-yes"));
+    await vi.waitFor(() => expect(byTestId("accounts-empty")).not.toBeNull());
+    expect(backend.callsOf("disconnect_account")).toEqual([
+      { accountId: "acc-1", confirmed: false },
+      { accountId: "acc-1", confirmed: true },
+    ]);
+    expect(byTestId("notice")?.textContent).toContain("Removed here; revoke the app at Example ID yourself.");
+  });
+
+  it("keeps the account when the second question is answered no", async () => {
+    const backend = disconnectBackend([
+      { kind: "confirmation_required", message: "Revocation failed: network unreachable.", manage_url: null },
+    ]);
+    await boot(backend);
+    click(byTestId("disconnect", row("acc-1")));
+    click(byTestId("confirm-yes"));
+    await vi.waitFor(() => expect(byTestId("confirm-dialog")?.textContent).toContain("Revocation failed"));
+    expect(byTestId("confirm-copy")).toBeNull();
+    click(byTestId("confirm-no"));
+    await vi.waitFor(() => expect(row("acc-1").dataset.busy).toBeUndefined());
+    expect(backend.callsOf("disconnect_account")).toHaveLength(1);
+    expect(row("acc-1").dataset.status).toBe("connected");
+  });
+
+  it("shows a failed disconnect in the banner", async () => {
+    const backend = baseBackend().on("disconnect_account", () => {
+      throw uiError("keychain", "Could not delete the tokens from the keychain.", "Unlock the keychain and try again.");
+    });
+    await boot(backend);
+    click(byTestId("disconnect", row("acc-1")));
+    click(byTestId("confirm-yes"));
+    await vi.waitFor(() => expect(byTestId("error-banner")).not.toBeNull());
+    expect(byTestId("error-banner")?.textContent).toContain("Unlock the keychain and try again.");
+    expect(allByTestId("account-row")).toHaveLength(1);
+  });
+});
+
+describe("test and refresh", () => {
+  it("shows Testing… then the request, status, latency, headers and body", async () => {
+    const probe = deferred<ProbeResult>();
+    const backend = baseBackend().on("test_account", () => probe.promise);
+    await boot(backend);
+    click(byTestId("test", row("acc-1")));
+
+    const view = byTestId("test-view")!;
+    expect(byTestId("test-pending", view)?.textContent).toBe("Testing…");
+    expect(view.textContent).toContain("never reached this window");
+    expect(backend.callsOf("test_account")).toEqual([{ accountId: "acc-1" }]);
+    for (const id of ["test", "refresh", "disconnect"]) {
+      expect((byTestId(id, row("acc-1")) as HTMLButtonElement).disabled).toBe(true);
+    }
+
+    probe.resolve({
+      url: "https://id.example.com/userinfo",
+      method: "GET",
+      status: 200,
+      latency_ms: 123,
+      headers: [["content-type", "application/json"]],
+      body: { sub: "sub-1", html: "<script>alert(1)</script>" },
+    });
+    await vi.waitFor(() => expect(byTestId("test-status")).not.toBeNull());
+    expect(byTestId("test-request")?.textContent).toBe("GET https://id.example.com/userinfo");
+    expect(byTestId("test-status")?.textContent).toBe("200");
+    expect(byTestId("test-latency")?.textContent).toBe("123 ms");
+    expect(qa("td", view).map((td) => td.textContent)).toEqual(["content-type", "application/json"]);
+    const body = byTestId("test-body")!;
+    expect(body.tagName).toBe("PRE");
+    expect(JSON.parse(body.textContent ?? "")).toEqual({ sub: "sub-1", html: "<script>alert(1)</script>" });
+    expect(body.textContent).toContain('\n  "sub": "sub-1"');
+    expect(view.querySelector("script")).toBeNull();
+    await vi.waitFor(() => expect((byTestId("test", row("acc-1")) as HTMLButtonElement).disabled).toBe(false));
+
+    click(byTestId("test-close"));
+    expect(byTestId("test-view")).toBeNull();
+  });
+
+  it("closes the test view and shows the banner when the test fails", async () => {
+    const backend = baseBackend().on("test_account", () => {
+      throw uiError("offline", "Could not reach id.example.com.", "Check your connection.");
+    });
+    await boot(backend);
+    click(byTestId("test", row("acc-1")));
+    await vi.waitFor(() => expect(byTestId("error-banner")).not.toBeNull());
+    expect(byTestId("test-view")).toBeNull();
+  });
+
+  it("refresh disables the row, shows refreshing…, then the updated account", async () => {
+    const done = deferred<Account>();
+    const backend = baseBackend().on("refresh_account", () => done.promise);
+    await boot(backend);
+    click(byTestId("refresh", row("acc-1")));
+    await vi.waitFor(() => expect(row("acc-1").dataset.status).toBe("refreshing"));
+    expect(byTestId("account-status", row("acc-1"))?.textContent).toBe("refreshing…");
+    expect((byTestId("refresh", row("acc-1")) as HTMLButtonElement).disabled).toBe(true);
+    expect(backend.callsOf("refresh_account")).toEqual([{ accountId: "acc-1" }]);
+
+    const auditCalls = backend.callsOf("audit_log").length;
+    done.resolve(account({ expires_at: new Date(NOW + 2 * 3600_000).toISOString() }));
+    await vi.waitFor(() => expect(row("acc-1").dataset.status).toBe("connected"));
+    expect(byTestId("account-expiry", row("acc-1"))?.textContent).toBe("expires in 2 h");
+    expect((byTestId("refresh", row("acc-1")) as HTMLButtonElement).disabled).toBe(false);
+    // The activity list is re-read after the action.
+    await vi.waitFor(() => expect(backend.callsOf("audit_log").length).toBe(auditCalls + 1));
+  });
+
+  it("a failed refresh shows the banner and the stored status", async () => {
+    const backend = baseBackend();
+    backend.on("refresh_account", () => {
+      setAccounts(backend, [account({ status: "needs_reconnect", last_error: "invalid_grant" })]);
+      throw uiError("needs_reconnect", "Example ID no longer accepts this sign-in.", "Connect the account again.");
+    });
+    await boot(backend);
+    click(byTestId("refresh", row("acc-1")));
+    await vi.waitFor(() => expect(row("acc-1").dataset.status).toBe("needs_reconnect"));
+    expect(byTestId("error-message")?.textContent).toBe("Example ID no longer accepts this sign-in.");
+    expect(byTestId("reconnect-hint", row("acc-1"))).not.toBeNull();
+  });
+});
+
+describe("providers and activity", () => {
+  it("adds a provider from the form", async () => {
+    const backend = baseBackend().on("add_provider", (args) => {
+      const p = args.provider as { issuer: string; client_id: string; name: string | null; scopes: string[] };
+      return provider({ id: "gitlab", name: p.name ?? "GitLab", issuer: p.issuer, client_id: p.client_id, scopes: p.scopes });
+    });
+    await boot(backend);
+    const form = byTestId("add-provider-form") as HTMLFormElement;
+    expect(form.hidden).toBe(true);
+    click(byTestId("add-provider-open"));
+    expect(form.hidden).toBe(false);
+
+    const set = (name: string, value: string) => {
+      (form.querySelector(`input[name="${name}"]`) as HTMLInputElement).value = value;
+    };
+    set("issuer", " https://gitlab.com ");
+    set("client_id", "abc123");
+    set("name", "");
+    set("scopes", "openid  read_user");
+    click(byTestId("add-provider-submit"));
+
+    await vi.waitFor(() => expect(allByTestId("provider-row")).toHaveLength(3));
+    expect(backend.callsOf("add_provider")).toEqual([
+      { provider: { issuer: "https://gitlab.com", client_id: "abc123", name: null, scopes: ["openid", "read_user"] } },
+    ]);
+    expect(providerRowOf("gitlab").textContent).toContain("https://gitlab.com");
+    expect(form.hidden).toBe(true);
+  });
+
+  it("checks the form before calling the backend", async () => {
+    const backend = baseBackend().on("add_provider", () => provider());
+    await boot(backend);
+    click(byTestId("add-provider-open"));
+    click(byTestId("add-provider-submit"));
+    const err = byTestId("add-provider-error")!;
+    expect(err.hidden).toBe(false);
+    expect(err.textContent).toBe("Enter the issuer URL.");
+    expect(backend.callsOf("add_provider")).toHaveLength(0);
+  });
+
+  it("lists audit events", async () => {
+    await boot(
+      baseBackend({
+        audit: [
+          { id: 2, at: "2025-06-01T11:59:00Z", kind: "flow_completed", account_id: "acc-1", provider_id: "example", detail: "Ada connected" },
+          { id: 1, at: "2025-06-01T11:58:00Z", kind: "flow_started", account_id: null, provider_id: "example", detail: "<i>started</i>" },
+        ],
+      }),
+    );
+    const entries = allByTestId("audit-entry");
+    expect(entries.map((e) => e.dataset.kind)).toEqual(["flow_completed", "flow_started"]);
+    expect(entries[1]?.textContent).toContain("<i>started</i>");
+    expect(entries[0]?.querySelector("time")?.getAttribute("datetime")).toBe("2025-06-01T11:59:00Z");
+  });
+});

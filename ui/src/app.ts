@@ -1,0 +1,658 @@
+/**
+ * The window's controller: holds what is on screen, runs the user's actions
+ * through api.ts, and re-renders the parts that changed.
+ */
+import * as api from "./api";
+import type {
+  Account,
+  AuditEvent,
+  ConnectStarted,
+  DisconnectOutcome,
+  NewProvider,
+  ProbeResult,
+  ProviderView,
+} from "./bindings";
+import { confirmDialog } from "./dialogs";
+import { button, h, replaceChildren } from "./dom";
+import { ProviderForm } from "./provider-form";
+import { accountLabel, accountRow, auditList, flowPanel, providerRow, type RowAction } from "./render";
+import { parseScopes } from "./scopes";
+import { TestView } from "./test-view";
+import { countdown } from "./time";
+
+export const AUDIT_LIMIT = 50;
+const HIGHLIGHT_MS = 4000;
+
+type Flow = {
+  started: ConnectStarted;
+  providerName: string;
+  deadline: number;
+  cancelling: boolean;
+  cancelled: boolean;
+};
+
+type Message = { message: string; hint: string | null };
+type Notice = { text: string; tone: "info" | "warn" };
+type FocusKey = { accountId: string; testId: string };
+
+export type AppOptions = {
+  /** Clock for expiry and countdown text (tests pin it). */
+  now?: () => number;
+};
+
+export type AppHandle = {
+  /** Settles when start-up (lists, recovery, activity) has finished. */
+  started: Promise<void>;
+  /** Stops the local timers (tests call this between runs). */
+  stop(): void;
+};
+
+export function startApp(root: HTMLElement, options: AppOptions = {}): AppHandle {
+  const app = new App(root, options.now ?? (() => Date.now()));
+  return { started: app.start(), stop: () => app.stop() };
+}
+
+class App {
+  private providers: ProviderView[] = [];
+  private accounts: Account[] = [];
+  private audit: AuditEvent[] = [];
+  private auditError: string | null = null;
+  private busy = new Map<string, RowAction>();
+  private scopeDrafts = new Map<string, string>();
+  private flow: Flow | null = null;
+  private flowStarting = false;
+  private error: Message | null = null;
+  private notice: Notice | null = null;
+  private highlight: string | null = null;
+  private focusKey: FocusKey | null = null;
+  private loaded = false;
+
+  private accountsSeq = 0;
+  private auditSeq = 0;
+  private timers: number[] = [];
+  private countdownTimer: number | null = null;
+  private highlightTimer: number | null = null;
+
+  // Fixed regions of the page, built once.
+  private readonly messages = h("div", { class: "messages" });
+  private readonly flowSlot = h("div", { class: "flow-slot" });
+  private readonly accountList = h("div", { class: "list-slot", "data-testid": "accounts" });
+  private readonly providerList = h("div", { class: "list-slot", "data-testid": "providers" });
+  private readonly auditSlot = h("div", { class: "audit-slot" });
+  private readonly providerForm = new ProviderForm((p) => this.addProvider(p));
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly now: () => number,
+  ) {}
+
+  // ---- start-up ---------------------------------------------------------
+
+  async start(): Promise<void> {
+    this.buildSkeleton();
+    this.accountList.appendChild(h("p", { class: "empty" }, "Loading accounts…"));
+    try {
+      const [providers, accounts] = await Promise.all([api.listProviders(), api.listAccounts()]);
+      this.providers = providers;
+      this.accounts = accounts;
+      this.loaded = true;
+    } catch (e) {
+      this.showError(e);
+      this.loaded = true;
+      this.renderProviders();
+      this.renderAccounts();
+      document.body.dataset.ready = "error";
+      return;
+    }
+    this.renderProviders();
+    this.renderAccounts();
+    document.body.dataset.ready = "accounts";
+
+    // Expiry text is computed locally; refresh it once a minute. No backend polling.
+    this.timers.push(window.setInterval(() => this.renderAccounts(), 60_000));
+
+    await afterPaint();
+    try {
+      const seq = ++this.accountsSeq;
+      const recovered = await api.recoverInterrupted();
+      if (seq === this.accountsSeq) {
+        this.accounts = recovered;
+        this.renderAccounts();
+      }
+    } catch (e) {
+      this.showError(e);
+    }
+    await this.loadAudit();
+  }
+
+  stop(): void {
+    for (const t of this.timers) window.clearInterval(t);
+    this.timers = [];
+    this.stopCountdown();
+    if (this.highlightTimer !== null) window.clearTimeout(this.highlightTimer);
+    this.highlightTimer = null;
+  }
+
+  private buildSkeleton(): void {
+    const activity = h(
+      "details",
+      { class: "activity", "data-testid": "activity" },
+      h("summary", {}, h("h2", { class: "section-title inline" }, "Activity")),
+      this.auditSlot,
+    );
+    replaceChildren(
+      this.root,
+      h(
+        "header",
+        { class: "app-header" },
+        h("h1", {}, "Connected Accounts"),
+        h(
+          "p",
+          { class: "tagline" },
+          "Your OAuth sign-ins on this computer. Tokens stay in the system keychain and never reach this window.",
+        ),
+      ),
+      this.messages,
+      h(
+        "main",
+        { class: "content" },
+        this.flowSlot,
+        h(
+          "section",
+          { class: "section", "aria-labelledby": "accounts-title" },
+          h("div", { class: "section-head" }, h("h2", { class: "section-title", id: "accounts-title" }, "Accounts")),
+          this.accountList,
+        ),
+        h(
+          "section",
+          { class: "section", "aria-labelledby": "providers-title" },
+          h(
+            "div",
+            { class: "section-head" },
+            h("h2", { class: "section-title", id: "providers-title" }, "Providers"),
+            this.providerForm.opener,
+          ),
+          this.providerForm.form,
+          this.providerList,
+        ),
+        activity,
+      ),
+    );
+  }
+
+  // ---- rendering --------------------------------------------------------
+
+  private renderAccounts(): void {
+    if (!this.loaded) return;
+    const hadFocusInside = this.root.contains(document.activeElement) && this.accountList.contains(document.activeElement);
+    if (hadFocusInside) this.focusKey = focusKeyOf(document.activeElement) ?? this.focusKey;
+
+    if (this.accounts.length === 0) {
+      replaceChildren(
+        this.accountList,
+        h(
+          "p",
+          { class: "empty", "data-testid": "accounts-empty" },
+          this.providers.length > 0
+            ? "No accounts yet — connect one from a provider below."
+            : "No accounts yet — add a provider below, then connect an account with it.",
+        ),
+      );
+      return;
+    }
+    const now = this.now();
+    const flowActive = this.flowRunning();
+    const list = h("ul", { class: "accounts", "data-testid": "account-list" });
+    for (const account of this.accounts) {
+      list.appendChild(
+        accountRow(account, {
+          now,
+          busy: this.busy.get(account.id),
+          highlight: this.highlight === account.id,
+          flowActive,
+          onTest: () => void this.test(account.id),
+          onRefresh: () => void this.refresh(account.id),
+          onDisconnect: () => void this.disconnect(account.id),
+          onReconnect: () =>
+            void this.connect(
+              account.provider,
+              account.provider_name,
+              account.scopes_requested.length > 0 ? account.scopes_requested : null,
+            ),
+        }),
+      );
+    }
+    replaceChildren(this.accountList, list);
+    this.restoreFocus();
+  }
+
+  /** Puts focus back on the same button of the same row after a re-render, once it is usable again. */
+  private restoreFocus(): void {
+    const key = this.focusKey;
+    if (!key) return;
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) {
+      if (!this.accountList.contains(active)) this.focusKey = null;
+      return;
+    }
+    for (const row of this.accountList.querySelectorAll<HTMLElement>("[data-account-id]")) {
+      if (row.dataset.accountId !== key.accountId) continue;
+      const target = [...row.querySelectorAll<HTMLElement>("[data-testid]")].find((el) => el.dataset.testid === key.testId);
+      if (target && !(target as HTMLButtonElement).disabled) {
+        target.focus();
+        this.focusKey = null;
+      }
+      return;
+    }
+    this.focusKey = null;
+  }
+
+  private renderProviders(): void {
+    if (!this.loaded) return;
+    if (this.providers.length === 0) {
+      replaceChildren(
+        this.providerList,
+        h(
+          "p",
+          { class: "empty", "data-testid": "providers-empty" },
+          "No providers yet — use “Add provider” with the issuer URL and client ID from the provider’s developer console.",
+        ),
+      );
+      return;
+    }
+    const flowActive = this.flowRunning();
+    const list = h("ul", { class: "providers", "data-testid": "provider-list" });
+    for (const provider of this.providers) {
+      list.appendChild(
+        providerRow(provider, {
+          draftScopes: this.scopeDrafts.get(provider.id) ?? "",
+          flowActive,
+          onDraft: (text) => this.scopeDrafts.set(provider.id, text),
+          onConnect: (text) => {
+            const scopes = parseScopes(text);
+            void this.connect(provider.id, provider.name, scopes.length > 0 ? scopes : null);
+          },
+        }),
+      );
+    }
+    replaceChildren(this.providerList, list);
+  }
+
+  /** Enables or disables every connect button without rebuilding the rows (keeps typed scopes and focus). */
+  private syncConnectButtons(): void {
+    const disabled = this.flowRunning();
+    for (const b of this.root.querySelectorAll<HTMLButtonElement>('[data-testid="connect"], [data-testid="reconnect"]')) {
+      const row = b.closest<HTMLElement>("[data-account-id]");
+      const rowBusy = row?.dataset.accountId !== undefined && this.busy.has(row.dataset.accountId);
+      b.disabled = disabled || rowBusy;
+    }
+  }
+
+  private renderFlow(): void {
+    const flow = this.flow;
+    if (!flow) {
+      replaceChildren(this.flowSlot);
+      return;
+    }
+    replaceChildren(
+      this.flowSlot,
+      flowPanel({
+        started: flow.started,
+        providerName: flow.providerName,
+        remainingMs: flow.deadline - this.now(),
+        cancelling: flow.cancelling,
+        onCancel: () => void this.cancelFlow(),
+      }),
+    );
+  }
+
+  private renderMessages(): void {
+    const parts: HTMLElement[] = [];
+    if (this.error) {
+      parts.push(
+        h(
+          "div",
+          { class: "banner banner--error", "data-testid": "error-banner", role: "alert" },
+          h(
+            "div",
+            { class: "banner-text" },
+            h("p", { class: "banner-message", "data-testid": "error-message" }, this.error.message),
+            this.error.hint ? h("p", { class: "banner-hint", "data-testid": "error-hint" }, this.error.hint) : null,
+          ),
+          button("Dismiss", { class: "btn btn--small", "data-testid": "error-dismiss", "aria-label": "Dismiss error" }, () => {
+            this.error = null;
+            this.renderMessages();
+          }),
+        ),
+      );
+    }
+    if (this.notice) {
+      parts.push(
+        h(
+          "div",
+          { class: `banner banner--${this.notice.tone}`, "data-testid": "notice", role: "status" },
+          h("div", { class: "banner-text" }, h("p", { class: "banner-message" }, this.notice.text)),
+          button("Dismiss", { class: "btn btn--small", "data-testid": "notice-dismiss", "aria-label": "Dismiss notice" }, () => {
+            this.notice = null;
+            this.renderMessages();
+          }),
+        ),
+      );
+    }
+    replaceChildren(this.messages, ...parts);
+  }
+
+  private renderAudit(): void {
+    if (this.auditError) {
+      replaceChildren(
+        this.auditSlot,
+        h("p", { class: "empty", "data-testid": "audit-error" }, `Could not load the activity list: ${this.auditError}`),
+      );
+      return;
+    }
+    replaceChildren(this.auditSlot, auditList(this.audit));
+  }
+
+  // ---- messages ---------------------------------------------------------
+
+  private showError(e: unknown): void {
+    this.error = api.errorText(e);
+    this.renderMessages();
+  }
+
+  private showNotice(text: string, tone: Notice["tone"]): void {
+    this.notice = { text, tone };
+    this.renderMessages();
+  }
+
+  // ---- data refresh -----------------------------------------------------
+
+  private async loadAudit(): Promise<void> {
+    const seq = ++this.auditSeq;
+    try {
+      const events = await api.auditLog(AUDIT_LIMIT);
+      if (seq !== this.auditSeq) return;
+      this.audit = events;
+      this.auditError = null;
+    } catch (e) {
+      if (seq !== this.auditSeq) return;
+      this.auditError = api.errorText(e).message;
+    }
+    this.renderAudit();
+  }
+
+  /** Re-reads the account list; failures are shown, stale answers dropped. */
+  private async reloadAccounts(): Promise<void> {
+    const seq = ++this.accountsSeq;
+    try {
+      const accounts = await api.listAccounts();
+      if (seq !== this.accountsSeq) return;
+      this.accounts = accounts;
+      this.renderAccounts();
+    } catch (e) {
+      if (seq === this.accountsSeq) this.showError(e);
+    }
+  }
+
+  private upsertAccount(account: Account): void {
+    this.accountsSeq++; // an older list in flight must not undo this
+    const i = this.accounts.findIndex((a) => a.id === account.id);
+    if (i >= 0) this.accounts[i] = account;
+    else this.accounts.push(account);
+  }
+
+  private findAccount(id: string): Account | undefined {
+    return this.accounts.find((a) => a.id === id);
+  }
+
+  // ---- connect ----------------------------------------------------------
+
+  private flowRunning(): boolean {
+    return this.flow !== null || this.flowStarting;
+  }
+
+  private async connect(providerId: string, providerName: string, scopes: string[] | null): Promise<void> {
+    if (this.flowRunning()) return;
+    this.flowStarting = true;
+    this.syncConnectButtons();
+
+    let started: ConnectStarted;
+    try {
+      started = await api.connectBegin(providerId, scopes);
+    } catch (e) {
+      this.flowStarting = false;
+      this.syncConnectButtons();
+      this.showError(e);
+      void this.loadAudit();
+      return;
+    }
+    this.flowStarting = false;
+    const flow: Flow = {
+      started,
+      providerName: this.providers.find((p) => p.id === started.provider)?.name ?? providerName,
+      deadline: this.now() + started.timeout_secs * 1000,
+      cancelling: false,
+      cancelled: false,
+    };
+    this.flow = flow;
+    this.error = null;
+    this.renderMessages();
+    this.renderFlow();
+    this.syncConnectButtons();
+    this.startCountdown();
+    this.flowSlot.querySelector<HTMLElement>('[data-testid="cancel-flow"]')?.focus();
+
+    try {
+      const account = await api.connectFinish(started.flow_id);
+      this.upsertAccount(account);
+      this.flashAccount(account.id);
+    } catch (e) {
+      if (!flow.cancelled && !api.isCancelled(e)) this.showError(e);
+    } finally {
+      this.endFlow(flow);
+      void this.loadAudit();
+    }
+  }
+
+  private endFlow(flow: Flow): void {
+    if (this.flow !== flow) return;
+    this.flow = null;
+    this.stopCountdown();
+    this.renderFlow();
+    this.renderAccounts();
+    this.syncConnectButtons();
+  }
+
+  private async cancelFlow(): Promise<void> {
+    const flow = this.flow;
+    if (!flow || flow.cancelling) return;
+    flow.cancelling = true;
+    flow.cancelled = true;
+    this.renderFlow();
+    try {
+      await api.connectCancel(flow.started.flow_id);
+      // Do not wait for connect_finish to notice: the user asked to stop.
+      this.endFlow(flow);
+    } catch (e) {
+      if (this.flow !== flow) return;
+      flow.cancelling = false;
+      flow.cancelled = false;
+      this.renderFlow();
+      this.showError(e);
+    }
+  }
+
+  private startCountdown(): void {
+    this.stopCountdown();
+    this.countdownTimer = window.setInterval(() => {
+      const flow = this.flow;
+      const el = this.flowSlot.querySelector('[data-testid="flow-countdown"]');
+      if (!flow || !el) return;
+      el.textContent = countdown(flow.deadline - this.now());
+    }, 1000);
+  }
+
+  private stopCountdown(): void {
+    if (this.countdownTimer !== null) window.clearInterval(this.countdownTimer);
+    this.countdownTimer = null;
+  }
+
+  private flashAccount(id: string): void {
+    this.highlight = id;
+    this.renderAccounts();
+    const row = [...this.accountList.querySelectorAll<HTMLElement>("[data-account-id]")].find(
+      (r) => r.dataset.accountId === id,
+    );
+    row?.scrollIntoView?.({ block: "nearest" });
+    if (this.highlightTimer !== null) window.clearTimeout(this.highlightTimer);
+    this.highlightTimer = window.setTimeout(() => {
+      this.highlightTimer = null;
+      if (this.highlight === id) {
+        this.highlight = null;
+        this.renderAccounts();
+      }
+    }, HIGHLIGHT_MS);
+  }
+
+  // ---- per-account actions ------------------------------------------------
+
+  /** Marks a row busy for the length of `work`; errors go to the banner. */
+  private async rowAction(id: string, action: RowAction, work: () => Promise<void>): Promise<boolean> {
+    if (this.busy.has(id)) return false;
+    const active = document.activeElement;
+    if (active && this.accountList.contains(active)) this.focusKey = focusKeyOf(active);
+    this.busy.set(id, action);
+    this.renderAccounts();
+    this.syncConnectButtons();
+    let ok = true;
+    try {
+      await work();
+    } catch (e) {
+      ok = false;
+      this.showError(e);
+    } finally {
+      this.busy.delete(id);
+      this.renderAccounts();
+      this.syncConnectButtons();
+      void this.loadAudit();
+    }
+    return ok;
+  }
+
+  private async refresh(id: string): Promise<void> {
+    const ok = await this.rowAction(id, "refresh", async () => {
+      const updated = await api.refreshAccount(id);
+      this.upsertAccount(updated);
+    });
+    // A failed refresh usually changes the stored status (needs reconnect, offline).
+    if (!ok) await this.reloadAccounts();
+  }
+
+  private async test(id: string): Promise<void> {
+    const account = this.findAccount(id);
+    if (!account || this.busy.has(id)) return;
+    const view = new TestView(this.root, accountLabel(account));
+    await this.rowAction(id, "test", async () => {
+      let result: ProbeResult;
+      try {
+        result = await api.testAccount(id);
+      } catch (e) {
+        view.close();
+        throw e;
+      }
+      view.show(result);
+    });
+    // The probe may have refreshed the token or found it revoked.
+    await this.reloadAccounts();
+  }
+
+  private async disconnect(id: string): Promise<void> {
+    const account = this.findAccount(id);
+    if (!account || this.busy.has(id)) return;
+    const name = accountLabel(account);
+    const yes = await confirmDialog(this.root, {
+      title: "Disconnect account?",
+      message: `Disconnect ${name}? The app revokes its tokens at ${account.provider_name} and forgets the account.`,
+      yes: "Disconnect",
+      no: "Keep account",
+    });
+    if (!yes) return;
+
+    await this.rowAction(id, "disconnect", async () => {
+      let outcome: DisconnectOutcome = await api.disconnectAccount(id, false);
+      if (outcome.kind === "confirmation_required") {
+        const again = await confirmDialog(this.root, {
+          title: "Remove anyway?",
+          message: outcome.message,
+          copyable: outcome.manage_url
+            ? { label: "Remove the app’s access yourself at this address (copy it into your browser):", value: outcome.manage_url }
+            : null,
+          yes: "Remove from this app",
+          no: "Keep account",
+        });
+        if (!again) return;
+        outcome = await api.disconnectAccount(id, true);
+      }
+      switch (outcome.kind) {
+        case "revoked":
+          this.showNotice(`Disconnected ${name}. Its tokens were revoked at ${account.provider_name}.`, "info");
+          break;
+        case "removed_locally":
+          this.showNotice(outcome.warning, "warn");
+          break;
+        case "confirmation_required":
+          // Confirmed and still asked: say so rather than loop.
+          this.showNotice(outcome.message, "warn");
+          break;
+      }
+    });
+    await this.reloadAccounts();
+  }
+
+  // ---- add provider -------------------------------------------------------
+
+  /** Sends a filled-in provider form; true when the provider was added. */
+  private async addProvider(provider: NewProvider): Promise<boolean> {
+    try {
+      const added = await api.addProvider(provider);
+      const i = this.providers.findIndex((p) => p.id === added.id);
+      if (i >= 0) this.providers[i] = added;
+      else this.providers.push(added);
+      this.renderProviders();
+      this.renderAccounts(); // the empty-state text depends on having providers
+      this.showNotice(`Added ${added.name}. Press Connect to sign in with it.`, "info");
+      return true;
+    } catch (e) {
+      this.showError(e);
+      return false;
+    } finally {
+      void this.loadAudit();
+    }
+  }
+}
+
+function focusKeyOf(el: Element | null): FocusKey | null {
+  if (!(el instanceof HTMLElement)) return null;
+  const row = el.closest<HTMLElement>("[data-account-id]");
+  const accountId = row?.dataset.accountId;
+  const testId = el.dataset.testid;
+  return accountId !== undefined && testId !== undefined ? { accountId, testId } : null;
+}
+
+/** Resolves once the browser has had a chance to paint (with a fallback for hidden windows). */
+function afterPaint(): Promise<void> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (!done) {
+        done = true;
+        resolve();
+      }
+    };
+    if (typeof requestAnimationFrame === "function") {
+      requestAnimationFrame(() => window.setTimeout(finish, 0));
+    }
+    // rAF does not fire in a hidden or minimised window.
+    window.setTimeout(finish, 100);
+  });
+}

@@ -1,0 +1,39 @@
+// Generated from the Rust types by `cargo run -p ca-core --example gen-bindings`. Do not edit.
+
+export type ProviderView = { id: string, name: string, issuer: string, client_id: string, scopes: Array<string>, has_revocation: boolean, has_userinfo: boolean, };
+
+export type NewProvider = { issuer: string, client_id: string, name: string | null, 
+/**
+ * Empty: the OpenID scopes the server supports among openid, profile, email, offline_access.
+ */
+scopes: Array<string>, };
+
+export type AccountStatus = "connected" | "expiring" | "offline" | "needs_reconnect" | "error" | "connecting" | "refreshing" | "disconnecting";
+
+export type ScopesSource = "server" | "requested";
+
+export type Account = { id: string, provider: string, provider_name: string, display_name: string, subject: string, email: string | null, scopes_requested: Array<string>, scopes_granted: Array<string>, scopes_source: ScopesSource, status: AccountStatus, 
+/**
+ * RFC 3339, or null when the provider gave no lifetime.
+ */
+expires_at: string | null, last_error: string | null, created_at: string, updated_at: string, };
+
+export type ConnectStarted = { flow_id: string, provider: string, authorize_url: string, redirect_uri: string, timeout_secs: number, };
+
+export type ProbeResult = { url: string, method: string, status: number, latency_ms: number, headers: Array<[string, string]>, 
+/**
+ * The JSON body, or `{"text": …}` when it is not JSON.
+ */
+body: JsonValue, };
+
+export type DisconnectOutcome = { "kind": "revoked" } | { "kind": "removed_locally", warning: string, } | { "kind": "confirmation_required", message: string, manage_url: string | null, };
+
+export type AuditEvent = { id: number, 
+/**
+ * RFC 3339.
+ */
+at: string, kind: string, account_id: string | null, provider_id: string | null, detail: string, };
+
+export type UiError = { code: string, message: string, hint: string | null, };
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;

@@ -1,0 +1,109 @@
+/** The "Add provider" form: opening and closing it, reading and checking what was typed. */
+import type { NewProvider } from "./bindings";
+import { button, h } from "./dom";
+import { parseScopes } from "./scopes";
+
+/** Turns the form's fields into a NewProvider, or says what is missing. */
+export function readNewProvider(data: FormData): NewProvider | { problem: string } {
+  const text = (name: string) => {
+    const v = data.get(name);
+    return typeof v === "string" ? v.trim() : "";
+  };
+  const issuer = text("issuer");
+  const clientId = text("client_id");
+  if (!issuer) return { problem: "Enter the issuer URL." };
+  if (!isHttpUrl(issuer)) return { problem: "The issuer must be a full URL, like https://accounts.example.com." };
+  if (!clientId) return { problem: "Enter the client ID you registered with the provider." };
+  return { issuer, client_id: clientId, name: text("name") || null, scopes: parseScopes(text("scopes")) };
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return u.protocol === "https:" || u.protocol === "http:";
+  } catch {
+    return false;
+  }
+}
+
+export class ProviderForm {
+  /** The "Add provider" button that shows and hides the form. */
+  readonly opener: HTMLButtonElement;
+  readonly form: HTMLFormElement;
+  private readonly problem = h("p", {
+    class: "form-error",
+    role: "alert",
+    "data-testid": "add-provider-error",
+    hidden: true,
+  });
+
+  /** `submit` adds the provider and resolves true on success (it reports its own errors). */
+  constructor(private readonly submit: (provider: NewProvider) => Promise<boolean>) {
+    this.opener = button(
+      "Add provider",
+      { class: "btn", "data-testid": "add-provider-open", "aria-expanded": "false", "aria-controls": "add-provider" },
+      () => (this.form.hidden ? this.open() : this.close()),
+    );
+    const field = (label: string, name: string, attrs: Record<string, string | boolean>, help?: string) =>
+      h(
+        "label",
+        { class: "field" },
+        h("span", { class: "field-label" }, label),
+        h("input", { type: "text", name, autocomplete: "off", spellcheck: "false", ...attrs }),
+        help ? h("span", { class: "field-help small muted" }, help) : null,
+      );
+    const send = h("button", { type: "submit", class: "btn btn--primary", "data-testid": "add-provider-submit" }, "Add provider");
+    const cancel = button("Cancel", { class: "btn", "data-testid": "add-provider-cancel" }, () => this.close());
+    this.form = h(
+      "form",
+      { class: "add-provider", id: "add-provider", "data-testid": "add-provider-form", hidden: true, novalidate: true },
+      h(
+        "p",
+        { class: "small muted" },
+        "The app reads the provider’s endpoints from its issuer (OpenID Connect or OAuth server metadata).",
+      ),
+      field("Issuer URL", "issuer", { placeholder: "https://accounts.example.com", inputmode: "url", required: true }),
+      field("Client ID", "client_id", { required: true }),
+      field("Name (optional)", "name", { placeholder: "shown in the list" }),
+      field("Scopes (optional)", "scopes", { placeholder: "openid email profile" }, "Separate scopes with spaces."),
+      this.problem,
+      h("div", { class: "actions" }, cancel, send),
+    );
+    this.form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      void this.send(send);
+    });
+  }
+
+  open(): void {
+    this.form.hidden = false;
+    this.opener.setAttribute("aria-expanded", "true");
+    this.form.querySelector<HTMLInputElement>('input[name="issuer"]')?.focus();
+  }
+
+  close(): void {
+    this.form.hidden = true;
+    this.problem.hidden = true;
+    this.opener.setAttribute("aria-expanded", "false");
+    this.opener.focus();
+  }
+
+  private async send(sendButton: HTMLButtonElement): Promise<void> {
+    const read = readNewProvider(new FormData(this.form));
+    if ("problem" in read) {
+      this.problem.textContent = read.problem;
+      this.problem.hidden = false;
+      return;
+    }
+    this.problem.hidden = true;
+    sendButton.disabled = true;
+    try {
+      if (await this.submit(read)) {
+        this.form.reset();
+        this.close();
+      }
+    } finally {
+      sendButton.disabled = false;
+    }
+  }
+}

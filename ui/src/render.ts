@@ -1,0 +1,375 @@
+/**
+ * Pure view builders: turn accounts, providers, flows, probe results and audit
+ * events into DOM. They hold no state; the app module decides when to call them.
+ */
+import type { Account, AccountStatus, AuditEvent, ConnectStarted, JsonValue, ProbeResult, ProviderView } from "./bindings";
+import { button, h } from "./dom";
+import { scopeView } from "./scopes";
+import { absoluteTime, countdown, relativeExpiry } from "./time";
+
+export type RowAction = "test" | "refresh" | "disconnect";
+
+const STATUS_TEXT: Record<AccountStatus, string> = {
+  connected: "connected",
+  expiring: "expiring soon",
+  offline: "offline",
+  needs_reconnect: "needs reconnect",
+  error: "error",
+  connecting: "connecting…",
+  refreshing: "refreshing…",
+  disconnecting: "disconnecting…",
+};
+
+const STATUS_TONE: Record<AccountStatus, string> = {
+  connected: "badge--ok",
+  expiring: "badge--warn",
+  offline: "badge--muted",
+  needs_reconnect: "badge--bad",
+  error: "badge--bad",
+  connecting: "badge--busy",
+  refreshing: "badge--busy",
+  disconnecting: "badge--busy",
+};
+
+export function statusText(status: AccountStatus): string {
+  return STATUS_TEXT[status] ?? String(status);
+}
+
+/** The status to show: a running local action wins over the stored one. */
+export function shownStatus(account: Account, busy: RowAction | undefined): AccountStatus {
+  if (busy === "refresh") return "refreshing";
+  if (busy === "disconnect") return "disconnecting";
+  return account.status;
+}
+
+export function accountLabel(account: Account): string {
+  return account.display_name || account.email || account.subject || account.id;
+}
+
+export type AccountRowOptions = {
+  now: number;
+  busy: RowAction | undefined;
+  highlight: boolean;
+  /** A connect flow is running, so "Connect again" must wait. */
+  flowActive: boolean;
+  onTest: () => void;
+  onRefresh: () => void;
+  onDisconnect: () => void;
+  onReconnect: () => void;
+};
+
+function chipList(scopes: string[], kind: "granted" | "missing", label: string): HTMLElement {
+  const list = h("ul", { class: `chips chips--${kind}`, "aria-label": label });
+  for (const scope of scopes) {
+    list.appendChild(
+      h(
+        "li",
+        {
+          class: kind === "granted" ? "chip" : "chip chip--missing",
+          "data-testid": `scope-${kind}`,
+          title: kind === "missing" ? "requested but not granted" : null,
+        },
+        scope,
+      ),
+    );
+  }
+  return list;
+}
+
+function scopesBlock(account: Account): HTMLElement {
+  const view = scopeView(account);
+  const block = h("div", { class: "scopes" });
+  if (view.granted.length === 0 && view.missing.length === 0) {
+    block.appendChild(h("p", { class: "muted small" }, "No scopes reported."));
+    return block;
+  }
+  if (view.granted.length > 0) {
+    block.appendChild(chipList(view.granted, "granted", view.assumed ? "Requested scopes" : "Granted scopes"));
+  }
+  if (view.missing.length > 0) {
+    block.appendChild(chipList(view.missing, "missing", "Requested but not granted"));
+  }
+  if (view.assumed) {
+    block.appendChild(
+      h(
+        "p",
+        { class: "note small", "data-testid": "scopes-note" },
+        "server did not report granted scopes; showing the requested ones",
+      ),
+    );
+  }
+  return block;
+}
+
+function expiryElement(account: Account, now: number): HTMLElement {
+  const text = relativeExpiry(account.expires_at, now);
+  let title = "The server gave no expiry time for this access token";
+  if (account.expires_at) {
+    const past = Date.parse(account.expires_at) < now;
+    title = `${past ? "Expired" : "Expires"} ${absoluteTime(account.expires_at)}`;
+  }
+  return h("span", { class: "expiry", "data-testid": "account-expiry", title }, text);
+}
+
+export function accountRow(account: Account, opts: AccountRowOptions): HTMLElement {
+  const status = shownStatus(account, opts.busy);
+  const name = accountLabel(account);
+  const busy = opts.busy !== undefined;
+  const row = h("li", {
+    class: opts.highlight ? "account is-new" : "account",
+    "data-testid": "account-row",
+    "data-account-id": account.id,
+    "data-status": status,
+    "data-expires-at": account.expires_at ?? "",
+    "data-busy": opts.busy ?? null,
+    "data-highlight": opts.highlight ? "true" : null,
+    "aria-busy": busy ? "true" : null,
+  });
+
+  const who = h(
+    "div",
+    { class: "account-who" },
+    h("span", { class: "account-name", "data-testid": "account-name" }, name),
+    account.email && account.email !== name
+      ? h("span", { class: "account-email", "data-testid": "account-email" }, account.email)
+      : null,
+    h("span", { class: "account-provider", "data-testid": "account-provider" }, account.provider_name),
+  );
+  const state = h(
+    "div",
+    { class: "account-state" },
+    h("span", { class: `badge ${STATUS_TONE[status] ?? "badge--muted"}`, "data-testid": "account-status" }, statusText(status)),
+    expiryElement(account, opts.now),
+  );
+
+  const actions = h(
+    "div",
+    { class: "actions" },
+    button("Test", { class: "btn", "data-testid": "test", disabled: busy, "aria-label": `Test ${name}` }, opts.onTest),
+    button(
+      "Refresh",
+      { class: "btn", "data-testid": "refresh", disabled: busy, "aria-label": `Refresh ${name}` },
+      opts.onRefresh,
+    ),
+    button(
+      "Disconnect",
+      { class: "btn btn--quiet-danger", "data-testid": "disconnect", disabled: busy, "aria-label": `Disconnect ${name}` },
+      opts.onDisconnect,
+    ),
+  );
+
+  row.append(h("div", { class: "account-head" }, who, state, actions), scopesBlock(account));
+
+  if (account.last_error) {
+    row.appendChild(h("p", { class: "row-error", "data-testid": "account-error" }, account.last_error));
+  }
+  if (account.status === "needs_reconnect") {
+    row.appendChild(
+      h(
+        "div",
+        { class: "reconnect", "data-testid": "reconnect-hint" },
+        h(
+          "p",
+          {},
+          `This sign-in is no longer valid. Connect ${account.provider_name} again to use this account.`,
+        ),
+        button(
+          "Connect again",
+          { class: "btn btn--primary", "data-testid": "reconnect", disabled: busy || opts.flowActive },
+          opts.onReconnect,
+        ),
+      ),
+    );
+  }
+  return row;
+}
+
+export type ProviderRowOptions = {
+  draftScopes: string;
+  flowActive: boolean;
+  onDraft: (text: string) => void;
+  onConnect: (scopeText: string) => void;
+};
+
+export function providerRow(provider: ProviderView, opts: ProviderRowOptions): HTMLElement {
+  const input = h("input", {
+    type: "text",
+    class: "scope-input",
+    "data-testid": "connect-scopes",
+    name: "connect-scopes",
+    placeholder: provider.scopes.length > 0 ? provider.scopes.join(" ") : "provider default",
+    autocomplete: "off",
+    spellcheck: "false",
+    value: opts.draftScopes,
+  });
+  input.addEventListener("input", () => opts.onDraft(input.value));
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !connect.disabled) {
+      ev.preventDefault();
+      opts.onConnect(input.value);
+    }
+  });
+  const connect = button(
+    "Connect",
+    { class: "btn btn--primary", "data-testid": "connect", disabled: opts.flowActive, "aria-label": `Connect ${provider.name}` },
+    () => opts.onConnect(input.value),
+  );
+
+  const notes: string[] = [];
+  if (!provider.has_revocation) notes.push("No revocation endpoint: disconnecting only forgets the account on this computer.");
+
+  return h(
+    "li",
+    { class: "provider", "data-testid": "provider-row", "data-provider-id": provider.id },
+    h(
+      "div",
+      { class: "provider-info" },
+      h("span", { class: "provider-name", "data-testid": "provider-name" }, provider.name),
+      h("span", { class: "provider-issuer", "data-testid": "provider-issuer" }, provider.issuer),
+      provider.scopes.length > 0
+        ? h(
+            "ul",
+            { class: "chips chips--plain", "aria-label": "Default scopes", "data-testid": "provider-scopes" },
+            ...provider.scopes.map((s) => h("li", { class: "chip chip--plain" }, s)),
+          )
+        : h("span", { class: "muted small" }, "No default scopes"),
+      ...notes.map((n) => h("p", { class: "muted small" }, n)),
+    ),
+    h(
+      "div",
+      { class: "provider-connect" },
+      h(
+        "label",
+        { class: "scope-label" },
+        h("span", { class: "field-label small" }, "Scopes (optional)"),
+        input,
+      ),
+      connect,
+    ),
+  );
+}
+
+export type FlowPanelOptions = {
+  started: ConnectStarted;
+  providerName: string;
+  remainingMs: number;
+  cancelling: boolean;
+  onCancel: () => void;
+};
+
+export function flowPanel(opts: FlowPanelOptions): HTMLElement {
+  const url = h("input", {
+    type: "text",
+    readonly: true,
+    class: "copy-field",
+    "data-testid": "flow-authorize-url",
+    value: opts.started.authorize_url,
+    spellcheck: "false",
+    "aria-label": "Sign-in address",
+  });
+  url.addEventListener("focus", () => url.select());
+  return h(
+    "section",
+    { class: "flow", "data-testid": "flow-waiting", "aria-labelledby": "flow-title" },
+    h(
+      "p",
+      { class: "flow-title", id: "flow-title", role: "status" },
+      `Waiting for you to finish signing in to ${opts.providerName} in your browser…`,
+    ),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Redirect URI"),
+      h("dd", {}, h("code", { "data-testid": "flow-redirect-uri" }, opts.started.redirect_uri)),
+      h("dt", {}, "Time left"),
+      h("dd", {}, h("span", { class: "countdown", "data-testid": "flow-countdown" }, countdown(opts.remainingMs))),
+    ),
+    h(
+      "details",
+      { class: "flow-help" },
+      h("summary", {}, "Browser did not open?"),
+      h("p", { class: "small" }, "Copy this address into your browser:"),
+      url,
+    ),
+    h(
+      "div",
+      { class: "actions" },
+      button(
+        opts.cancelling ? "Cancelling…" : "Cancel",
+        { class: "btn", "data-testid": "cancel-flow", disabled: opts.cancelling },
+        opts.onCancel,
+      ),
+    ),
+  );
+}
+
+function prettyBody(body: JsonValue): string {
+  if (typeof body === "string") return body;
+  try {
+    return JSON.stringify(body, null, 2) ?? "null";
+  } catch {
+    return "(the response body could not be displayed)";
+  }
+}
+
+export function probeDetails(result: ProbeResult): HTMLElement {
+  const ok = result.status >= 200 && result.status < 300;
+  const headers = h(
+    "table",
+    { class: "headers", "data-testid": "test-headers" },
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Header"), h("th", { scope: "col" }, "Value"))),
+    h(
+      "tbody",
+      {},
+      ...result.headers.map(([name, value]) => h("tr", {}, h("td", {}, name), h("td", {}, value))),
+    ),
+  );
+  return h(
+    "div",
+    { class: "probe", "data-testid": "test-result" },
+    h(
+      "p",
+      { class: "request-line" },
+      h("code", { "data-testid": "test-request" }, `${result.method} ${result.url}`),
+    ),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Status"),
+      h(
+        "dd",
+        {},
+        h("span", { class: ok ? "badge badge--ok" : "badge badge--bad", "data-testid": "test-status" }, String(result.status)),
+      ),
+      h("dt", {}, "Latency"),
+      h("dd", {}, h("span", { "data-testid": "test-latency" }, `${Math.round(result.latency_ms)} ms`)),
+    ),
+    h("h3", { class: "small-heading" }, "Response headers"),
+    result.headers.length > 0 ? headers : h("p", { class: "muted small" }, "No headers."),
+    h("h3", { class: "small-heading" }, "Response body"),
+    h("pre", { class: "body", "data-testid": "test-body", tabindex: "0" }, prettyBody(result.body)),
+  );
+}
+
+export function auditList(events: AuditEvent[]): HTMLElement {
+  if (events.length === 0) {
+    return h(
+      "p",
+      { class: "empty", "data-testid": "audit-empty" },
+      "Nothing yet. Connecting, testing, refreshing and disconnecting accounts is recorded here.",
+    );
+  }
+  return h(
+    "ol",
+    { class: "audit", "data-testid": "audit-list" },
+    ...events.map((e) =>
+      h(
+        "li",
+        { class: "audit-entry", "data-testid": "audit-entry", "data-kind": e.kind },
+        h("time", { datetime: e.at, class: "audit-time" }, absoluteTime(e.at)),
+        h("span", { class: "audit-kind" }, e.kind),
+        h("span", { class: "audit-detail" }, e.detail),
+      ),
+    ),
+  );
+}
