@@ -9,9 +9,13 @@ use std::sync::Arc;
 pub fn run() {
     // Opening the engine touches only SQLite; it takes milliseconds and must precede the first
     // command, so it runs before the window is built.
-    let engine = tauri::async_runtime::block_on(ca_core::Engine::open_from_env())
-        .unwrap_or_else(|e| {
-            eprintln!("Connected Accounts cannot start: {}\n{}", e.detailed(), e.hint.unwrap_or_default());
+    let engine =
+        tauri::async_runtime::block_on(ca_core::Engine::open_from_env()).unwrap_or_else(|e| {
+            eprintln!(
+                "Connected Accounts cannot start: {}\n{}",
+                e.detailed(),
+                e.hint.unwrap_or_default()
+            );
             std::process::exit(1);
         });
     let _log = ca_core::logging::init(engine.paths(), "app");

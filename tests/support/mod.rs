@@ -94,9 +94,18 @@ impl Sandbox {
     pub fn env(&self) -> Vec<(String, String)> {
         let root = repo_root();
         vec![
-            ("XDG_DATA_HOME".into(), self.dir.join("data").display().to_string()),
-            ("XDG_STATE_HOME".into(), self.dir.join("state").display().to_string()),
-            ("XDG_CONFIG_HOME".into(), self.dir.join("config").display().to_string()),
+            (
+                "XDG_DATA_HOME".into(),
+                self.dir.join("data").display().to_string(),
+            ),
+            (
+                "XDG_STATE_HOME".into(),
+                self.dir.join("state").display().to_string(),
+            ),
+            (
+                "XDG_CONFIG_HOME".into(),
+                self.dir.join("config").display().to_string(),
+            ),
             (
                 "BROWSER".into(),
                 format!("python3 {}", root.join("tests/idp/browser.py").display()),
@@ -122,7 +131,10 @@ impl Drop for Sandbox {
 
 fn uuid_like() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let n = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{}-{n:x}", std::process::id())
 }
 
@@ -142,7 +154,9 @@ pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
     let mut hits = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {

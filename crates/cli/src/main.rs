@@ -136,7 +136,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command) -> Result<(), Exit> {
-    let engine = Engine::open_from_env().await.map_err(|e| Exit(report(&e)))?;
+    let engine = Engine::open_from_env()
+        .await
+        .map_err(|e| Exit(report(&e)))?;
     let _log = ca_core::logging::init(engine.paths(), "cli");
     execute(&engine, command).await.map_err(|e| match e {
         Failure::Reported(code) => Exit(code),
@@ -170,11 +172,23 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
             }
         }
         Command::Providers(ProvidersArgs {
-            action: Some(ProvidersAction::Add { issuer, client_id, name, scopes, json }),
+            action:
+                Some(ProvidersAction::Add {
+                    issuer,
+                    client_id,
+                    name,
+                    scopes,
+                    json,
+                }),
             ..
         }) => {
             let p = engine
-                .add_provider(NewProvider { issuer, client_id, name, scopes })
+                .add_provider(NewProvider {
+                    issuer,
+                    client_id,
+                    name,
+                    scopes,
+                })
                 .await?;
             if json {
                 print_json(&p);
@@ -182,7 +196,12 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
                 println!("{}", p.id);
             }
         }
-        Command::Connect { provider, scopes, timeout, json } => {
+        Command::Connect {
+            provider,
+            scopes,
+            timeout,
+            json,
+        } => {
             let scopes = (!scopes.is_empty()).then_some(scopes);
             let started = engine
                 .connect_begin(&provider, scopes, Some(Duration::from_secs(timeout)), true)
@@ -203,7 +222,10 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
             if json {
                 print_json(&account);
             } else {
-                eprintln!("Connected {} ({}).", account.display_name, account.provider_name);
+                eprintln!(
+                    "Connected {} ({}).",
+                    account.display_name, account.provider_name
+                );
                 println!("{}", account.id);
             }
         }
@@ -212,7 +234,9 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
             if json {
                 print_json(&accounts);
             } else if accounts.is_empty() {
-                eprintln!("No accounts yet. Connect one with: connected-accounts connect PROVIDER_ID");
+                eprintln!(
+                    "No accounts yet. Connect one with: connected-accounts connect PROVIDER_ID"
+                );
             } else {
                 for a in &accounts {
                     print_line(a);
@@ -238,7 +262,10 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
                     println!("{name}: {value}");
                 }
                 println!();
-                println!("{}", serde_json::to_string_pretty(&r.body).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&r.body).unwrap_or_default()
+                );
             }
             if !(200..300).contains(&r.status) {
                 eprintln!("error: the provider answered HTTP {}", r.status);
@@ -303,7 +330,9 @@ async fn revoke(engine: &Engine, account: &str, yes: bool) -> Result<DisconnectO
     }
     match engine.disconnect(&a.id, false).await? {
         DisconnectOutcome::ConfirmationRequired { message, .. } => {
-            if !confirm(&format!("{message}\nRemove it from Connected Accounts anyway?"))? {
+            if !confirm(&format!(
+                "{message}\nRemove it from Connected Accounts anyway?"
+            ))? {
                 return Err(Failure::Reported(2));
             }
             Ok(engine.disconnect(&a.id, true).await?)
@@ -340,7 +369,10 @@ fn configured(p: &ProviderView) -> &'static str {
 }
 
 fn print_json<T: Serialize + ?Sized>(value: &T) {
-    println!("{}", serde_json::to_string_pretty(value).expect("serializable"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("serializable")
+    );
 }
 
 fn print_line(a: &Account) {
@@ -349,7 +381,10 @@ fn print_line(a: &Account) {
         a.id,
         a.provider,
         a.display_name,
-        a.email.as_deref().map(|e| format!(" <{e}>")).unwrap_or_default(),
+        a.email
+            .as_deref()
+            .map(|e| format!(" <{e}>"))
+            .unwrap_or_default(),
         a.status.as_str(),
         a.expires_at.as_deref().unwrap_or("no expiry"),
     );
@@ -368,11 +403,18 @@ fn print_details(a: &Account) {
     println!("subject:   {}", a.subject);
     println!("email:     {}", a.email.as_deref().unwrap_or("-"));
     println!("status:    {}", a.status.as_str());
-    println!("expires:   {}", a.expires_at.as_deref().unwrap_or("no expiry"));
+    println!(
+        "expires:   {}",
+        a.expires_at.as_deref().unwrap_or("no expiry")
+    );
     println!(
         "granted:   {}{}",
         a.scopes_granted.join(" "),
-        if a.scopes_source == ca_core::ScopesSource::Requested { " (as requested; the server did not say)" } else { "" }
+        if a.scopes_source == ca_core::ScopesSource::Requested {
+            " (as requested; the server did not say)"
+        } else {
+            ""
+        }
     );
     if !missing.is_empty() {
         println!("not granted: {}", missing.join(" "));

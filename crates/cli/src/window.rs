@@ -9,10 +9,7 @@ use ca_core::{Error, ErrorKind};
 pub const WINDOW_BINARY: &str = "connected-accounts-app";
 
 fn find() -> Option<PathBuf> {
-    let beside = std::env::current_exe()
-        .ok()?
-        .parent()?
-        .join(WINDOW_BINARY);
+    let beside = std::env::current_exe().ok()?.parent()?.join(WINDOW_BINARY);
     if beside.is_file() {
         return Some(beside);
     }
@@ -31,6 +28,12 @@ pub fn start() -> Result<(), Error> {
     Command::new(&path)
         .stdin(Stdio::null())
         .spawn()
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start {}", path.display())).cause(e))?;
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("cannot start {}", path.display()),
+            )
+            .cause(e)
+        })?;
     Ok(())
 }

@@ -20,7 +20,10 @@ struct Cli<'a> {
 
 impl<'a> Cli<'a> {
     fn new(sandbox: &'a Sandbox) -> Self {
-        Self { sandbox, extra: vec![] }
+        Self {
+            sandbox,
+            extra: vec![],
+        }
     }
 
     fn with(mut self, k: &str, v: &str) -> Self {
@@ -61,8 +64,14 @@ fn stderr(out: &Output) -> String {
 
 async fn add_demo_provider(cli: &Cli<'_>, idp: &Idp) -> String {
     cli.ok(&[
-        "providers", "add", "--issuer", &idp.issuer, "--client-id", "connected-accounts-demo",
-        "--name", "Local demo",
+        "providers",
+        "add",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        "connected-accounts-demo",
+        "--name",
+        "Local demo",
     ])
     .await
     .trim()
@@ -81,22 +90,42 @@ async fn connect_show_test_refresh_token_and_revoke_an_account() {
     let providers = cli.json(&["providers", "--json"]).await;
     assert_eq!(providers[0]["id"], "local-demo");
     assert_eq!(providers[0]["issuer"], idp.issuer.as_str());
-    assert!(cli.ok(&["providers"]).await.starts_with("local-demo\tLocal demo\tconfigured"));
+    assert!(cli
+        .ok(&["providers"])
+        .await
+        .starts_with("local-demo\tLocal demo\tconfigured"));
 
     // Connect: the browser (our consent script) signs in as alice and hits the loopback callback.
-    let id = cli.ok(&["connect", "local-demo", "--timeout", "30"]).await.trim().to_string();
+    let id = cli
+        .ok(&["connect", "local-demo", "--timeout", "30"])
+        .await
+        .trim()
+        .to_string();
     assert_eq!(id.len(), 16, "account id {id:?}");
 
-    let stored = keychain_lookup(SERVICE, &id).await.expect("tokens in the Secret Service");
+    let stored = keychain_lookup(SERVICE, &id)
+        .await
+        .expect("tokens in the Secret Service");
     let stored: Value = serde_json::from_str(&stored).unwrap();
     let access = stored["access_token"].as_str().unwrap().to_string();
-    let refresh = stored["refresh_token"].as_str().expect("a refresh token (offline_access)").to_string();
+    let refresh = stored["refresh_token"]
+        .as_str()
+        .expect("a refresh token (offline_access)")
+        .to_string();
 
     let list = cli.json(&["list", "--json"]).await;
     let a = &list[0];
     for field in [
-        "id", "provider", "display_name", "subject", "email", "scopes_requested",
-        "scopes_granted", "scopes_source", "status", "expires_at",
+        "id",
+        "provider",
+        "display_name",
+        "subject",
+        "email",
+        "scopes_requested",
+        "scopes_granted",
+        "scopes_source",
+        "status",
+        "expires_at",
     ] {
         assert!(a.get(field).is_some(), "account JSON lacks {field}: {a}");
     }
@@ -107,7 +136,12 @@ async fn connect_show_test_refresh_token_and_revoke_an_account() {
     assert_eq!(a["email"], "alice@example.test");
     assert_eq!(a["status"], "connected");
     assert_eq!(a["scopes_source"], "server");
-    let granted: Vec<&str> = a["scopes_granted"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    let granted: Vec<&str> = a["scopes_granted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
     for s in ["openid", "profile", "email", "offline_access"] {
         assert!(granted.contains(&s), "{s} not granted: {granted:?}");
     }
@@ -115,11 +149,20 @@ async fn connect_show_test_refresh_token_and_revoke_an_account() {
 
     // Nothing secret in SQLite, the logs or any command output.
     for dir in [sandbox.dir.clone()] {
-        assert!(support::files_containing(&dir, &access).is_empty(), "access token on disk");
-        assert!(support::files_containing(&dir, &refresh).is_empty(), "refresh token on disk");
+        assert!(
+            support::files_containing(&dir, &access).is_empty(),
+            "access token on disk"
+        );
+        assert!(
+            support::files_containing(&dir, &refresh).is_empty(),
+            "refresh token on disk"
+        );
     }
     let show = cli.ok(&["show", &id]).await;
-    assert!(show.contains("Alice Example") && show.contains("offline_access"), "{show}");
+    assert!(
+        show.contains("Alice Example") && show.contains("offline_access"),
+        "{show}"
+    );
     let show_json = cli.json(&["show", &id[..6], "--json"]).await;
     assert_eq!(show_json["id"], id.as_str(), "a unique id prefix resolves");
 
@@ -133,14 +176,23 @@ async fn connect_show_test_refresh_token_and_revoke_an_account() {
     assert_eq!(probe["body"]["sub"], "alice");
     assert_eq!(probe["body"]["email"], "alice@example.test");
     assert!(probe["latency_ms"].as_u64().is_some());
-    assert!(probe["headers"].as_array().unwrap().iter().any(|h| h[0] == "content-type"));
+    assert!(probe["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h[0] == "content-type"));
 
     // Refresh rotates: the new refresh token is in the keychain and the expiry moved.
     let refreshed = cli.json(&["refresh", &id, "--json"]).await;
     assert_eq!(refreshed["status"], "connected");
     assert_ne!(refreshed["expires_at"].as_str().unwrap(), expires_before);
-    let stored2: Value = serde_json::from_str(&keychain_lookup(SERVICE, &id).await.unwrap()).unwrap();
-    assert_ne!(stored2["refresh_token"].as_str().unwrap(), refresh, "rotated refresh token saved");
+    let stored2: Value =
+        serde_json::from_str(&keychain_lookup(SERVICE, &id).await.unwrap()).unwrap();
+    assert_ne!(
+        stored2["refresh_token"].as_str().unwrap(),
+        refresh,
+        "rotated refresh token saved"
+    );
     assert_ne!(stored2["access_token"].as_str().unwrap(), access);
     assert_eq!(idp.stats().await["refresh_success"], 1);
 
@@ -158,14 +210,32 @@ async fn connect_show_test_refresh_token_and_revoke_an_account() {
 
     let outcome = cli.json(&["revoke", &id, "--yes", "--json"]).await;
     assert_eq!(outcome["kind"], "revoked");
-    assert!(keychain_lookup(SERVICE, &id).await.is_none(), "secret deleted");
+    assert!(
+        keychain_lookup(SERVICE, &id).await.is_none(),
+        "secret deleted"
+    );
     assert_eq!(cli.json(&["list", "--json"]).await, serde_json::json!([]));
     let stats = idp.stats().await;
-    assert!(stats["revocation_success"].as_u64().unwrap() >= 1, "{stats}");
+    assert!(
+        stats["revocation_success"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
 
     let audit = cli.json(&["audit", "--json"]).await;
-    let kinds: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    for k in ["provider_added", "flow_started", "flow_completed", "refresh_succeeded", "token_read", "revoked"] {
+    let kinds: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "provider_added",
+        "flow_started",
+        "flow_completed",
+        "refresh_succeeded",
+        "token_read",
+        "revoked",
+    ] {
         assert!(kinds.contains(&k), "audit lacks {k}: {kinds:?}");
     }
 }
@@ -178,15 +248,35 @@ async fn scopes_can_be_overridden_per_connect_and_requested_ones_are_recorded() 
     let cli = Cli::new(&sandbox);
     add_demo_provider(&cli, &idp).await;
     let a = cli
-        .json(&["connect", "local-demo", "--scope", "openid", "--scope", "email", "--json"])
+        .json(&[
+            "connect",
+            "local-demo",
+            "--scope",
+            "openid",
+            "--scope",
+            "email",
+            "--json",
+        ])
         .await;
-    assert_eq!(a["scopes_requested"], serde_json::json!(["openid", "email"]));
-    let granted: Vec<&str> = a["scopes_granted"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert_eq!(
+        a["scopes_requested"],
+        serde_json::json!(["openid", "email"])
+    );
+    let granted: Vec<&str> = a["scopes_granted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
     assert!(!granted.contains(&"offline_access"));
     // No offline_access: no refresh token, so a refresh is refused with a clear reason.
     let out = cli.run(&["refresh", a["id"].as_str().unwrap()]).await;
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("no refresh token"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no refresh token"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test]
@@ -200,7 +290,10 @@ async fn access_denied_ends_the_connect_with_a_clear_message_and_stores_nothing(
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("access was denied at Local demo"), "{err}");
-    assert!(err.contains("hint: connect again and choose to allow access"), "{err}");
+    assert!(
+        err.contains("hint: connect again and choose to allow access"),
+        "{err}"
+    );
     assert_eq!(cli.json(&["list", "--json"]).await, serde_json::json!([]));
     let audit = cli.json(&["audit", "--json"]).await;
     assert_eq!(audit[0]["kind"], "flow_failed");
@@ -224,13 +317,28 @@ async fn an_unreachable_or_silent_server_is_a_clear_error() {
     require_keyring();
     let sandbox = Sandbox::new();
     // Nothing listens on this port.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let cli = Cli::new(&sandbox);
     let out = cli
-        .run(&["providers", "add", "--issuer", &format!("http://127.0.0.1:{closed}"), "--client-id", "x"])
+        .run(&[
+            "providers",
+            "add",
+            "--issuer",
+            &format!("http://127.0.0.1:{closed}"),
+            "--client-id",
+            "x",
+        ])
         .await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("cannot reach http://127.0.0.1"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot reach http://127.0.0.1"),
+        "{}",
+        stderr(&out)
+    );
 
     // A server that accepts and never answers: the request gives up after the timeout.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -243,17 +351,40 @@ async fn an_unreachable_or_silent_server_is_a_clear_error() {
     });
     let out = Cli::new(&sandbox)
         .with("CONNECTED_ACCOUNTS_HTTP_TIMEOUT_SECS", "1")
-        .run(&["providers", "add", "--issuer", &format!("http://127.0.0.1:{port}"), "--client-id", "x"])
+        .run(&[
+            "providers",
+            "add",
+            "--issuer",
+            &format!("http://127.0.0.1:{port}"),
+            "--client-id",
+            "x",
+        ])
         .await;
     hold.abort();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot reach"), "{}", stderr(&out));
-    assert_eq!(cli.json(&["providers", "--json"]).await, serde_json::json!([]));
+    assert_eq!(
+        cli.json(&["providers", "--json"]).await,
+        serde_json::json!([])
+    );
 
     // Plain http to a non-loopback host is refused before any request.
-    let out = cli.run(&["providers", "add", "--issuer", "http://id.example.com", "--client-id", "x"]).await;
+    let out = cli
+        .run(&[
+            "providers",
+            "add",
+            "--issuer",
+            "http://id.example.com",
+            "--client-id",
+            "x",
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("does not use https"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("does not use https"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test]
@@ -269,8 +400,16 @@ async fn refresh_with_the_server_down_keeps_the_refresh_token_and_says_offline()
     let before = keychain_lookup(SERVICE, &id).await.unwrap();
     let out = cli.run(&["refresh", &id]).await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("cannot reach Local demo"), "{}", stderr(&out));
-    assert_eq!(keychain_lookup(SERVICE, &id).await.unwrap(), before, "tokens untouched");
+    assert!(
+        stderr(&out).contains("cannot reach Local demo"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        keychain_lookup(SERVICE, &id).await.unwrap(),
+        before,
+        "tokens untouched"
+    );
     let a = cli.json(&["show", &id, "--json"]).await;
     assert_eq!(a["status"], "offline");
 }
@@ -283,7 +422,8 @@ async fn a_grant_revoked_elsewhere_marks_the_account_needs_reconnect_and_keeps_i
     let cli = Cli::new(&sandbox);
     add_demo_provider(&cli, &idp).await;
     let id = cli.ok(&["connect", "local-demo"]).await.trim().to_string();
-    let stored: Value = serde_json::from_str(&keychain_lookup(SERVICE, &id).await.unwrap()).unwrap();
+    let stored: Value =
+        serde_json::from_str(&keychain_lookup(SERVICE, &id).await.unwrap()).unwrap();
     let rt = stored["refresh_token"].as_str().unwrap();
     // Someone revokes the grant at the provider (as "sign out of all apps" would).
     let revoked = reqwest::Client::new()
@@ -296,17 +436,27 @@ async fn a_grant_revoked_elsewhere_marks_the_account_needs_reconnect_and_keeps_i
 
     let out = cli.run(&["refresh", &id]).await;
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("connect the account again"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("connect the account again"),
+        "{}",
+        stderr(&out)
+    );
     let a = cli.json(&["show", &id, "--json"]).await;
     assert_eq!(a["status"], "needs_reconnect");
-    assert!(keychain_lookup(SERVICE, &id).await.is_some(), "the entry is kept");
+    assert!(
+        keychain_lookup(SERVICE, &id).await.is_some(),
+        "the entry is kept"
+    );
     let out = cli.run(&["token", &id]).await;
     assert_eq!(out.status.code(), Some(3));
 
     // Connecting again reuses the same account id.
     let again = cli.ok(&["connect", "local-demo"]).await.trim().to_string();
     assert_eq!(again, id);
-    assert_eq!(cli.json(&["show", &id, "--json"]).await["status"], "connected");
+    assert_eq!(
+        cli.json(&["show", &id, "--json"]).await["status"],
+        "connected"
+    );
 }
 
 #[tokio::test]
@@ -331,7 +481,12 @@ async fn unknown_ids_and_bad_arguments_are_clear_errors() {
     require_keyring();
     let sandbox = Sandbox::new();
     let cli = Cli::new(&sandbox);
-    for args in [["show", "nope"], ["token", "nope"], ["refresh", "nope"], ["test", "nope"]] {
+    for args in [
+        ["show", "nope"],
+        ["token", "nope"],
+        ["refresh", "nope"],
+        ["test", "nope"],
+    ] {
         let out = cli.run(&args).await;
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = stderr(&out);

@@ -110,7 +110,9 @@ impl AccountRow {
     pub fn view(&self, now: i64) -> Account {
         let mut status = self.status();
         if status == AccountStatus::Connected
-            && self.expires_at.is_some_and(|e| e - now <= EXPIRING_WITHIN_MS)
+            && self
+                .expires_at
+                .is_some_and(|e| e - now <= EXPIRING_WITHIN_MS)
         {
             status = AccountStatus::Expiring;
         }

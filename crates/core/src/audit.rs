@@ -92,13 +92,15 @@ pub async fn recent(db: &Db, limit: u32) -> Result<Vec<AuditEvent>> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, at, kind, account_id, provider_id, detail)| AuditEvent {
-            id,
-            at: rfc3339(at),
-            kind,
-            account_id,
-            provider_id,
-            detail,
-        })
+        .map(
+            |(id, at, kind, account_id, provider_id, detail)| AuditEvent {
+                id,
+                at: rfc3339(at),
+                kind,
+                account_id,
+                provider_id,
+                detail,
+            },
+        )
         .collect())
 }

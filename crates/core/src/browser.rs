@@ -46,7 +46,8 @@ fn system_opener(url: &str) -> Vec<String> {
 
 /// Starts the browser on `url` (http or https only) and returns without waiting for it.
 pub fn open(url: &str) -> Result<()> {
-    let parsed = url::Url::parse(url).map_err(|_| Error::internal("refused to open a malformed URL"))?;
+    let parsed =
+        url::Url::parse(url).map_err(|_| Error::internal("refused to open a malformed URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(Error::internal("refused to open a URL that is not http(s)"));
     }
@@ -59,9 +60,12 @@ pub fn open(url: &str) -> Result<()> {
         .stdout(Stdio::null())
         .spawn()
         .map_err(|e| {
-            Error::new(ErrorKind::Internal, format!("cannot start the browser ({program})"))
-                .hint("open the address shown yourself, or set BROWSER to your browser's command")
-                .cause(e)
+            Error::new(
+                ErrorKind::Internal,
+                format!("cannot start the browser ({program})"),
+            )
+            .hint("open the address shown yourself, or set BROWSER to your browser's command")
+            .cause(e)
         })?;
     // Reap it whenever it ends, without waiting here.
     std::thread::spawn(move || {

@@ -62,7 +62,11 @@ impl Engine {
     // --- providers -------------------------------------------------------------------------
 
     pub async fn providers(&self) -> Result<Vec<ProviderView>> {
-        Ok(provider::list(&self.db).await?.iter().map(ProviderView::from).collect())
+        Ok(provider::list(&self.db)
+            .await?
+            .iter()
+            .map(ProviderView::from)
+            .collect())
     }
 
     pub(crate) async fn provider(&self, id: &str) -> Result<Provider> {
@@ -73,7 +77,14 @@ impl Engine {
     pub async fn add_provider(&self, new: NewProvider) -> Result<ProviderView> {
         let discovered = provider::discover(&self.http, &new).await?;
         let saved = provider::insert(&self.db, discovered).await?;
-        audit::record(&self.db, AuditKind::ProviderAdded, None, Some(&saved.id), &saved.issuer).await;
+        audit::record(
+            &self.db,
+            AuditKind::ProviderAdded,
+            None,
+            Some(&saved.id),
+            &saved.issuer,
+        )
+        .await;
         Ok(ProviderView::from(&saved))
     }
 
@@ -81,7 +92,11 @@ impl Engine {
 
     pub async fn accounts(&self) -> Result<Vec<Account>> {
         let now = now_ms();
-        Ok(account::list(&self.db).await?.iter().map(|r| r.view(now)).collect())
+        Ok(account::list(&self.db)
+            .await?
+            .iter()
+            .map(|r| r.view(now))
+            .collect())
     }
 
     pub async fn account(&self, query: &str) -> Result<Account> {
@@ -97,7 +112,14 @@ impl Engine {
     }
 
     pub(crate) async fn audit(&self, kind: AuditKind, row: &AccountRow, detail: &str) {
-        audit::record(&self.db, kind, Some(&row.id), Some(&row.provider_id), detail).await;
+        audit::record(
+            &self.db,
+            kind,
+            Some(&row.id),
+            Some(&row.provider_id),
+            detail,
+        )
+        .await;
     }
 
     // --- keychain, off the async threads ---------------------------------------------------

@@ -13,7 +13,17 @@ pub fn init(paths: &Paths, component: &str) -> Option<WorkerGuard> {
     let appender = tracing_appender::rolling::never(dir, format!("{component}.log"));
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    for target in ["hyper", "hyper_util", "reqwest", "h2", "rustls", "sqlx", "zbus", "oauth2", "openidconnect"] {
+    for target in [
+        "hyper",
+        "hyper_util",
+        "reqwest",
+        "h2",
+        "rustls",
+        "sqlx",
+        "zbus",
+        "oauth2",
+        "openidconnect",
+    ] {
         if let Ok(d) = format!("{target}=info").parse() {
             filter = filter.add_directive(d);
         }

@@ -93,7 +93,8 @@ impl Paths {
 fn is_valid_profile(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= 32
-        && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && p.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// An absolute XDG variable wins (the spec says relative values are to be ignored); else the

@@ -44,8 +44,11 @@ impl Engine {
         let row = self.row(query).await?;
         let provider = self.provider(&row.provider_id).await?;
         let url = provider.userinfo_endpoint.clone().ok_or_else(|| {
-            Error::new(ErrorKind::Provider, format!("{} has no user endpoint to test against", provider.name))
-                .hint("add the provider's userinfo URL, or test by using the account in an app")
+            Error::new(
+                ErrorKind::Provider,
+                format!("{} has no user endpoint to test against", provider.name),
+            )
+            .hint("add the provider's userinfo URL, or test by using the account in an app")
         })?;
         let (_, tokens) = self.fresh_tokens(&row.id).await?;
         let started = Instant::now();
@@ -57,19 +60,33 @@ impl Engine {
             .send()
             .await
             .map_err(|e| {
-                Error::new(ErrorKind::Network, format!("cannot reach {}", provider.name))
-                    .hint("check your network connection and try again")
-                    .cause(e.without_url())
+                Error::new(
+                    ErrorKind::Network,
+                    format!("cannot reach {}", provider.name),
+                )
+                .hint("check your network connection and try again")
+                .cause(e.without_url())
             })?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
-            .filter(|(name, _)| SHOWN_HEADERS.contains(&name.as_str()) || name.as_str().starts_with("x-ratelimit"))
-            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .filter(|(name, _)| {
+                SHOWN_HEADERS.contains(&name.as_str()) || name.as_str().starts_with("x-ratelimit")
+            })
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let bytes = response.bytes().await.map_err(|e| {
-            Error::new(ErrorKind::Network, format!("{} stopped answering", provider.name)).cause(e.without_url())
+            Error::new(
+                ErrorKind::Network,
+                format!("{} stopped answering", provider.name),
+            )
+            .cause(e.without_url())
         })?;
         let latency_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
         let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {

@@ -126,7 +126,10 @@ pub async fn discover(http: &reqwest::Client, new: &NewProvider) -> Result<Provi
         ));
     }
     let issuer_url = IssuerUrl::new(issuer.clone()).map_err(|e| {
-        Error::invalid_input(format!("the issuer URL is not valid ({e})"), "check the URL")
+        Error::invalid_input(
+            format!("the issuer URL is not valid ({e})"),
+            "check the URL",
+        )
     })?;
     let metadata = DiscoveredMetadata::discover_async(issuer_url, http)
         .await
@@ -149,8 +152,11 @@ pub async fn discover(http: &reqwest::Client, new: &NewProvider) -> Result<Provi
         .token_endpoint()
         .map(|u| u.url().to_string())
         .ok_or_else(|| {
-            Error::new(ErrorKind::Provider, format!("{issuer} has no token endpoint"))
-                .hint("this provider cannot be used by a desktop app")
+            Error::new(
+                ErrorKind::Provider,
+                format!("{issuer} has no token endpoint"),
+            )
+            .hint("this provider cannot be used by a desktop app")
         })?;
     let userinfo_endpoint = metadata.userinfo_endpoint().map(|u| u.url().to_string());
     let jwks_uri = metadata.jwks_uri().url().to_string();
@@ -174,7 +180,9 @@ pub async fn discover(http: &reqwest::Client, new: &NewProvider) -> Result<Provi
             .unwrap_or_default();
         DEFAULT_SCOPES
             .iter()
-            .filter(|s| supported.is_empty() && **s != "offline_access" || supported.iter().any(|x| x == *s))
+            .filter(|s| {
+                supported.is_empty() && **s != "offline_access" || supported.iter().any(|x| x == *s)
+            })
             .map(|s| s.to_string())
             .collect()
     } else {
@@ -251,7 +259,8 @@ type ProviderRow = (
     bool,
 );
 
-const COLUMNS: &str = "id, name, issuer, client_id, scopes, authorization_endpoint, token_endpoint, \
+const COLUMNS: &str =
+    "id, name, issuer, client_id, scopes, authorization_endpoint, token_endpoint, \
      userinfo_endpoint, revocation_endpoint, jwks_uri, iss_parameter_supported";
 
 fn from_row(r: ProviderRow) -> Provider {
@@ -306,10 +315,11 @@ pub async fn insert(db: &Db, mut p: Provider) -> Result<Provider> {
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Provider>> {
-    let rows: Vec<ProviderRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM providers ORDER BY name, id"))
-            .fetch_all(db)
-            .await?;
+    let rows: Vec<ProviderRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM providers ORDER BY name, id"
+    ))
+    .fetch_all(db)
+    .await?;
     Ok(rows.into_iter().map(from_row).collect())
 }
 

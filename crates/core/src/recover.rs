@@ -13,7 +13,9 @@ impl Engine {
     pub async fn recover_interrupted(&self) -> Result<Vec<Account>> {
         for row in account::with_intent(&self.db).await? {
             // A held lock means the operation is alive (here or in another process).
-            let Some(_guard) = self.locks.try_lock(&row.id)? else { continue };
+            let Some(_guard) = self.locks.try_lock(&row.id)? else {
+                continue;
+            };
             let outcome = match row.status() {
                 AccountStatus::Connecting => {
                     // The tokens (if any reached the keychain) belong to no finished account.
@@ -28,7 +30,10 @@ impl Engine {
                 }
                 AccountStatus::Disconnecting => match self.disconnect_locked(&row).await {
                     Ok(_) => "an interrupted disconnect was finished".to_string(),
-                    Err(e) => format!("an interrupted disconnect could not be finished: {}", e.detailed()),
+                    Err(e) => format!(
+                        "an interrupted disconnect could not be finished: {}",
+                        e.detailed()
+                    ),
                 },
                 _ => continue,
             };
@@ -36,6 +41,10 @@ impl Engine {
             tracing::info!(account = %row.id, "{outcome}");
         }
         let now = now_ms();
-        Ok(account::list(&self.db).await?.iter().map(|r| r.view(now)).collect())
+        Ok(account::list(&self.db)
+            .await?
+            .iter()
+            .map(|r| r.view(now))
+            .collect())
     }
 }

@@ -68,7 +68,12 @@ impl Engine {
     /// An access token for scripts (`connected-accounts token`); audited.
     pub async fn access_token(&self, query: &str) -> Result<SecretString> {
         let (row, tokens) = self.fresh_tokens(query).await?;
-        self.audit(AuditKind::TokenRead, &row, "access token read from the command line").await;
+        self.audit(
+            AuditKind::TokenRead,
+            &row,
+            "access token read from the command line",
+        )
+        .await;
         Ok(tokens.access_token)
     }
 
@@ -76,10 +81,20 @@ impl Engine {
         match self.read_tokens(&row.id).await? {
             Some(t) => Ok(t),
             None => {
-                account::set_status(&self.db, &row.id, AccountStatus::NeedsReconnect, Some("the keychain has no tokens for this account")).await?;
-                self.audit(AuditKind::NeedsReconnect, row, "no keychain entry").await;
-                Err(Error::new(ErrorKind::NeedsReconnect, format!("the keychain has no tokens for {}", row.display_name))
-                    .hint("connect the account again"))
+                account::set_status(
+                    &self.db,
+                    &row.id,
+                    AccountStatus::NeedsReconnect,
+                    Some("the keychain has no tokens for this account"),
+                )
+                .await?;
+                self.audit(AuditKind::NeedsReconnect, row, "no keychain entry")
+                    .await;
+                Err(Error::new(
+                    ErrorKind::NeedsReconnect,
+                    format!("the keychain has no tokens for {}", row.display_name),
+                )
+                .hint("connect the account again"))
             }
         }
     }
@@ -90,7 +105,10 @@ impl Engine {
         let Some(refresh_token) = old.refresh_token.clone() else {
             return Err(Error::new(
                 ErrorKind::NeedsReconnect,
-                format!("{} gave no refresh token for {}, so it cannot be refreshed", provider.name, row.display_name),
+                format!(
+                    "{} gave no refresh token for {}, so it cannot be refreshed",
+                    provider.name, row.display_name
+                ),
             )
             .hint("connect the account again, asking for the offline_access scope"));
         };
@@ -130,13 +148,15 @@ impl Engine {
         // The rotated refresh token is the only copy that still works: keychain first.
         if let Err(e) = self.write_tokens(&row.id, fresh.clone()).await {
             account::set_status(&self.db, &row.id, AccountStatus::Error, Some(&e.message)).await?;
-            self.audit(AuditKind::RefreshFailed, row, &e.detailed()).await;
+            self.audit(AuditKind::RefreshFailed, row, &e.detailed())
+                .await;
             return Err(e);
         }
         let granted: Option<Vec<String>> = response
             .scopes()
             .map(|s| s.iter().map(|s| s.to_string()).collect());
-        account::complete_refresh(&self.db, &row.id, fresh.expires_at_ms, granted.as_deref()).await?;
+        account::complete_refresh(&self.db, &row.id, fresh.expires_at_ms, granted.as_deref())
+            .await?;
         self.audit(AuditKind::RefreshSucceeded, row, "").await;
         Ok(fresh)
     }
@@ -145,7 +165,13 @@ impl Engine {
 pub(crate) fn needs_reconnect(row: &AccountRow) -> Error {
     Error::new(
         ErrorKind::NeedsReconnect,
-        format!("{} needs to be connected again ({})", row.display_name, row.last_error.as_deref().unwrap_or("the provider no longer accepts its sign-in")),
+        format!(
+            "{} needs to be connected again ({})",
+            row.display_name,
+            row.last_error
+                .as_deref()
+                .unwrap_or("the provider no longer accepts its sign-in")
+        ),
     )
     .hint("connect the account again from its provider")
 }

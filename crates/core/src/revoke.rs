@@ -61,21 +61,34 @@ impl Engine {
             (Some(endpoint), Some(tokens)) => {
                 if let Err(e) = self.revoke_at(&provider, endpoint, &tokens).await {
                     // Nothing is deleted: the user can retry, and the tokens stay usable.
-                    account::set_status(&self.db, &row.id, previous, row.last_error.as_deref()).await?;
-                    self.audit(AuditKind::RevokeFailed, row, &e.detailed()).await;
+                    account::set_status(&self.db, &row.id, previous, row.last_error.as_deref())
+                        .await?;
+                    self.audit(AuditKind::RevokeFailed, row, &e.detailed())
+                        .await;
                     return Err(e);
                 }
-                self.audit(AuditKind::Revoked, row, "refresh and access token revoked").await;
+                self.audit(AuditKind::Revoked, row, "refresh and access token revoked")
+                    .await;
                 DisconnectOutcome::Revoked
             }
             (Some(_), None) => {
-                self.audit(AuditKind::RemovedLocally, row, "no tokens in the keychain to revoke").await;
+                self.audit(
+                    AuditKind::RemovedLocally,
+                    row,
+                    "no tokens in the keychain to revoke",
+                )
+                .await;
                 DisconnectOutcome::RemovedLocally {
                     warning: "the keychain held no tokens for this account, so there was nothing to revoke".into(),
                 }
             }
             (None, _) => {
-                self.audit(AuditKind::RemovedLocally, row, "the provider has no revocation endpoint").await;
+                self.audit(
+                    AuditKind::RemovedLocally,
+                    row,
+                    "the provider has no revocation endpoint",
+                )
+                .await;
                 DisconnectOutcome::RemovedLocally {
                     warning: format!(
                         "{} cannot revoke access: it remains there until the token expires or you remove the app in your {} account settings",
@@ -121,15 +134,24 @@ impl Engine {
                 Ok(r) if r.status().is_success() => continue,
                 Ok(r) => Error::new(
                     ErrorKind::Provider,
-                    format!("{} refused to revoke access (HTTP {})", provider.name, r.status().as_u16()),
+                    format!(
+                        "{} refused to revoke access (HTTP {})",
+                        provider.name,
+                        r.status().as_u16()
+                    ),
                 ),
-                Err(e) => Error::new(ErrorKind::Network, format!("cannot reach {} to revoke access", provider.name))
-                    .cause(e.without_url()),
+                Err(e) => Error::new(
+                    ErrorKind::Network,
+                    format!("cannot reach {} to revoke access", provider.name),
+                )
+                .cause(e.without_url()),
             };
             // After the refresh token is revoked, a failure on the access token is not worth
             // keeping the account for: it expires soon and its grant is gone.
             if i == 0 {
-                return Err(failure.hint("nothing was removed; try again when the provider can be reached"));
+                return Err(
+                    failure.hint("nothing was removed; try again when the provider can be reached")
+                );
             }
             tracing::warn!(provider = %provider.id, error = %failure.detailed(), "access token revocation failed after the refresh token was revoked");
         }

@@ -87,8 +87,11 @@ impl TokenSet {
 
     fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut stored: OwnedStoredTokens = serde_json::from_slice(bytes).map_err(|_| {
-            Error::new(ErrorKind::Keychain, "the keychain entry for this account is damaged")
-                .hint("disconnect the account and connect it again")
+            Error::new(
+                ErrorKind::Keychain,
+                "the keychain entry for this account is damaged",
+            )
+            .hint("disconnect the account and connect it again")
         })?;
         if stored.v != 1 {
             return Err(Error::new(
@@ -213,18 +216,22 @@ install and unlock a Secret Service provider (for example `sudo apt install gnom
 out and in again); it never falls back to storing tokens in a plain file";
 
 fn unavailable(e: keyring_core::Error) -> Error {
-    Error::new(ErrorKind::Keychain, "the system keychain (Secret Service) is not available")
-        .hint(INSTALL_HINT)
-        .cause(e)
+    Error::new(
+        ErrorKind::Keychain,
+        "the system keychain (Secret Service) is not available",
+    )
+    .hint(INSTALL_HINT)
+    .cause(e)
 }
 
 fn keychain_error(e: keyring_core::Error) -> Error {
     match e {
-        keyring_core::Error::NoStorageAccess(_) => {
-            Error::new(ErrorKind::Keychain, "the system keychain is locked or refused access")
-                .hint("unlock your keychain (log in again, or open Passwords and Keys) and retry")
-                .cause(e)
-        }
+        keyring_core::Error::NoStorageAccess(_) => Error::new(
+            ErrorKind::Keychain,
+            "the system keychain is locked or refused access",
+        )
+        .hint("unlock your keychain (log in again, or open Passwords and Keys) and retry")
+        .cause(e),
         keyring_core::Error::PlatformFailure(_) => unavailable(e),
         other => Error::new(ErrorKind::Keychain, "the system keychain failed")
             .hint("retry; if it keeps failing, the log file has the details")

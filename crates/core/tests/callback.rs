@@ -68,8 +68,15 @@ async fn only_the_valid_callback_is_accepted_and_it_cannot_be_replayed() {
         .unwrap();
     let url = &started.authorize_url;
     assert_eq!(query_param(url, "code_challenge_method"), "S256");
-    assert_eq!(query_param(url, "prompt"), "consent", "offline_access asks for consent");
-    assert!(query_param(url, "state").len() >= 43, "state carries at least 256 bits");
+    assert_eq!(
+        query_param(url, "prompt"),
+        "consent",
+        "offline_access asks for consent"
+    );
+    assert!(
+        query_param(url, "state").len() >= 43,
+        "state carries at least 256 bits"
+    );
     assert!(query_param(url, "nonce").len() >= 43);
     assert!(started.redirect_uri.starts_with("http://127.0.0.1:"));
     let state = query_param(url, "state");
@@ -92,8 +99,16 @@ async fn only_the_valid_callback_is_accepted_and_it_cannot_be_replayed() {
     }
     let stray = get(&cb.replace("/callback", "/other")).await.unwrap();
     assert_eq!(stray.status(), 404);
-    assert!(!finish.is_finished(), "forged callbacks must not end the flow");
-    assert!(engine.accounts().await.unwrap().iter().all(|a| a.status.as_str() == "connecting"));
+    assert!(
+        !finish.is_finished(),
+        "forged callbacks must not end the flow"
+    );
+    assert!(engine
+        .accounts()
+        .await
+        .unwrap()
+        .iter()
+        .all(|a| a.status.as_str() == "connecting"));
 
     play_browser(url).await;
     let account = finish.await.unwrap().unwrap();
@@ -135,7 +150,10 @@ async fn an_issuer_mismatch_ends_the_flow_and_stores_nothing() {
     let err = finish.await.unwrap().unwrap_err();
     assert_eq!(err.kind, ErrorKind::Forged);
     assert!(err.message.contains("issuer mismatch"), "{}", err.message);
-    assert!(engine.accounts().await.unwrap().is_empty(), "the intent was rolled back");
+    assert!(
+        engine.accounts().await.unwrap().is_empty(),
+        "the intent was rolled back"
+    );
     let audit = engine.audit_log(10).await.unwrap();
     assert!(audit.iter().any(|e| e.kind == "iss_mismatch"));
 }
@@ -146,9 +164,18 @@ async fn two_flows_at_once_never_cross_and_cancel_ends_one() {
     let idp = Idp::start().await;
     let sandbox = Sandbox::new();
     let engine = engine(&sandbox, &idp).await;
-    let a = engine.connect_begin("local-demo", None, None, false).await.unwrap();
-    let b = engine.connect_begin("local-demo", None, None, false).await.unwrap();
-    assert_ne!(a.redirect_uri, b.redirect_uri, "each flow has its own listener");
+    let a = engine
+        .connect_begin("local-demo", None, None, false)
+        .await
+        .unwrap();
+    let b = engine
+        .connect_begin("local-demo", None, None, false)
+        .await
+        .unwrap();
+    assert_ne!(
+        a.redirect_uri, b.redirect_uri,
+        "each flow has its own listener"
+    );
     let finish_b = tokio::spawn({
         let engine = engine.clone();
         let flow = b.flow_id.clone();
@@ -156,7 +183,9 @@ async fn two_flows_at_once_never_cross_and_cancel_ends_one() {
     });
     // A's state presented to B's listener is refused.
     let state_a = query_param(&a.authorize_url, "state");
-    let r = get(&format!("{}?code=x&state={state_a}", b.redirect_uri)).await.unwrap();
+    let r = get(&format!("{}?code=x&state={state_a}", b.redirect_uri))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
 
     assert!(engine.connect_cancel(&b.flow_id));

@@ -59,13 +59,20 @@ impl Listener {
             .map_err(|e| {
                 Error::internal("cannot open a loopback port for the sign-in redirect").cause(e)
             })?;
-        let port = listener.local_addr().map_err(|e| Error::internal("loopback port").cause(e))?.port();
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::internal("loopback port").cause(e))?
+            .port();
         let redirect_uri = format!("http://127.0.0.1:{port}{CALLBACK_PATH}");
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let task = tokio::spawn(async move {
             loop {
-                let Ok(permit) = slots.clone().acquire_owned().await else { return };
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| handle(req, tx.clone()));
@@ -98,7 +105,11 @@ async fn handle(
     let params: HashMap<String, String> = req
         .uri()
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default();
     let (reply, answer) = oneshot::channel();
     let gone = Page {
@@ -124,7 +135,10 @@ fn render(page: &Page) -> Response<Full<Bytes>> {
         .header("content-type", "text/html; charset=utf-8")
         .header("cache-control", "no-store")
         .header("referrer-policy", "no-referrer")
-        .header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'")
+        .header(
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        )
         .header("connection", "close")
         .body(Full::new(Bytes::from(body)))
         .expect("static response")
@@ -143,7 +157,9 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn raw(port: u16, request: &str) -> String {
-        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
         s.write_all(request.as_bytes()).await.unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).await.unwrap();
@@ -156,24 +172,40 @@ mod tests {
         let l = Listener::bind(tx).await.unwrap();
         assert!(l.redirect_uri.starts_with("http://127.0.0.1:"));
         assert!(l.redirect_uri.ends_with("/callback"));
-        let port: u16 = l.redirect_uri[17..].split('/').next().unwrap().parse().unwrap();
+        let port: u16 = l.redirect_uri[17..]
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
 
         let stray = raw(port, "GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n").await;
         assert!(stray.starts_with("HTTP/1.1 404"), "{stray}");
         assert!(rx.try_recv().is_err(), "a stray path reached the flow");
 
         let garbage = raw(port, "\x16\x03\x01garbage\r\n\r\n").await;
-        assert!(garbage.is_empty() || garbage.starts_with("HTTP/1.1 400"), "{garbage}");
+        assert!(
+            garbage.is_empty() || garbage.starts_with("HTTP/1.1 400"),
+            "{garbage}"
+        );
 
         let answer = tokio::spawn(async move {
             let cb = rx.recv().await.unwrap();
             assert_eq!(cb.params.get("code").map(String::as_str), Some("abc"));
             assert_eq!(cb.params.get("state").map(String::as_str), Some("s 1"));
             cb.reply
-                .send(Page { status: 200, title: "Done", text: "<ok>".into() })
+                .send(Page {
+                    status: 200,
+                    title: "Done",
+                    text: "<ok>".into(),
+                })
                 .unwrap();
         });
-        let ok = raw(port, "GET /callback?code=abc&state=s%201 HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        let ok = raw(
+            port,
+            "GET /callback?code=abc&state=s%201 HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .await;
         answer.await.unwrap();
         assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
         assert!(ok.contains("cache-control: no-store"));
@@ -181,6 +213,8 @@ mod tests {
 
         drop(l);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err());
+        assert!(tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err());
     }
 }

@@ -12,10 +12,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openidconnect::core::{CoreAuthPrompt, CoreAuthenticationFlow, CoreJsonWebKeySet, CoreUserInfoClaims};
+use openidconnect::core::{
+    CoreAuthPrompt, CoreAuthenticationFlow, CoreJsonWebKeySet, CoreUserInfoClaims,
+};
 use openidconnect::{
-    AuthorizationCode, CsrfToken, JsonWebKeySetUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse, UserInfoUrl,
+    AuthorizationCode, CsrfToken, JsonWebKeySetUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, Scope, TokenResponse, UserInfoUrl,
 };
 use serde::Serialize;
 use subtle::ConstantTimeEq;
@@ -85,7 +87,8 @@ impl Engine {
         let (tx, callbacks) = mpsc::channel(8);
         let listener = Listener::bind(tx).await?;
         let redirect_uri = listener.redirect_uri.clone();
-        let client = oidc::code_client(&provider, CoreJsonWebKeySet::default(), Some(&redirect_uri))?;
+        let client =
+            oidc::code_client(&provider, CoreJsonWebKeySet::default(), Some(&redirect_uri))?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
             .authorize_url(
@@ -136,7 +139,10 @@ impl Engine {
             _listener: listener,
             _guard: guard,
         };
-        self.flows.lock().expect("flows poisoned").insert(flow_id.clone(), pending);
+        self.flows
+            .lock()
+            .expect("flows poisoned")
+            .insert(flow_id.clone(), pending);
         self.cancels
             .lock()
             .expect("cancels poisoned")
@@ -170,7 +176,12 @@ impl Engine {
 
     async fn finish_flow(&self, flow_id: &str) -> Result<Account> {
         let pending = self.flows.lock().expect("flows poisoned").remove(flow_id);
-        let cancel = self.cancels.lock().expect("cancels poisoned").get(flow_id).cloned();
+        let cancel = self
+            .cancels
+            .lock()
+            .expect("cancels poisoned")
+            .get(flow_id)
+            .cloned();
         let (Some(mut pending), Some(cancel)) = (pending, cancel) else {
             return Err(Error::not_found(
                 "this sign-in is not pending (it finished, was cancelled or belongs to another window)",
@@ -178,13 +189,25 @@ impl Engine {
             ));
         };
         let result = self.wait_for_callback(&mut pending, &cancel).await;
-        self.cancels.lock().expect("cancels poisoned").remove(flow_id);
+        self.cancels
+            .lock()
+            .expect("cancels poisoned")
+            .remove(flow_id);
         let (kind, detail) = match &result {
             Ok(a) => (AuditKind::FlowCompleted, format!("account {}", a.id)),
-            Err(e) if e.kind == ErrorKind::Cancelled => (AuditKind::FlowCancelled, e.message.clone()),
+            Err(e) if e.kind == ErrorKind::Cancelled => {
+                (AuditKind::FlowCancelled, e.message.clone())
+            }
             Err(e) => (AuditKind::FlowFailed, e.detailed()),
         };
-        audit::record(&self.db, kind, Some(&pending.account_id), Some(&pending.provider.id), &detail).await;
+        audit::record(
+            &self.db,
+            kind,
+            Some(&pending.account_id),
+            Some(&pending.provider.id),
+            &detail,
+        )
+        .await;
         if result.is_err() {
             // Roll the intent back; the row never held a secret.
             account::delete(&self.db, &pending.account_id).await?;
@@ -222,7 +245,10 @@ impl Engine {
                         Ok(a) => Page {
                             status: 200,
                             title: "Signed in",
-                            text: format!("{} is connected to Connected Accounts. You can close this tab.", a.display_name),
+                            text: format!(
+                                "{} is connected to Connected Accounts. You can close this tab.",
+                                a.display_name
+                            ),
                         },
                         Err(e) => Page {
                             status: 400,
@@ -244,8 +270,19 @@ impl Engine {
             .get("state")
             .is_some_and(|s| bool::from(s.as_bytes().ct_eq(pending.state.secret().as_bytes())));
         if !state_ok {
-            let detail = if params.contains_key("state") { "state does not match" } else { "state missing" };
-            audit::record(&self.db, AuditKind::StateMismatch, Some(&pending.account_id), Some(&p.id), detail).await;
+            let detail = if params.contains_key("state") {
+                "state does not match"
+            } else {
+                "state missing"
+            };
+            audit::record(
+                &self.db,
+                AuditKind::StateMismatch,
+                Some(&pending.account_id),
+                Some(&p.id),
+                detail,
+            )
+            .await;
             return Verdict::Ignore(Page {
                 status: 400,
                 title: "Not a valid sign-in response",
@@ -256,7 +293,14 @@ impl Engine {
         if p.iss_parameter_supported || params.contains_key("iss") {
             let iss = params.get("iss").map(|s| s.trim_end_matches('/'));
             if iss != Some(p.issuer.as_str()) {
-                audit::record(&self.db, AuditKind::IssMismatch, Some(&pending.account_id), Some(&p.id), &format!("iss {:?}", params.get("iss"))).await;
+                audit::record(
+                    &self.db,
+                    AuditKind::IssMismatch,
+                    Some(&pending.account_id),
+                    Some(&p.id),
+                    &format!("iss {:?}", params.get("iss")),
+                )
+                .await;
                 return Verdict::End(Err(Error::new(
                     ErrorKind::Forged,
                     format!("the sign-in response did not come from {} (issuer mismatch)", p.name),
@@ -265,7 +309,10 @@ impl Engine {
             }
         }
         if let Some(error) = params.get("error") {
-            let description = params.get("error_description").map(|d| format!(" ({d})")).unwrap_or_default();
+            let description = params
+                .get("error_description")
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
             let (message, hint) = match error.as_str() {
                 "access_denied" => (
                     format!("access was denied at {}{description}", p.name),
@@ -276,7 +323,10 @@ impl Engine {
                     "connect again with fewer or different scopes",
                 ),
                 _ => (
-                    format!("{} ended the sign-in with the error {error:?}{description}", p.name),
+                    format!(
+                        "{} ended the sign-in with the error {error:?}{description}",
+                        p.name
+                    ),
                     "try again; if it keeps failing, check the provider's settings",
                 ),
             };
@@ -295,13 +345,19 @@ impl Engine {
     /// Exchange → identify → keychain → row.
     async fn complete(&self, pending: &Pending, code: &str) -> Result<Account> {
         let p = &pending.provider;
-        let jwks_url = JsonWebKeySetUrl::new(p.jwks_uri.clone())
-            .map_err(|e| Error::new(ErrorKind::Provider, "the provider's JWKS URL is not valid").cause(e))?;
-        let jwks = CoreJsonWebKeySet::fetch_async(&jwks_url, &self.http).await.map_err(|e| {
-            Error::new(ErrorKind::Network, format!("cannot fetch {}'s signing keys", p.name))
+        let jwks_url = JsonWebKeySetUrl::new(p.jwks_uri.clone()).map_err(|e| {
+            Error::new(ErrorKind::Provider, "the provider's JWKS URL is not valid").cause(e)
+        })?;
+        let jwks = CoreJsonWebKeySet::fetch_async(&jwks_url, &self.http)
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Network,
+                    format!("cannot fetch {}'s signing keys", p.name),
+                )
                 .hint("check your network connection and connect again")
                 .cause(e)
-        })?;
+            })?;
         let client = oidc::code_client(p, jwks, Some(&pending.redirect_uri))?;
         let verifier = PkceCodeVerifier::new(pending.verifier.secret().clone());
         let token = client
@@ -318,9 +374,12 @@ impl Engine {
         let claims = id_token
             .claims(&client.id_token_verifier(), &pending.nonce)
             .map_err(|e| {
-                Error::new(ErrorKind::Forged, format!("the ID token from {} is not valid", p.name))
-                    .hint("nothing was stored; connect again")
-                    .cause(e)
+                Error::new(
+                    ErrorKind::Forged,
+                    format!("the ID token from {} is not valid", p.name),
+                )
+                .hint("nothing was stored; connect again")
+                .cause(e)
             })?;
         let subject = claims.subject().clone();
         let mut who = Identity {
@@ -333,8 +392,9 @@ impl Engine {
             email: claims.email().map(|e| e.to_string()),
         };
         if let Some(userinfo) = &p.userinfo_endpoint {
-            let url = UserInfoUrl::new(userinfo.clone())
-                .map_err(|e| Error::new(ErrorKind::Provider, "the userinfo URL is not valid").cause(e))?;
+            let url = UserInfoUrl::new(userinfo.clone()).map_err(|e| {
+                Error::new(ErrorKind::Provider, "the userinfo URL is not valid").cause(e)
+            })?;
             let info: CoreUserInfoClaims = client
                 .clone()
                 .set_user_info_url(url)
@@ -342,9 +402,12 @@ impl Engine {
                 .request_async(&self.http)
                 .await
                 .map_err(|e| {
-                    Error::new(ErrorKind::Provider, format!("{} did not confirm who signed in", p.name))
-                        .hint("connect again; nothing was stored")
-                        .cause(e)
+                    Error::new(
+                        ErrorKind::Provider,
+                        format!("{} did not confirm who signed in", p.name),
+                    )
+                    .hint("connect again; nothing was stored")
+                    .cause(e)
                 })?;
             if let Some(n) = info.name().and_then(|n| n.get(None)) {
                 who.display_name = n.to_string();
@@ -364,20 +427,27 @@ impl Engine {
 
         let now = now_ms();
         let (scopes_granted, scopes_source) = match token.scopes() {
-            Some(s) => (s.iter().map(|s| s.to_string()).collect(), ScopesSource::Server),
+            Some(s) => (
+                s.iter().map(|s| s.to_string()).collect(),
+                ScopesSource::Server,
+            ),
             None => (pending.scopes.clone(), ScopesSource::Requested),
         };
         let expires_at = token.expires_in().map(|d| now + d.as_millis() as i64);
         let tokens = TokenSet {
             access_token: SecretString::new(token.access_token().secret().clone()),
-            refresh_token: token.refresh_token().map(|r| SecretString::new(r.secret().clone())),
+            refresh_token: token
+                .refresh_token()
+                .map(|r| SecretString::new(r.secret().clone())),
             id_token: Some(SecretString::new(id_token.to_string())),
             expires_at_ms: expires_at,
             obtained_at_ms: now,
         };
         // Reconnecting an account that exists keeps its id and history.
         let existing = account::find_by_subject(&self.db, &p.id, &who.subject).await?;
-        let target = existing.clone().unwrap_or_else(|| pending.account_id.clone());
+        let target = existing
+            .clone()
+            .unwrap_or_else(|| pending.account_id.clone());
         let _target_guard = match &existing {
             Some(id) => Some(self.locks.lock(id).await?),
             None => None,

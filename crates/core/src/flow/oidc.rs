@@ -9,17 +9,30 @@ use openidconnect::{
 use crate::error::{Error, ErrorKind, Result};
 use crate::provider::Provider;
 
-pub type CodeClient =
-    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet, EndpointNotSet>;
+pub type CodeClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+    EndpointNotSet,
+>;
 
 fn bad_endpoint(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Provider, format!("the provider's {what} is not a valid URL ({e})"))
-        .hint("remove the provider and add it again")
+    Error::new(
+        ErrorKind::Provider,
+        format!("the provider's {what} is not a valid URL ({e})"),
+    )
+    .hint("remove the provider and add it again")
 }
 
 /// A client for authorize, code exchange and refresh. `jwks` may be empty when no ID token is
 /// verified (refresh).
-pub fn code_client(p: &Provider, jwks: CoreJsonWebKeySet, redirect: Option<&str>) -> Result<CodeClient> {
+pub fn code_client(
+    p: &Provider,
+    jwks: CoreJsonWebKeySet,
+    redirect: Option<&str>,
+) -> Result<CodeClient> {
     let issuer = IssuerUrl::new(p.issuer.clone()).map_err(|e| bad_endpoint("issuer", e))?;
     let mut client = CoreClient::new(ClientId::new(p.client_id.clone()), issuer, jwks)
         .set_auth_uri(
@@ -27,11 +40,13 @@ pub fn code_client(p: &Provider, jwks: CoreJsonWebKeySet, redirect: Option<&str>
                 .map_err(|e| bad_endpoint("authorization endpoint", e))?,
         )
         .set_token_uri(
-            TokenUrl::new(p.token_endpoint.clone()).map_err(|e| bad_endpoint("token endpoint", e))?,
+            TokenUrl::new(p.token_endpoint.clone())
+                .map_err(|e| bad_endpoint("token endpoint", e))?,
         );
     if let Some(r) = redirect {
         client = client.set_redirect_uri(
-            RedirectUrl::new(r.to_string()).map_err(|e| Error::internal("redirect URI").cause(e))?,
+            RedirectUrl::new(r.to_string())
+                .map_err(|e| Error::internal("redirect URI").cause(e))?,
         );
     }
     Ok(client)

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test of Connected Accounts on a Debian/Ubuntu machine, installing what is missing:
+# format, lints, the UI's unit tests, the generated bindings, the Rust tests against the real
+# authorization server and the real Secret Service, and the real window over WebDriver.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/connected-accounts/target}"
+export CARGO_TERM_COLOR=never
+started=$SECONDS
+step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
+
+step "install what is missing"
+scripts/install-deps.sh
+
+step "rustfmt"
+cargo fmt --all --check
+
+step "UI: typecheck, lint, unit tests, build (the window embeds ui/dist)"
+(cd ui && npm run --silent typecheck && npm run --silent lint && npm test --silent && npm run --silent build)
+
+step "TypeScript bindings match the Rust types"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cargo run --quiet -p ca-core --example gen-bindings -- "$tmp/bindings.ts"
+if ! diff -u ui/src/bindings.ts "$tmp/bindings.ts"; then
+  echo "ui/src/bindings.ts is stale: run cargo run -p ca-core --example gen-bindings" >&2
+  exit 1
+fi
+
+step "clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "test authorization server smoke check"
+python3 tests/idp/smoke.py
+
+step "Rust tests (real oidc-provider, real Secret Service, real SQLite)"
+tests/with-keyring.sh cargo test --workspace
+
+step "build the window (tauri build --debug --no-bundle embeds ui/dist)"
+npx --no-install tauri build --debug --no-bundle
+
+step "end-to-end: the real window under Xvfb over WebDriver"
+tests/with-keyring.sh .venv/bin/python -m pytest -v -p no:cacheprovider tests/e2e
+
+step "all tests passed"

@@ -1,0 +1,155 @@
+"""The real window under Xvfb, driven over WebDriver (tauri-driver), against the real
+authorization server and the real Secret Service (run under tests/with-keyring.sh)."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.options import ArgOptions
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+APP = Path(os.environ.get("CA_E2E_APP", TARGET / "debug" / "connected-accounts-app"))
+CLI = Path(os.environ.get("CA_E2E_CLI", TARGET / "debug" / "connected-accounts"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, what, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+def stop(proc):
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def keyring():
+    assert os.environ.get("CA_TEST_KEYRING") == "1", "run through tests/with-keyring.sh"
+
+
+@pytest.fixture(scope="session")
+def display():
+    """A private X server; its number is chosen by Xvfb itself (-displayfd)."""
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=[write],
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    number = b""
+    while not number.endswith(b"\n"):
+        chunk = os.read(read, 16)
+        if not chunk:
+            raise RuntimeError("Xvfb did not start")
+        number += chunk
+    os.close(read)
+    yield f":{number.decode().strip()}"
+    stop(xvfb)
+
+
+@pytest.fixture(scope="session")
+def idp():
+    proc = subprocess.Popen(
+        ["node", str(ROOT / "tests/idp/server.mjs")],
+        env={**os.environ, "IDP_PORT": "0", "IDP_EXIT_ON_STDIN_EOF": "1"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    info = json.loads(proc.stdout.readline())
+    yield info["issuer"]
+    stop(proc)
+
+
+class Sandbox:
+    def __init__(self, root: Path):
+        self.root = root
+        self.mode_file = root / "browser-mode"
+        self.set_browser("approve")
+        self.env = {
+            **os.environ,
+            "XDG_DATA_HOME": str(root / "data"),
+            "XDG_STATE_HOME": str(root / "state"),
+            "XDG_CONFIG_HOME": str(root / "config"),
+            "BROWSER": str(ROOT / "tests/e2e/browser-switch.sh"),
+            "CA_E2E_MODE_FILE": str(self.mode_file),
+            "CONNECTED_ACCOUNTS_PROFILE": "",
+        }
+
+    def set_browser(self, mode):
+        self.mode_file.write_text(mode)
+
+    def cli(self, *args):
+        out = subprocess.run([str(CLI), *args], env=self.env, capture_output=True, text=True, check=True)
+        return out.stdout
+
+    def keychain(self, account_id):
+        out = subprocess.run(
+            ["secret-tool", "lookup", "service", "connected-accounts", "username", account_id],
+            capture_output=True, text=True,
+        )
+        return out.stdout or None
+
+
+@pytest.fixture(scope="session")
+def sandbox(idp, keyring):
+    root = Path(tempfile.mkdtemp(prefix="ca-e2e-"))
+    box = Sandbox(root)
+    box.cli("providers", "add", "--issuer", idp, "--client-id", "connected-accounts-demo", "--name", "Local demo")
+    yield box
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def driver(display, sandbox):
+    assert APP.is_file(), f"build the window first: npx tauri build --debug --no-bundle ({APP})"
+    port, native = free_port(), free_port()
+    env = {**sandbox.env, "DISPLAY": display}
+    tauri_driver = subprocess.Popen(
+        ["tauri-driver", "--port", str(port), "--native-port", str(native)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, tauri_driver, "tauri-driver")
+    options = ArgOptions()
+    options.set_capability("browserName", "wry")
+    options.set_capability("tauri:options", {"application": str(APP)})
+    started = time.monotonic()
+    drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+    drv.implicitly_wait(0)
+    drv.e2e_started = started
+    yield drv
+    try:
+        drv.quit()
+    finally:
+        stop(tauri_driver)

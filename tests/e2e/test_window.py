@@ -1,0 +1,125 @@
+"""A person's path through the window: connect, see scopes, test, refresh, disconnect, and the
+ways a sign-in can end (cancel, denied)."""
+
+import json
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+
+def wait(driver, seconds=20):
+    return WebDriverWait(driver, seconds, poll_frequency=0.1)
+
+
+def css(driver, selector):
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def one(driver, selector, seconds=20):
+    return wait(driver, seconds).until(EC.visibility_of_element_located((By.CSS_SELECTOR, selector)))
+
+
+def click(driver, selector, seconds=20):
+    wait(driver, seconds).until(EC.element_to_be_clickable((By.CSS_SELECTOR, selector))).click()
+
+
+def account_rows(driver):
+    return css(driver, '[data-testid="account-row"]')
+
+
+def test_window_starts_and_lists_the_provider(driver):
+    wait(driver).until(lambda d: d.execute_script("return document.body.dataset.ready") == "accounts")
+    row = one(driver, '[data-testid="provider-row"][data-provider-id="local-demo"]')
+    assert "Local demo" in row.text
+    assert css(driver, '[data-testid="accounts-empty"]'), "an empty account list says what to do"
+
+
+def test_cancel_while_waiting_for_the_browser(driver, sandbox):
+    sandbox.set_browser("ignore")
+    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    panel = one(driver, '[data-testid="flow-waiting"]')
+    assert "Local demo" in panel.text
+    click(driver, '[data-testid="cancel-flow"]')
+    wait(driver).until(lambda d: not css(d, '[data-testid="flow-waiting"]'))
+    assert not [e for e in css(driver, '[data-testid="error-banner"]') if e.is_displayed()]
+    assert not account_rows(driver)
+    assert json.loads(sandbox.cli("list", "--json")) == []
+
+
+def test_denied_sign_in_shows_what_happened_and_what_to_do(driver, sandbox):
+    sandbox.set_browser("deny")
+    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    banner = one(driver, '[data-testid="error-banner"]')
+    assert "access was denied" in banner.text
+    assert "allow access" in banner.text
+    click(driver, '[data-testid="error-dismiss"]')
+    assert not account_rows(driver)
+
+
+def test_connect_shows_the_account_with_its_scopes(driver, sandbox):
+    sandbox.set_browser("approve")
+    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    row = one(driver, '[data-testid="account-row"][data-status="connected"]')
+    assert row.find_element(By.CSS_SELECTOR, '[data-testid="account-name"]').text == "Alice Example"
+    assert "alice@example.test" in row.text
+    granted = {e.text for e in row.find_elements(By.CSS_SELECTOR, '[data-testid="scope-granted"]')}
+    assert {"openid", "profile", "email", "offline_access"} <= granted
+    assert row.get_attribute("data-expires-at"), "expiry is exposed for tests"
+    account_id = row.get_attribute("data-account-id")
+    assert sandbox.keychain(account_id), "tokens are in the Secret Service"
+
+
+def test_requested_but_not_granted_scopes_look_different(driver, sandbox):
+    # Reconnect the same person asking for one more scope than the server offers.
+    field = one(driver, '[data-provider-id="local-demo"] [data-testid="connect-scopes"]')
+    field.clear()
+    field.send_keys("openid profile email offline_access phone")
+    account_id = account_rows(driver)[0].get_attribute("data-account-id")
+    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    wait(driver).until(lambda d: css(d, '[data-testid="scope-missing"]'))
+    rows = account_rows(driver)
+    assert len(rows) == 1 and rows[0].get_attribute("data-account-id") == account_id, "same account kept"
+    missing = [e.text for e in rows[0].find_elements(By.CSS_SELECTOR, '[data-testid="scope-missing"]')]
+    assert missing == ["phone"]
+    granted = {e.text for e in rows[0].find_elements(By.CSS_SELECTOR, '[data-testid="scope-granted"]')}
+    assert "phone" not in granted
+    field.clear()
+
+
+def test_test_view_shows_the_user_json_from_the_provider(driver):
+    click(driver, '[data-testid="account-row"] [data-testid="test"]')
+    view = one(driver, '[data-testid="test-view"]')
+    wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="test-status"]').text.strip().startswith("200"))
+    body = json.loads(view.find_element(By.CSS_SELECTOR, '[data-testid="test-body"]').text)
+    assert body["sub"] == "alice"
+    assert body["email"] == "alice@example.test"
+    assert "/me" in view.text
+    click(driver, '[data-testid="test-close"]')
+    wait(driver).until(lambda d: not [e for e in css(d, '[data-testid="test-view"]') if e.is_displayed()])
+
+
+def test_refresh_moves_the_expiry(driver):
+    row = account_rows(driver)[0]
+    before = row.get_attribute("data-expires-at")
+    click(driver, '[data-testid="account-row"] [data-testid="refresh"]')
+    wait(driver).until(
+        lambda d: account_rows(d)
+        and account_rows(d)[0].get_attribute("data-expires-at") not in ("", before)
+        and account_rows(d)[0].get_attribute("data-status") == "connected"
+    )
+
+
+def test_disconnect_confirms_then_revokes_and_forgets(driver, sandbox):
+    account_id = account_rows(driver)[0].get_attribute("data-account-id")
+    click(driver, '[data-testid="account-row"] [data-testid="disconnect"]')
+    dialog = one(driver, '[data-testid="confirm-dialog"]')
+    assert "Alice Example" in dialog.text
+    click(driver, '[data-testid="confirm-no"]')
+    assert len(account_rows(driver)) == 1, "saying no changes nothing"
+    click(driver, '[data-testid="account-row"] [data-testid="disconnect"]')
+    click(driver, '[data-testid="confirm-yes"]')
+    wait(driver).until(lambda d: not account_rows(d))
+    assert sandbox.keychain(account_id) is None, "tokens deleted from the Secret Service"
+    kinds = [e["kind"] for e in json.loads(sandbox.cli("audit", "--json"))]
+    assert "revoked" in kinds
