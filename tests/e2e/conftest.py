@@ -103,6 +103,8 @@ class Sandbox:
             "BROWSER": str(ROOT / "tests/e2e/browser-switch.sh"),
             "CA_E2E_MODE_FILE": str(self.mode_file),
             "CONNECTED_ACCOUNTS_PROFILE": "",
+            # No accessibility bus: GTK would start at-spi daemons that outlive the app.
+            "NO_AT_BRIDGE": "1",
         }
 
     def set_browser(self, mode):
@@ -127,6 +129,14 @@ def sandbox(idp, keyring):
     box.cli("providers", "add", "--issuer", idp, "--client-id", "connected-accounts-demo", "--name", "Local demo")
     yield box
     shutil.rmtree(root, ignore_errors=True)
+
+
+def snapshot(driver, name):
+    """Saves a screenshot for people to look at when CA_E2E_SCREENSHOTS names a folder."""
+    folder = os.environ.get("CA_E2E_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        driver.get_screenshot_as_file(str(Path(folder) / f"{name}.png"))
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from conftest import snapshot
+
 
 def wait(driver, seconds=20):
     return WebDriverWait(driver, seconds, poll_frequency=0.1)
@@ -40,6 +42,7 @@ def test_cancel_while_waiting_for_the_browser(driver, sandbox):
     click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
     panel = one(driver, '[data-testid="flow-waiting"]')
     assert "Local demo" in panel.text
+    snapshot(driver, "waiting-for-browser")
     click(driver, '[data-testid="cancel-flow"]')
     wait(driver).until(lambda d: not css(d, '[data-testid="flow-waiting"]'))
     assert not [e for e in css(driver, '[data-testid="error-banner"]') if e.is_displayed()]
@@ -85,6 +88,7 @@ def test_requested_but_not_granted_scopes_look_different(driver, sandbox):
     granted = {e.text for e in rows[0].find_elements(By.CSS_SELECTOR, '[data-testid="scope-granted"]')}
     assert "phone" not in granted
     field.clear()
+    snapshot(driver, "account-with-missing-scope")
 
 
 def test_test_view_shows_the_user_json_from_the_provider(driver):
@@ -95,6 +99,7 @@ def test_test_view_shows_the_user_json_from_the_provider(driver):
     assert body["sub"] == "alice"
     assert body["email"] == "alice@example.test"
     assert "/me" in view.text
+    snapshot(driver, "test-view")
     click(driver, '[data-testid="test-close"]')
     wait(driver).until(lambda d: not [e for e in css(d, '[data-testid="test-view"]') if e.is_displayed()])
 
