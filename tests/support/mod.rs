@@ -170,3 +170,24 @@ pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
     }
     hits
 }
+
+/// An engine over the sandbox with its own keychain namespace, and the "Local demo" provider
+/// pointing at `idp`.
+pub async fn demo_engine(sandbox: &Sandbox, idp: &Idp, namespace: &str) -> ca_core::Engine {
+    let engine = ca_core::Engine::open(
+        ca_core::paths::Paths::rooted(&sandbox.dir, namespace),
+        ca_core::secret::Keychain::platform(namespace.to_string()),
+    )
+    .await
+    .unwrap();
+    engine
+        .add_provider(ca_core::NewProvider {
+            issuer: idp.issuer.clone(),
+            client_id: "connected-accounts-demo".into(),
+            name: Some("Local demo".into()),
+            scopes: vec![],
+        })
+        .await
+        .unwrap();
+    engine
+}

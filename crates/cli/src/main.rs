@@ -295,7 +295,13 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
         Command::Token { account } => {
             let token = engine.access_token(&account).await?;
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", token.expose());
+            if writeln!(out, "{}", token.expose())
+                .and_then(|()| out.flush())
+                .is_err()
+            {
+                eprintln!("error: could not write the token to standard output");
+                return Err(Failure::Reported(1));
+            }
         }
         Command::Audit { limit, json } => {
             let events = engine.audit_log(limit).await?;
@@ -322,23 +328,34 @@ async fn revoke(engine: &Engine, account: &str, yes: bool) -> Result<DisconnectO
         return Ok(engine.disconnect(account, true).await?);
     }
     let a = engine.account(account).await?;
-    if !confirm(&format!(
+    if !ask(format!(
         "Disconnect {} ({})? Its tokens are revoked at the provider and the account is forgotten here.",
         a.display_name, a.provider_name
-    ))? {
+    ))
+    .await?
+    {
         return Err(Failure::Reported(2));
     }
     match engine.disconnect(&a.id, false).await? {
         DisconnectOutcome::ConfirmationRequired { message, .. } => {
-            if !confirm(&format!(
+            if !ask(format!(
                 "{message}\nRemove it from Connected Accounts anyway?"
-            ))? {
+            ))
+            .await?
+            {
                 return Err(Failure::Reported(2));
             }
             Ok(engine.disconnect(&a.id, true).await?)
         }
         done => Ok(done),
     }
+}
+
+/// Asks on a blocking thread, so the runtime's workers stay free.
+async fn ask(question: String) -> Result<bool, Failure> {
+    tokio::task::spawn_blocking(move || confirm(&question))
+        .await
+        .map_err(|_| Failure::Reported(1))?
 }
 
 /// Asks on the terminal; without one, refuses (scripts pass `--yes`).

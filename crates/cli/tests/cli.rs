@@ -147,17 +147,13 @@ async fn connect_show_test_refresh_token_and_revoke_an_account() {
     }
     let expires_before = a["expires_at"].as_str().unwrap().to_string();
 
-    // Nothing secret in SQLite, the logs or any command output.
-    for dir in [sandbox.dir.clone()] {
-        assert!(
-            support::files_containing(&dir, &access).is_empty(),
-            "access token on disk"
-        );
-        assert!(
-            support::files_containing(&dir, &refresh).is_empty(),
-            "refresh token on disk"
-        );
+    // Nothing secret on disk: the sandbox holds the SQLite file (and its WAL) and the logs.
+    for secret in [&access, &refresh] {
+        let hits = support::files_containing(&sandbox.dir, secret);
+        assert!(hits.is_empty(), "a token is on disk in {hits:?}");
     }
+    assert!(sandbox.data_dir().join("accounts.sqlite3").is_file());
+    assert!(sandbox.log_dir().join("cli.log").is_file());
     let show = cli.ok(&["show", &id]).await;
     assert!(
         show.contains("Alice Example") && show.contains("offline_access"),
@@ -412,6 +408,31 @@ async fn refresh_with_the_server_down_keeps_the_refresh_token_and_says_offline()
     );
     let a = cli.json(&["show", &id, "--json"]).await;
     assert_eq!(a["status"], "offline");
+
+    // Disconnecting while the provider is unreachable: with --yes the account is removed here and
+    // the warning says access remains there.
+    let out = cli.run(&["revoke", &id, "--yes", "--json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["kind"], "removed_locally");
+    assert!(
+        stderr(&out).contains("access remains at Local demo"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(keychain_lookup(SERVICE, &id).await.is_none());
+    let kinds: Vec<String> = cli
+        .json(&["audit", "--json"])
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        kinds.contains(&"revoke_failed".to_string())
+            && kinds.contains(&"removed_locally".to_string())
+    );
 }
 
 #[tokio::test]
@@ -496,6 +517,19 @@ async fn unknown_ids_and_bad_arguments_are_clear_errors() {
     let out = cli.run(&["connect", "no-such-provider"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("there is no provider"));
+    let out = cli
+        .run(&["connect", "no-such-provider", "--timeout", "100000"])
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an out-of-range timeout is a usage error"
+    );
+    assert!(
+        stderr(&out).contains("between 1 and 600 seconds"),
+        "{}",
+        stderr(&out)
+    );
     let out = cli.run(&["frobnicate"]).await;
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
     let out = cli.run(&["list"]).await;

@@ -242,7 +242,7 @@ pub async fn find_by_subject(db: &Db, provider_id: &str, subject: &str) -> Resul
 
 /// Settles a connect on the row `id`: identity, grant, `connected`.
 pub async fn complete_connect(db: &Db, id: &str, who: &Identity, grant: &Grant) -> Result<()> {
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE accounts SET subject = ?, display_name = ?, email = ?, scopes_requested = ?, \
          scopes_granted = ?, scopes_source = ?, expires_at = ?, status = 'connected', \
          last_error = NULL, updated_at = ? WHERE id = ?",
@@ -258,6 +258,13 @@ pub async fn complete_connect(db: &Db, id: &str, who: &Identity, grant: &Grant) 
     .bind(id)
     .execute(db)
     .await?;
+    if done.rows_affected() != 1 {
+        return Err(Error::new(
+            crate::error::ErrorKind::Storage,
+            "the account disappeared while the sign-in finished",
+        )
+        .hint("connect again"));
+    }
     Ok(())
 }
 

@@ -82,9 +82,19 @@ pub async fn record(
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    id: i64,
+    at: i64,
+    kind: String,
+    account_id: Option<String>,
+    provider_id: Option<String>,
+    detail: String,
+}
+
 /// The newest `limit` events, newest first.
 pub async fn recent(db: &Db, limit: u32) -> Result<Vec<AuditEvent>> {
-    let rows: Vec<(i64, i64, String, Option<String>, Option<String>, String)> = sqlx::query_as(
+    let rows: Vec<AuditRow> = sqlx::query_as(
         "SELECT id, at, kind, account_id, provider_id, detail FROM audit_events ORDER BY id DESC LIMIT ?",
     )
     .bind(limit)
@@ -92,15 +102,13 @@ pub async fn recent(db: &Db, limit: u32) -> Result<Vec<AuditEvent>> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, at, kind, account_id, provider_id, detail)| AuditEvent {
-                id,
-                at: rfc3339(at),
-                kind,
-                account_id,
-                provider_id,
-                detail,
-            },
-        )
+        .map(|r| AuditEvent {
+            id: r.id,
+            at: rfc3339(r.at),
+            kind: r.kind,
+            account_id: r.account_id,
+            provider_id: r.provider_id,
+            detail: r.detail,
+        })
         .collect())
 }

@@ -111,6 +111,19 @@ impl Engine {
         audit::recent(&self.db, limit.min(10_000)).await
     }
 
+    /// Records a status on a failure path. A database error here is logged, not returned, so it
+    /// never hides the failure being reported.
+    pub(crate) async fn settle(
+        &self,
+        id: &str,
+        status: account::AccountStatus,
+        error: Option<&str>,
+    ) {
+        if let Err(e) = account::set_status(&self.db, id, status, error).await {
+            tracing::error!(account = id, status = status.as_str(), error = %e.detailed(), "could not record the account's status");
+        }
+    }
+
     pub(crate) async fn audit(&self, kind: AuditKind, row: &AccountRow, detail: &str) {
         audit::record(
             &self.db,

@@ -48,7 +48,7 @@ impl Paths {
         };
         let data = xdg_dir("XDG_DATA_HOME", dirs::data_dir).ok_or_else(home_missing)?;
         let state = xdg_dir("XDG_STATE_HOME", dirs::state_dir)
-            .or_else(|| dirs::data_local_dir())
+            .or_else(dirs::data_local_dir)
             .ok_or_else(home_missing)?;
         let config = xdg_dir("XDG_CONFIG_HOME", dirs::config_dir).ok_or_else(home_missing)?;
         Ok(Self {

@@ -117,7 +117,8 @@ pub fn check_endpoint_url(what: &str, raw: &str) -> Result<Url> {
 
 /// Reads the issuer's OpenID discovery document and checks it describes that same issuer.
 pub async fn discover(http: &reqwest::Client, new: &NewProvider) -> Result<Provider> {
-    let issuer = new.issuer.trim().trim_end_matches('/').to_string();
+    // Exactly as given: issuers are compared as strings (some, like Auth0's, end with '/').
+    let issuer = new.issuer.trim().to_string();
     check_endpoint_url("issuer URL", &issuer)?;
     if new.client_id.trim().is_empty() {
         return Err(Error::invalid_input(

@@ -6,6 +6,7 @@ use crate::audit::AuditKind;
 use crate::db::now_ms;
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::revoke::DisconnectOutcome;
 
 impl Engine {
     /// Settles every row that carries an intent and whose operation no longer runs anywhere
@@ -25,10 +26,15 @@ impl Engine {
                 }
                 AccountStatus::Refreshing => {
                     // The keychain holds the newest token that was saved: the account is usable.
-                    account::set_status(&self.db, &row.id, AccountStatus::Connected, None).await?;
+                    self.settle(&row.id, AccountStatus::Connected, None).await;
                     "an interrupted refresh was settled; the newest saved token is kept".to_string()
                 }
-                AccountStatus::Disconnecting => match self.disconnect_locked(&row).await {
+                // Finished only if the provider revokes; otherwise rolled back for the user to retry.
+                AccountStatus::Disconnecting => match self.disconnect_locked(&row, false).await {
+                    Ok(DisconnectOutcome::ConfirmationRequired { .. }) => {
+                        "an interrupted disconnect could not revoke; the account was kept"
+                            .to_string()
+                    }
                     Ok(_) => "an interrupted disconnect was finished".to_string(),
                     Err(e) => format!(
                         "an interrupted disconnect could not be finished: {}",

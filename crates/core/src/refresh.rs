@@ -103,6 +103,14 @@ impl Engine {
     pub(crate) async fn refresh_locked(&self, row: &AccountRow, old: TokenSet) -> Result<TokenSet> {
         let provider = self.provider(&row.provider_id).await?;
         let Some(refresh_token) = old.refresh_token.clone() else {
+            if is_stale(&old, now_ms()) {
+                self.settle(
+                    &row.id,
+                    AccountStatus::NeedsReconnect,
+                    Some("the access token expired and there is no refresh token"),
+                )
+                .await;
+            }
             return Err(Error::new(
                 ErrorKind::NeedsReconnect,
                 format!(
@@ -112,8 +120,8 @@ impl Engine {
             )
             .hint("connect the account again, asking for the offline_access scope"));
         };
-        account::set_status(&self.db, &row.id, AccountStatus::Refreshing, None).await?;
         let client = oidc::code_client(&provider, CoreJsonWebKeySet::default(), None)?;
+        account::set_status(&self.db, &row.id, AccountStatus::Refreshing, None).await?;
         let response = client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_string()))
             .request_async(&self.http)
@@ -125,15 +133,20 @@ impl Engine {
                 let err = oidc::token_error(e, &provider.name, "refresh the token");
                 let (status, kind) = match err.kind {
                     _ if grant_gone => (AccountStatus::NeedsReconnect, AuditKind::NeedsReconnect),
+                    // Being offline does not make a revoked grant usable again.
+                    ErrorKind::Network if row.status() == AccountStatus::NeedsReconnect => {
+                        (AccountStatus::NeedsReconnect, AuditKind::RefreshFailed)
+                    }
                     ErrorKind::Network => (AccountStatus::Offline, AuditKind::RefreshFailed),
                     _ => (AccountStatus::Error, AuditKind::RefreshFailed),
                 };
-                account::set_status(&self.db, &row.id, status, Some(&err.message)).await?;
+                self.settle(&row.id, status, Some(&err.message)).await;
                 self.audit(kind, row, &err.detailed()).await;
                 return Err(err);
             }
         };
         let now = now_ms();
+        let rotated = response.refresh_token().is_some();
         let fresh = TokenSet {
             access_token: SecretString::new(response.access_token().secret().clone()),
             // A server that does not rotate sends no new refresh token: keep the one we have.
@@ -145,9 +158,24 @@ impl Engine {
             expires_at_ms: response.expires_in().map(|d| now + d.as_millis() as i64),
             obtained_at_ms: now,
         };
-        // The rotated refresh token is the only copy that still works: keychain first.
-        if let Err(e) = self.write_tokens(&row.id, fresh.clone()).await {
-            account::set_status(&self.db, &row.id, AccountStatus::Error, Some(&e.message)).await?;
+        // The rotated refresh token is the only copy that still works: keychain first, retried.
+        let mut saved = self.write_tokens(&row.id, fresh.clone()).await;
+        for delay_ms in [100, 500] {
+            if saved.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            saved = self.write_tokens(&row.id, fresh.clone()).await;
+        }
+        if let Err(e) = saved {
+            // The old refresh token is spent when the server rotates: replaying it would make a
+            // server with reuse detection revoke the grant, so ask for a reconnect instead.
+            let status = if rotated {
+                AccountStatus::NeedsReconnect
+            } else {
+                AccountStatus::Error
+            };
+            self.settle(&row.id, status, Some(&e.message)).await;
             self.audit(AuditKind::RefreshFailed, row, &e.detailed())
                 .await;
             return Err(e);

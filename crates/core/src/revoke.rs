@@ -26,50 +26,89 @@ pub enum DisconnectOutcome {
 }
 
 impl Engine {
-    /// Disconnects an account. Without `confirmed`, a provider that cannot revoke gets
-    /// `ConfirmationRequired` and nothing changes.
+    /// Disconnects an account. Without `confirmed`, nothing changes when access would remain at
+    /// the provider (it cannot revoke, or revoking failed): the answer is `ConfirmationRequired`,
+    /// and the same call with `confirmed` removes the account locally.
     pub async fn disconnect(&self, query: &str, confirmed: bool) -> Result<DisconnectOutcome> {
         let row = self.row(query).await?;
         let provider = self.provider(&row.provider_id).await?;
-        let no_revocation = format!(
-            "{} offers no way for apps to revoke access. Connected Accounts can forget {} here, but access remains at {} until the token expires or you remove the app in your account settings there.",
-            provider.name, row.display_name, provider.name
-        );
         if provider.revocation_endpoint.is_none() && !confirmed {
             return Ok(DisconnectOutcome::ConfirmationRequired {
-                message: no_revocation,
+                message: format!(
+                    "{} offers no way for apps to revoke access. Connected Accounts can forget {} here, but access remains at {} until the token expires or you remove the app in your account settings there.",
+                    provider.name, row.display_name, provider.name
+                ),
                 manage_url: None,
             });
         }
         let _guard = self.locks.lock(&row.id).await?;
         let row = account::get(&self.db, &row.id).await?;
-        self.disconnect_locked(&row).await
+        self.disconnect_locked(&row, confirmed).await
     }
 
-    pub(crate) async fn disconnect_locked(&self, row: &AccountRow) -> Result<DisconnectOutcome> {
+    /// The caller holds the account's lock. `remove_if_revoke_fails`: the user has accepted that
+    /// access may remain at the provider.
+    pub(crate) async fn disconnect_locked(
+        &self,
+        row: &AccountRow,
+        remove_if_revoke_fails: bool,
+    ) -> Result<DisconnectOutcome> {
         let provider = self.provider(&row.provider_id).await?;
-        let previous = row.status();
+        let previous = match row.status() {
+            // An interrupted disconnect being finished: the account was usable before it.
+            AccountStatus::Disconnecting => AccountStatus::Connected,
+            s => s,
+        };
         account::set_status(&self.db, &row.id, AccountStatus::Disconnecting, None).await?;
         let tokens = match self.read_tokens(&row.id).await {
             Ok(t) => t,
             Err(e) => {
-                account::set_status(&self.db, &row.id, previous, row.last_error.as_deref()).await?;
+                self.settle(&row.id, previous, row.last_error.as_deref())
+                    .await;
                 return Err(e);
             }
         };
+        let remains = format!(
+            "access remains at {} until the token expires or you remove the app in your account settings there",
+            provider.name
+        );
         let outcome = match (&provider.revocation_endpoint, tokens) {
             (Some(endpoint), Some(tokens)) => {
-                if let Err(e) = self.revoke_at(&provider, endpoint, &tokens).await {
-                    // Nothing is deleted: the user can retry, and the tokens stay usable.
-                    account::set_status(&self.db, &row.id, previous, row.last_error.as_deref())
-                        .await?;
-                    self.audit(AuditKind::RevokeFailed, row, &e.detailed())
+                match self.revoke_at(&provider, endpoint, &tokens).await {
+                    Ok(()) => {
+                        self.audit(AuditKind::Revoked, row, "refresh and access token revoked")
+                            .await;
+                        DisconnectOutcome::Revoked
+                    }
+                    Err(e) => {
+                        self.audit(AuditKind::RevokeFailed, row, &e.detailed())
+                            .await;
+                        if !remove_if_revoke_fails {
+                            // Nothing is deleted: the tokens stay usable and the user decides.
+                            self.settle(&row.id, previous, row.last_error.as_deref())
+                                .await;
+                            return Ok(DisconnectOutcome::ConfirmationRequired {
+                            message: format!(
+                                "{}. Remove {} from Connected Accounts anyway? If you do, {remains}.",
+                                e.message, row.display_name
+                            ),
+                            manage_url: None,
+                        });
+                        }
+                        self.audit(
+                            AuditKind::RemovedLocally,
+                            row,
+                            "revocation failed; removed on confirmation",
+                        )
                         .await;
-                    return Err(e);
+                        DisconnectOutcome::RemovedLocally {
+                            warning: format!(
+                                "{}; the account was removed here, but {remains}",
+                                e.message
+                            ),
+                        }
+                    }
                 }
-                self.audit(AuditKind::Revoked, row, "refresh and access token revoked")
-                    .await;
-                DisconnectOutcome::Revoked
             }
             (Some(_), None) => {
                 self.audit(
@@ -90,14 +129,14 @@ impl Engine {
                 )
                 .await;
                 DisconnectOutcome::RemovedLocally {
-                    warning: format!(
-                        "{} cannot revoke access: it remains there until the token expires or you remove the app in your {} account settings",
-                        provider.name, provider.name
-                    ),
+                    warning: format!("{} cannot revoke access: {remains}", provider.name),
                 }
             }
         };
-        self.delete_tokens(&row.id).await?;
+        if let Err(e) = self.delete_tokens(&row.id).await {
+            self.settle(&row.id, previous, Some(&e.message)).await;
+            return Err(e);
+        }
         account::delete(&self.db, &row.id).await?;
         self.locks.forget(&row.id);
         Ok(outcome)

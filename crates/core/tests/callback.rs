@@ -7,29 +7,12 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ca_core::paths::Paths;
-use ca_core::secret::Keychain;
-use ca_core::{Engine, ErrorKind, NewProvider};
+use ca_core::{Engine, ErrorKind};
 use support::{require_keyring, Idp, Sandbox};
 
 async fn engine(sandbox: &Sandbox, idp: &Idp) -> Arc<Engine> {
     let namespace = format!("connected-accounts-test-{}", std::process::id());
-    let engine = Engine::open(
-        Paths::rooted(&sandbox.dir, &namespace),
-        Keychain::platform(namespace.clone()),
-    )
-    .await
-    .unwrap();
-    engine
-        .add_provider(NewProvider {
-            issuer: idp.issuer.clone(),
-            client_id: "connected-accounts-demo".into(),
-            name: Some("Local demo".into()),
-            scopes: vec![],
-        })
-        .await
-        .unwrap();
-    Arc::new(engine)
+    Arc::new(support::demo_engine(sandbox, idp, &namespace).await)
 }
 
 fn query_param(url: &str, name: &str) -> String {

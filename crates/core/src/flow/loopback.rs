@@ -71,6 +71,8 @@ impl Listener {
                     return;
                 };
                 let Ok((stream, _)) = listener.accept().await else {
+                    // e.g. out of file descriptors: back off rather than spin.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
                 let tx = tx.clone();

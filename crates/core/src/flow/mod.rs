@@ -34,6 +34,11 @@ use crate::provider::{normalize_scopes, Provider};
 use crate::secret::{SecretString, TokenSet};
 use loopback::{Callback, Listener, Page};
 
+/// The longest a sign-in may wait for its callback (its `state` expires with it).
+pub const MAX_FLOW_TIMEOUT: Duration = Duration::from_secs(600);
+/// State mismatches audited per flow; more are counted in the log only (no audit flooding).
+const MAX_AUDITED_MISMATCHES: u32 = 10;
+
 /// What the window needs to show while the browser is out.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ConnectStarted {
@@ -54,6 +59,7 @@ pub struct Pending {
     scopes: Vec<String>,
     redirect_uri: String,
     deadline: Instant,
+    mismatches: u32,
     callbacks: mpsc::Receiver<Callback>,
     _listener: Listener,
     _guard: AccountGuard,
@@ -63,7 +69,7 @@ enum Verdict {
     /// Not for this flow (forged, stale or a stray request): refuse it and keep waiting.
     Ignore(Page),
     /// The flow ends here.
-    End(Result<Account>),
+    End(Box<Result<Account>>),
 }
 
 impl Engine {
@@ -76,6 +82,17 @@ impl Engine {
         timeout: Option<Duration>,
         open_browser: bool,
     ) -> Result<ConnectStarted> {
+        let timeout = timeout.unwrap_or(self.flow_timeout);
+        if timeout.is_zero() || timeout > MAX_FLOW_TIMEOUT {
+            return Err(Error::invalid_input(
+                format!(
+                    "a sign-in can wait between 1 and {} seconds",
+                    MAX_FLOW_TIMEOUT.as_secs()
+                ),
+                "give a shorter timeout (the default is 300 seconds)",
+            ));
+        }
+        self.sweep_abandoned_flows().await;
         let provider = self.provider(provider_id).await?;
         let mut scopes = normalize_scopes(scopes.as_deref().unwrap_or(&provider.scopes));
         if scopes.is_empty() {
@@ -109,7 +126,6 @@ impl Engine {
         let account_id = account::new_id();
         let guard = self.locks.lock(&account_id).await?;
         account::insert_connecting(&self.db, &account_id, &provider.id, &scopes).await?;
-        let timeout = timeout.unwrap_or(self.flow_timeout);
         let flow_id = uuid::Uuid::new_v4().simple().to_string();
         let started = ConnectStarted {
             flow_id: flow_id.clone(),
@@ -135,6 +151,7 @@ impl Engine {
             scopes,
             redirect_uri,
             deadline: Instant::now() + timeout,
+            mismatches: 0,
             callbacks,
             _listener: listener,
             _guard: guard,
@@ -167,6 +184,52 @@ impl Engine {
             }
             None => false,
         }
+    }
+
+    /// Ends flows whose deadline passed without anyone waiting for them (e.g. the window that
+    /// started one was reloaded): their listener closes and their intent is rolled back.
+    pub(crate) async fn sweep_abandoned_flows(&self) {
+        let expired: Vec<Pending> = {
+            let mut flows = self.flows.lock().expect("flows poisoned");
+            let ids: Vec<String> = flows
+                .iter()
+                .filter(|(_, p)| p.deadline <= Instant::now())
+                .map(|(id, _)| id.clone())
+                .collect();
+            let mut cancels = self.cancels.lock().expect("cancels poisoned");
+            ids.iter()
+                .filter_map(|id| {
+                    cancels.remove(id);
+                    flows.remove(id)
+                })
+                .collect()
+        };
+        for pending in expired {
+            let (account_id, provider_id) =
+                (pending.account_id.clone(), pending.provider.id.clone());
+            audit::record(
+                &self.db,
+                AuditKind::FlowFailed,
+                Some(&account_id),
+                Some(&provider_id),
+                "timed out with nobody waiting",
+            )
+            .await;
+            self.roll_back(pending).await;
+        }
+    }
+
+    /// Undoes a sign-in that did not complete: tokens (if any reached the keychain), then the row.
+    async fn roll_back(&self, pending: Pending) {
+        let id = pending.account_id.clone();
+        if let Err(e) = self.delete_tokens(&id).await {
+            tracing::error!(account = %id, error = %e.detailed(), "could not remove the tokens of a failed sign-in");
+        }
+        if let Err(e) = account::delete(&self.db, &id).await {
+            tracing::error!(account = %id, error = %e.detailed(), "could not remove the row of a failed sign-in");
+        }
+        drop(pending);
+        self.locks.forget(&id);
     }
 
     /// Waits for the sign-in's callback and completes it.
@@ -208,14 +271,15 @@ impl Engine {
             &detail,
         )
         .await;
-        if result.is_err() {
-            // Roll the intent back; the row never held a secret.
-            account::delete(&self.db, &pending.account_id).await?;
-        }
-        let account_id = pending.account_id.clone();
-        drop(pending);
-        if result.as_ref().map_or(true, |a| a.id != account_id) {
-            self.locks.forget(&account_id);
+        match &result {
+            Err(_) => self.roll_back(pending).await,
+            Ok(a) if a.id != pending.account_id => {
+                // A reconnect settled on the existing account; the pending row is gone already.
+                let id = pending.account_id.clone();
+                drop(pending);
+                self.locks.forget(&id);
+            }
+            Ok(_) => {}
         }
         result
     }
@@ -241,6 +305,7 @@ impl Engine {
                     let _ = callback.reply.send(page);
                 }
                 Verdict::End(result) => {
+                    let result = *result;
                     let page = match &result {
                         Ok(a) => Page {
                             status: 200,
@@ -264,8 +329,8 @@ impl Engine {
     }
 
     /// Decides what one callback request means for the flow.
-    async fn judge(&self, pending: &Pending, params: &HashMap<String, String>) -> Verdict {
-        let p = &pending.provider;
+    async fn judge(&self, pending: &mut Pending, params: &HashMap<String, String>) -> Verdict {
+        let p = &pending.provider.clone();
         let state_ok = params
             .get("state")
             .is_some_and(|s| bool::from(s.as_bytes().ct_eq(pending.state.secret().as_bytes())));
@@ -275,14 +340,19 @@ impl Engine {
             } else {
                 "state missing"
             };
-            audit::record(
-                &self.db,
-                AuditKind::StateMismatch,
-                Some(&pending.account_id),
-                Some(&p.id),
-                detail,
-            )
-            .await;
+            pending.mismatches += 1;
+            if pending.mismatches <= MAX_AUDITED_MISMATCHES {
+                audit::record(
+                    &self.db,
+                    AuditKind::StateMismatch,
+                    Some(&pending.account_id),
+                    Some(&p.id),
+                    detail,
+                )
+                .await;
+            } else {
+                tracing::warn!(account = %pending.account_id, count = pending.mismatches, "callback with a wrong state");
+            }
             return Verdict::Ignore(Page {
                 status: 400,
                 title: "Not a valid sign-in response",
@@ -291,8 +361,8 @@ impl Engine {
         }
         // RFC 9207: a server that advertises `iss` must send its own issuer (mix-up defence).
         if p.iss_parameter_supported || params.contains_key("iss") {
-            let iss = params.get("iss").map(|s| s.trim_end_matches('/'));
-            if iss != Some(p.issuer.as_str()) {
+            // RFC 9207 §2.4: a simple string comparison with the issuer we started with.
+            if params.get("iss").map(String::as_str) != Some(p.issuer.as_str()) {
                 audit::record(
                     &self.db,
                     AuditKind::IssMismatch,
@@ -301,11 +371,11 @@ impl Engine {
                     &format!("iss {:?}", params.get("iss")),
                 )
                 .await;
-                return Verdict::End(Err(Error::new(
+                return Verdict::End(Box::new(Err(Error::new(
                     ErrorKind::Forged,
                     format!("the sign-in response did not come from {} (issuer mismatch)", p.name),
                 )
-                .hint("nothing was stored; connect again, and if this repeats, tell your administrator")));
+                .hint("nothing was stored; connect again, and if this repeats, tell your administrator"))));
             }
         }
         if let Some(error) = params.get("error") {
@@ -330,16 +400,18 @@ impl Engine {
                     "try again; if it keeps failing, check the provider's settings",
                 ),
             };
-            return Verdict::End(Err(Error::new(ErrorKind::FlowEnded, message).hint(hint)));
+            return Verdict::End(Box::new(Err(
+                Error::new(ErrorKind::FlowEnded, message).hint(hint)
+            )));
         }
         let Some(code) = params.get("code") else {
-            return Verdict::End(Err(Error::new(
+            return Verdict::End(Box::new(Err(Error::new(
                 ErrorKind::Provider,
                 format!("{} sent a sign-in response without a code", p.name),
             )
-            .hint("connect again")));
+            .hint("connect again"))));
         };
-        Verdict::End(self.complete(pending, code).await)
+        Verdict::End(Box::new(self.complete(pending, code).await))
     }
 
     /// Exchange → identify → keychain → row.
@@ -444,14 +516,19 @@ impl Engine {
             obtained_at_ms: now,
         };
         // Reconnecting an account that exists keeps its id and history.
-        let existing = account::find_by_subject(&self.db, &p.id, &who.subject).await?;
+        let mut existing = account::find_by_subject(&self.db, &p.id, &who.subject).await?;
+        let mut _target_guard = None;
+        if let Some(id) = &existing {
+            _target_guard = Some(self.locks.lock(id).await?);
+            // It may have been disconnected while we waited for its lock.
+            if account::find(&self.db, id).await?.is_none() {
+                existing = None;
+                _target_guard = None;
+            }
+        }
         let target = existing
             .clone()
             .unwrap_or_else(|| pending.account_id.clone());
-        let _target_guard = match &existing {
-            Some(id) => Some(self.locks.lock(id).await?),
-            None => None,
-        };
         self.write_tokens(&target, tokens).await?;
         let grant = Grant {
             scopes_requested: pending.scopes.clone(),

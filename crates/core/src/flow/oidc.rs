@@ -99,7 +99,9 @@ where
     };
     // Parse errors carry the response body, which may hold a token: keep only the variant name.
     let cause = match e {
-        RequestTokenError::Parse(p, _) => Error::new(kind, p.to_string()),
+        RequestTokenError::Parse(p, _) => {
+            Error::new(kind, format!("unreadable JSON at {}", p.path()))
+        }
         other => Error::new(kind, other.to_string()),
     };
     Error::new(kind, message).hint(hint).cause(cause)
