@@ -11,6 +11,7 @@ const COMMANDS: &[&str] = &[
     "disconnect_account",
     "recover_interrupted",
     "audit_log",
+    "configure_provider",
 ];
 
 fn main() {

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use ca_core::engine::ProviderSettings;
+use ca_core::SecretString;
 use ca_core::{
     Account, AuditEvent, ConnectStarted, DisconnectOutcome, Engine, NewProvider, ProbeResult,
     ProviderView,
@@ -73,4 +75,15 @@ pub async fn recover_interrupted(core: Core<'_>) -> CommandResult<Vec<Account>> 
 #[tauri::command]
 pub async fn audit_log(core: Core<'_>, limit: u32) -> CommandResult<Vec<AuditEvent>> {
     Ok(core.audit_log(limit).await?)
+}
+
+#[tauri::command]
+pub async fn configure_provider(
+    core: Core<'_>,
+    settings: ProviderSettings,
+    client_secret: Option<String>,
+) -> CommandResult<ProviderView> {
+    Ok(core
+        .configure_provider(settings, client_secret.map(SecretString::new))
+        .await?)
 }

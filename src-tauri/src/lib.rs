@@ -35,6 +35,7 @@ pub fn run() {
             commands::disconnect_account,
             commands::recover_interrupted,
             commands::audit_log,
+            commands::configure_provider,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Connected Accounts");

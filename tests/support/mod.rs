@@ -186,6 +186,7 @@ pub async fn demo_engine(sandbox: &Sandbox, idp: &Idp, namespace: &str) -> ca_co
             client_id: "connected-accounts-demo".into(),
             name: Some("Local demo".into()),
             scopes: vec![],
+            ..Default::default()
         })
         .await
         .unwrap();

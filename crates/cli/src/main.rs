@@ -38,6 +38,9 @@ enum Command {
         /// How long to wait for the browser, in seconds
         #[arg(long, default_value_t = 300, value_name = "SECS")]
         timeout: u64,
+        /// How the sign-in comes back: a loopback redirect, or a code entered in any browser
+        #[arg(long, value_enum, default_value_t = Redirect::Loopback)]
+        redirect: Redirect,
         #[arg(long)]
         json: bool,
     },
@@ -85,6 +88,14 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Redirect {
+    Loopback,
+    Device,
+    /// The app's custom URI scheme: only the window can receive it.
+    Scheme,
+}
+
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true)]
 struct ProvidersArgs {
@@ -96,6 +107,21 @@ struct ProvidersArgs {
 
 #[derive(Subcommand)]
 enum ProvidersAction {
+    /// Set up a built-in provider with the client ID of the app you registered there
+    Configure {
+        /// The provider's id (see `connected-accounts providers`)
+        provider: String,
+        #[arg(long, value_name = "ID")]
+        client_id: String,
+        /// Read the client secret from standard input (GitHub and Google require theirs)
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// A provider setting, e.g. `--set base=https://gitlab.example.com` or `--set tenant=organizations`
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Add an OpenID provider from its issuer URL (endpoints come from discovery)
     Add {
         #[arg(long, value_name = "URL")]
@@ -108,6 +134,12 @@ enum ProvidersAction {
         /// openid, profile, email, offline_access)
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
+        /// The user ("who am I") endpoint, when no metadata document gives one
+        #[arg(long, value_name = "URL")]
+        userinfo_url: Option<String>,
+        /// The RFC 7009 revocation endpoint, when no metadata document gives one
+        #[arg(long, value_name = "URL")]
+        revocation_url: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -167,8 +199,66 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
                 eprintln!("No providers yet. Add one with: connected-accounts providers add --issuer URL --client-id ID");
             } else {
                 for p in &providers {
-                    println!("{}\t{}\t{}", p.id, p.name, configured(p));
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        p.id,
+                        p.name,
+                        configured(p),
+                        p.capabilities.redirect_kinds.join(",")
+                    );
                 }
+            }
+        }
+        Command::Providers(ProvidersArgs {
+            action:
+                Some(ProvidersAction::Configure {
+                    provider,
+                    client_id,
+                    client_secret_stdin,
+                    params,
+                    json,
+                }),
+            ..
+        }) => {
+            let mut settings = ca_core::engine::ProviderSettings {
+                provider_id: provider,
+                client_id,
+                params: Default::default(),
+            };
+            for p in params {
+                let Some((name, value)) = p.split_once('=') else {
+                    return Err(Error::invalid_input(
+                        format!("{p:?} is not NAME=VALUE"),
+                        "write it as --set base=https://gitlab.example.com",
+                    )
+                    .into());
+                };
+                settings
+                    .params
+                    .insert(name.trim().to_string(), value.to_string());
+            }
+            let secret = if client_secret_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map_err(|_| {
+                    Error::invalid_input(
+                        "cannot read the client secret from standard input",
+                        "pipe it in, e.g. printf %s \"$SECRET\" | connected-accounts providers configure ...",
+                    )
+                })?;
+                Some(ca_core::SecretString::new(
+                    line.trim_end_matches(['\r', '\n']),
+                ))
+            } else {
+                None
+            };
+            let p = engine.configure_provider(settings, secret).await?;
+            if json {
+                print_json(&p);
+            } else {
+                eprintln!(
+                    "{} is set up. Connect an account with: connected-accounts connect {}",
+                    p.name, p.id
+                );
             }
         }
         Command::Providers(ProvidersArgs {
@@ -178,6 +268,8 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
                     client_id,
                     name,
                     scopes,
+                    userinfo_url,
+                    revocation_url,
                     json,
                 }),
             ..
@@ -188,6 +280,8 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
                     client_id,
                     name,
                     scopes,
+                    userinfo_endpoint: userinfo_url,
+                    revocation_endpoint: revocation_url,
                 })
                 .await?;
             if json {
@@ -200,24 +294,20 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
             provider,
             scopes,
             timeout,
+            redirect,
             json,
         } => {
             let scopes = (!scopes.is_empty()).then_some(scopes);
-            let started = engine
-                .connect_begin(&provider, scopes, Some(Duration::from_secs(timeout)), true)
-                .await?;
-            eprintln!(
-                "Opening your browser to sign in to {}. If it does not open, visit:\n  {}\nWaiting up to {} s (Ctrl-C cancels)…",
-                started.provider, started.authorize_url, started.timeout_secs
-            );
-            let finish = engine.connect_finish(&started.flow_id);
-            tokio::pin!(finish);
-            let account = tokio::select! {
-                r = &mut finish => r?,
-                _ = tokio::signal::ctrl_c() => {
-                    engine.connect_cancel(&started.flow_id);
-                    finish.await?
+            let account = match redirect {
+                Redirect::Scheme => {
+                    return Err(Error::invalid_input(
+                        "the custom-scheme redirect needs the window: the desktop hands the callback URL to the running app",
+                        "use --redirect loopback or --redirect device here, or connect from the window",
+                    )
+                    .into());
                 }
+                Redirect::Loopback => connect_loopback(engine, &provider, scopes, timeout).await?,
+                Redirect::Device => connect_device(engine, &provider, scopes).await?,
             };
             if json {
                 print_json(&account);
@@ -323,6 +413,51 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
     Ok(())
 }
 
+async fn connect_loopback(
+    engine: &Engine,
+    provider: &str,
+    scopes: Option<Vec<String>>,
+    timeout: u64,
+) -> Result<Account, Failure> {
+    let started = engine
+        .connect_begin(provider, scopes, Some(Duration::from_secs(timeout)), true)
+        .await?;
+    eprintln!(
+        "Opening your browser to sign in to {}. If it does not open, visit:\n  {}\nWaiting up to {} s (Ctrl-C cancels)…",
+        started.provider, started.authorize_url, started.timeout_secs
+    );
+    let finish = engine.connect_finish(&started.flow_id);
+    tokio::pin!(finish);
+    Ok(tokio::select! {
+        r = &mut finish => r?,
+        _ = tokio::signal::ctrl_c() => {
+            engine.connect_cancel(&started.flow_id);
+            finish.await?
+        }
+    })
+}
+
+async fn connect_device(
+    engine: &Engine,
+    provider: &str,
+    scopes: Option<Vec<String>>,
+) -> Result<Account, Failure> {
+    let started = engine.device_begin(provider, scopes, true).await?;
+    eprintln!(
+        "To sign in to {}, open {} in any browser and enter the code:\n\n    {}\n\nWaiting up to {} s (Ctrl-C cancels)…",
+        started.provider, started.verification_uri, started.user_code, started.expires_in_secs
+    );
+    let finish = engine.device_finish(&started.flow_id);
+    tokio::pin!(finish);
+    Ok(tokio::select! {
+        r = &mut finish => r?,
+        _ = tokio::signal::ctrl_c() => {
+            engine.connect_cancel(&started.flow_id);
+            finish.await?
+        }
+    })
+}
+
 async fn revoke(engine: &Engine, account: &str, yes: bool) -> Result<DisconnectOutcome, Failure> {
     if yes {
         return Ok(engine.disconnect(account, true).await?);
@@ -378,7 +513,7 @@ fn confirm(question: &str) -> Result<bool, Failure> {
 }
 
 fn configured(p: &ProviderView) -> &'static str {
-    if p.client_id.is_empty() {
+    if !p.configured {
         "not configured"
     } else {
         "configured"

@@ -88,12 +88,19 @@ async fn connect_show_test_refresh_token_and_revoke_an_account() {
     let provider = add_demo_provider(&cli, &idp).await;
     assert_eq!(provider, "local-demo");
     let providers = cli.json(&["providers", "--json"]).await;
-    assert_eq!(providers[0]["id"], "local-demo");
-    assert_eq!(providers[0]["issuer"], idp.issuer.as_str());
+    let demo = providers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "local-demo")
+        .unwrap();
+    assert_eq!(demo["issuer"], idp.issuer.as_str());
+    assert_eq!(demo["configured"], true);
+    assert_eq!(demo["capabilities"]["protocol"], "oidc");
     assert!(cli
         .ok(&["providers"])
         .await
-        .starts_with("local-demo\tLocal demo\tconfigured"));
+        .contains("\nlocal-demo\tLocal demo\tconfigured\t"));
 
     // Connect: the browser (our consent script) signs in as alice and hits the loopback callback.
     let id = cli
@@ -359,9 +366,11 @@ async fn an_unreachable_or_silent_server_is_a_clear_error() {
     hold.abort();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot reach"), "{}", stderr(&out));
+    let listed = cli.json(&["providers", "--json"]).await;
     assert_eq!(
-        cli.json(&["providers", "--json"]).await,
-        serde_json::json!([])
+        listed.as_array().unwrap().len(),
+        12,
+        "nothing was added beside the built-ins"
     );
 
     // Plain http to a non-loopback host is refused before any request.

@@ -12,11 +12,16 @@ pub fn typescript() -> String {
     let cfg = Config::new().with_large_int("number");
     let decls = [
         ProviderView::decl(&cfg),
+        crate::spec::Capabilities::decl(&cfg),
+        crate::spec::SetupGuide::decl(&cfg),
+        crate::spec::SetupParam::decl(&cfg),
         NewProvider::decl(&cfg),
+        crate::engine::ProviderSettings::decl(&cfg),
         AccountStatus::decl(&cfg),
         ScopesSource::decl(&cfg),
         Account::decl(&cfg),
         ConnectStarted::decl(&cfg),
+        crate::DeviceStarted::decl(&cfg),
         ProbeResult::decl(&cfg),
         DisconnectOutcome::decl(&cfg),
         AuditEvent::decl(&cfg),

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use crate::account::{self, Account, AccountRow};
 use crate::audit::{self, AuditEvent, AuditKind};
+use crate::catalog::{self, Profile, SecretRule};
 use crate::db::{self, now_ms, Db};
 use crate::error::{Error, Result};
 use crate::flow::Pending;
 use crate::locks::AccountLocks;
 use crate::paths::Paths;
-use crate::provider::{self, NewProvider, Provider, ProviderView};
-use crate::secret::{Keychain, TokenSet};
+use crate::provider::{self, NewProvider};
+use crate::secret::{Keychain, SecretString, TokenSet};
+use crate::spec::{ProviderView, Settings, Spec};
 
 pub struct Engine {
     pub(crate) paths: Paths,
@@ -22,7 +24,10 @@ pub struct Engine {
     pub(crate) http: reqwest::Client,
     pub(crate) locks: AccountLocks,
     pub(crate) flows: Mutex<HashMap<String, Pending>>,
+    pub(crate) devices: Mutex<HashMap<String, crate::flow::device::DevicePending>>,
     pub(crate) cancels: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
+    /// The built-in profiles (tests swap in copies pointed at local servers).
+    pub(crate) catalog: Vec<Profile>,
     /// How long a sign-in waits for the browser by default.
     pub flow_timeout: Duration,
 }
@@ -46,7 +51,9 @@ impl Engine {
             keychain: Arc::new(keychain),
             http: crate::http::client()?,
             flows: Mutex::default(),
+            devices: Mutex::default(),
             cancels: Mutex::default(),
+            catalog: catalog::builtin().to_vec(),
             flow_timeout: Duration::from_secs(300),
         })
     }
@@ -61,16 +68,40 @@ impl Engine {
 
     // --- providers -------------------------------------------------------------------------
 
-    pub async fn providers(&self) -> Result<Vec<ProviderView>> {
-        Ok(provider::list(&self.db)
-            .await?
-            .iter()
-            .map(ProviderView::from)
-            .collect())
+    /// Replaces the built-in catalog (tests point profiles at local servers).
+    pub fn with_catalog(mut self, catalog: Vec<Profile>) -> Self {
+        self.catalog = catalog;
+        self
     }
 
-    pub(crate) async fn provider(&self, id: &str) -> Result<Provider> {
-        provider::get(&self.db, id).await
+    fn profile(&self, id: &str) -> Option<&Profile> {
+        self.catalog.iter().find(|p| p.id == id)
+    }
+
+    /// Every provider: the built-in catalog (configured or not), then the ones added by URL.
+    pub async fn providers(&self) -> Result<Vec<ProviderView>> {
+        let mut out = Vec::new();
+        for profile in &self.catalog {
+            let settings = provider::settings(&self.db, &profile.id).await?;
+            let spec = Spec::from_profile(profile, &settings);
+            out.push(ProviderView::new(&spec, Some(profile), &settings));
+        }
+        for p in provider::list(&self.db).await? {
+            let spec = Spec::from_discovered(&p);
+            out.push(ProviderView::new(&spec, None, &Settings::default()));
+        }
+        Ok(out)
+    }
+
+    /// A provider resolved for use.
+    pub async fn spec(&self, id: &str) -> Result<Spec> {
+        match self.profile(id) {
+            Some(profile) => {
+                let settings = provider::settings(&self.db, id).await?;
+                Ok(Spec::from_profile(profile, &settings))
+            }
+            None => Ok(Spec::from_discovered(&provider::get(&self.db, id).await?)),
+        }
     }
 
     /// Discovers and saves a provider from its issuer URL.
@@ -85,7 +116,102 @@ impl Engine {
             &saved.issuer,
         )
         .await;
-        Ok(ProviderView::from(&saved))
+        Ok(ProviderView::new(
+            &Spec::from_discovered(&saved),
+            None,
+            &Settings::default(),
+        ))
+    }
+
+    /// Sets up a built-in provider: the client ID (and secret, into the keychain) of the app the
+    /// person registered there, and its parameters (e.g. a self-managed GitLab's URL).
+    pub async fn configure_provider(
+        &self,
+        settings: ProviderSettings,
+        client_secret: Option<SecretString>,
+    ) -> Result<ProviderView> {
+        let Some(profile) = self.profile(&settings.provider_id).cloned() else {
+            let custom = provider::get(&self.db, &settings.provider_id).await?;
+            return Err(Error::invalid_input(
+                format!(
+                    "{} was added by its URL; its client ID is set when adding it",
+                    custom.name
+                ),
+                "remove and add it again to change its client ID",
+            ));
+        };
+        let client_id = settings.client_id.trim().to_string();
+        if client_id.is_empty() {
+            return Err(Error::invalid_input(
+                "the client ID is empty",
+                format!(
+                    "register an app at {} and paste the client ID it shows",
+                    profile.setup.register_url
+                ),
+            ));
+        }
+        let mut params = std::collections::BTreeMap::new();
+        for (name, value) in settings.params {
+            if !profile.params.contains_key(&name) {
+                return Err(Error::invalid_input(
+                    format!("{} has no setting {name:?}", profile.name),
+                    format!(
+                        "its settings are: {}",
+                        profile
+                            .params
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            let value = value.trim().to_string();
+            if !value.is_empty() {
+                if value.starts_with("http") {
+                    provider::check_endpoint_url(&profile.params[&name].label, &value)?;
+                }
+                params.insert(name, value);
+            }
+        }
+        let spec = Spec::from_profile(
+            &profile,
+            &Settings {
+                client_id: Some(client_id),
+                params: params.clone(),
+            },
+        );
+        if let Some(secret) = client_secret.filter(|s| !s.expose().trim().is_empty()) {
+            let (k, id) = (self.keychain.clone(), spec.id.clone());
+            blocking(move || k.put_client_secret(&id, &secret)).await?;
+        }
+        provider::save_settings(&self.db, &spec, &params).await?;
+        audit::record(
+            &self.db,
+            AuditKind::ProviderAdded,
+            None,
+            Some(&spec.id),
+            "configured",
+        )
+        .await;
+        let settings = provider::settings(&self.db, &spec.id).await?;
+        Ok(ProviderView::new(&spec, Some(&profile), &settings))
+    }
+
+    /// The client secret to send, when the provider takes one and it was configured.
+    pub(crate) async fn client_secret_for(&self, spec: &Spec) -> Result<Option<SecretString>> {
+        if spec.secret_rule == SecretRule::None {
+            return Ok(None);
+        }
+        let (k, id) = (self.keychain.clone(), spec.id.clone());
+        let secret = blocking(move || k.get_client_secret(&id)).await?;
+        if secret.is_none() && spec.secret_rule == SecretRule::Required {
+            return Err(Error::invalid_input(
+                format!("{} requires the client secret of your app, and none is set", spec.name),
+                format!("run `connected-accounts providers configure {} --client-id ID --client-secret-stdin`, or set it in the window", spec.id),
+            ));
+        }
+        Ok(secret)
     }
 
     // --- accounts --------------------------------------------------------------------------
@@ -157,4 +283,13 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::internal("a keychain task failed").cause(e))?
+}
+
+/// A built-in provider's settings, from the window's setup form or `providers configure`.
+#[derive(Debug, Clone, serde::Deserialize, ts_rs::TS)]
+pub struct ProviderSettings {
+    pub provider_id: String,
+    pub client_id: String,
+    /// e.g. `{"base": "https://gitlab.example.com"}` or `{"tenant": "organizations"}`.
+    pub params: std::collections::BTreeMap<String, String>,
 }

@@ -8,6 +8,8 @@ use ts_rs::TS;
 
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::secret::SecretString;
+use crate::spec::Spec;
 
 /// Response headers worth showing (scopes, rate limits, caching, errors); others are left out.
 const SHOWN_HEADERS: &[&str] = &[
@@ -38,42 +40,83 @@ pub struct ProbeResult {
     pub body: serde_json::Value,
 }
 
+/// The who-am-I reply, whole (headers unfiltered), for identification and the test view.
+pub(crate) struct WhoAmIReply {
+    pub url: String,
+    pub method: String,
+    pub status: u16,
+    pub latency_ms: u32,
+    pub headers: Vec<(String, String)>,
+    pub body: serde_json::Value,
+}
+
 impl Engine {
     /// Calls the account's user endpoint (refreshing first if the token is stale).
     pub async fn test_account(&self, query: &str) -> Result<ProbeResult> {
         let row = self.row(query).await?;
-        let provider = self.provider(&row.provider_id).await?;
-        let url = provider.userinfo_endpoint.clone().ok_or_else(|| {
-            Error::new(
+        let spec = self.spec(&row.provider_id).await?;
+        if spec.whoami.is_none() {
+            return Err(Error::new(
                 ErrorKind::Provider,
-                format!("{} has no user endpoint to test against", provider.name),
+                format!("{} has no user endpoint to test against", spec.name),
             )
-            .hint("add the provider's userinfo URL, or test by using the account in an app")
-        })?;
+            .hint("add the provider's userinfo URL, or test by using the account in an app"));
+        }
         let (_, tokens) = self.fresh_tokens(&row.id).await?;
-        let started = Instant::now();
-        let response = self
+        let reply = self.call_whoami(&spec, &tokens.access_token).await?;
+        Ok(ProbeResult {
+            url: reply.url,
+            method: reply.method,
+            status: reply.status,
+            latency_ms: reply.latency_ms,
+            headers: reply
+                .headers
+                .into_iter()
+                .filter(|(name, _)| {
+                    SHOWN_HEADERS.contains(&name.as_str()) || name.starts_with("x-ratelimit")
+                })
+                .collect(),
+            body: reply.body,
+        })
+    }
+
+    /// The provider's who-am-I request as its profile describes it, with the token as bearer.
+    pub(crate) async fn call_whoami(
+        &self,
+        spec: &Spec,
+        token: &SecretString,
+    ) -> Result<WhoAmIReply> {
+        let w = spec
+            .whoami
+            .as_ref()
+            .ok_or_else(|| Error::internal("no who-am-I request for this provider"))?;
+        let method = reqwest::Method::from_bytes(w.method.as_bytes())
+            .map_err(|_| Error::internal("bad who-am-I method"))?;
+        let mut request = self
             .http
-            .get(&url)
-            .bearer_auth(tokens.access_token.expose())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Network,
-                    format!("cannot reach {}", provider.name),
-                )
+            .request(method.clone(), &w.url)
+            .bearer_auth(token.expose())
+            .header(reqwest::header::ACCEPT, "application/json");
+        for (name, value) in &w.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = &w.body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let started = Instant::now();
+        let network = |e: reqwest::Error| {
+            Error::new(ErrorKind::Network, format!("cannot reach {}", spec.name))
                 .hint("check your network connection and try again")
                 .cause(e.without_url())
-            })?;
+        };
+        let response = request.send().await.map_err(network)?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
-            .filter(|(name, _)| {
-                SHOWN_HEADERS.contains(&name.as_str()) || name.as_str().starts_with("x-ratelimit")
-            })
+            .filter(|(name, _)| name.as_str() != "set-cookie")
             .map(|(n, v)| {
                 (
                     n.to_string(),
@@ -81,21 +124,15 @@ impl Engine {
                 )
             })
             .collect();
-        let bytes = response.bytes().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Network,
-                format!("{} stopped answering", provider.name),
-            )
-            .cause(e.without_url())
-        })?;
+        let bytes = response.bytes().await.map_err(network)?;
         let latency_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
         let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
             let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_BODY)]).into_owned();
             serde_json::json!({ "text": text })
         });
-        Ok(ProbeResult {
-            url,
-            method: "GET".into(),
+        Ok(WhoAmIReply {
+            url: w.url.clone(),
+            method: method.to_string(),
             status,
             latency_ms,
             headers,

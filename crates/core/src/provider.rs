@@ -1,13 +1,7 @@
 //! Providers: a generic OpenID provider defined by an issuer URL and a client ID, its endpoints
 //! found by discovery and kept in SQLite with the scopes to request by default.
 
-use openidconnect::core::{
-    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
-    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
-    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
-};
-use openidconnect::{AdditionalProviderMetadata, IssuerUrl, ProviderMetadata};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use ts_rs::TS;
 use url::Url;
 
@@ -26,69 +20,142 @@ pub struct Provider {
     pub token_endpoint: String,
     pub userinfo_endpoint: Option<String>,
     pub revocation_endpoint: Option<String>,
+    pub device_endpoint: Option<String>,
     pub jwks_uri: String,
     /// RFC 9207: the server puts `iss` in its authorization responses, so we require it.
     pub iss_parameter_supported: bool,
 }
 
-/// What the window and `providers --json` show of a provider.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct ProviderView {
-    pub id: String,
-    pub name: String,
-    pub issuer: String,
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    pub has_revocation: bool,
-    pub has_userinfo: bool,
-}
-
-impl From<&Provider> for ProviderView {
-    fn from(p: &Provider) -> Self {
-        Self {
-            id: p.id.clone(),
-            name: p.name.clone(),
-            issuer: p.issuer.clone(),
-            client_id: p.client_id.clone(),
-            scopes: p.scopes.clone(),
-            has_revocation: p.revocation_endpoint.is_some(),
-            has_userinfo: p.userinfo_endpoint.is_some(),
-        }
-    }
-}
-
 /// A provider to add: the "Add provider" form and `providers add`.
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize, TS)]
 pub struct NewProvider {
     pub issuer: String,
     pub client_id: String,
     pub name: Option<String>,
     /// Empty: the OpenID scopes the server supports among openid, profile, email, offline_access.
     pub scopes: Vec<String>,
-}
-
-/// The discovery fields openidconnect's core metadata does not model.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ExtraMetadata {
+    /// Endpoints no metadata document gives can be entered by hand.
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    #[serde(default)]
     pub revocation_endpoint: Option<String>,
-    pub authorization_response_iss_parameter_supported: Option<bool>,
 }
-impl AdditionalProviderMetadata for ExtraMetadata {}
 
-type DiscoveredMetadata = ProviderMetadata<
-    ExtraMetadata,
-    CoreAuthDisplay,
-    CoreClientAuthMethod,
-    CoreClaimName,
-    CoreClaimType,
-    CoreGrantType,
-    CoreJweContentEncryptionAlgorithm,
-    CoreJweKeyManagementAlgorithm,
-    CoreJsonWebKey,
-    CoreResponseMode,
-    CoreResponseType,
-    CoreSubjectIdentifierType,
->;
+/// An authorization server's metadata (RFC 8414) or OpenID discovery document: the fields we use.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct Metadata {
+    issuer: Option<String>,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+    userinfo_endpoint: Option<String>,
+    revocation_endpoint: Option<String>,
+    device_authorization_endpoint: Option<String>,
+    jwks_uri: Option<String>,
+    scopes_supported: Option<Vec<String>>,
+    authorization_response_iss_parameter_supported: Option<bool>,
+}
+
+impl Metadata {
+    /// Fills what `self` lacks from `other`.
+    fn merge(mut self, other: Metadata) -> Metadata {
+        macro_rules! fill {
+            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = other.$f; } )* };
+        }
+        fill!(
+            issuer,
+            authorization_endpoint,
+            token_endpoint,
+            userinfo_endpoint,
+            revocation_endpoint,
+            device_authorization_endpoint,
+            jwks_uri,
+            scopes_supported,
+            authorization_response_iss_parameter_supported
+        );
+        self
+    }
+}
+
+/// The largest metadata document we read (real ones are a few KB).
+const MAX_DOCUMENT: usize = 256 * 1024;
+
+/// Where the documents for `issuer` live, in the order they are tried: RFC 8414 with the
+/// well-known segment inserted before the path, RFC 8414 appended (as some servers do), then
+/// OpenID Connect discovery.
+pub fn metadata_urls(issuer: &Url) -> Vec<String> {
+    let origin = issuer.origin().ascii_serialization();
+    let path = issuer.path().trim_end_matches('/');
+    let mut urls = vec![format!(
+        "{origin}/.well-known/oauth-authorization-server{path}"
+    )];
+    let appended = format!("{origin}{path}/.well-known/oauth-authorization-server");
+    if !urls.contains(&appended) {
+        urls.push(appended);
+    }
+    urls.push(format!("{origin}{path}/.well-known/openid-configuration"));
+    urls
+}
+
+/// One document: `None` when the server has none there (404/405), an error when it is broken.
+async fn fetch_metadata(
+    http: &reqwest::Client,
+    url: &str,
+    issuer: &str,
+) -> Result<Option<Metadata>> {
+    let bad = |why: String| {
+        Error::new(
+            ErrorKind::Provider,
+            format!("the metadata at {url} is not usable: {why}"),
+        )
+        .hint("check the issuer URL; if it is right, the server's configuration is broken")
+    };
+    let mut response = http
+        .get(url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| {
+            Error::new(ErrorKind::Network, format!("cannot reach {issuer}"))
+                .hint("check the issuer URL and your network connection, then try again")
+                .cause(e.without_url())
+        })?;
+    let status = response.status();
+    if matches!(status.as_u16(), 404 | 405 | 410) {
+        return Ok(None);
+    }
+    if status.is_redirection() {
+        return Err(bad(format!(
+            "it redirects (HTTP {}), and discovery does not follow redirects",
+            status.as_u16()
+        )));
+    }
+    if !status.is_success() {
+        return Err(bad(format!("HTTP {}", status.as_u16())));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| bad(e.without_url().to_string()))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_DOCUMENT {
+            return Err(bad(format!("it is larger than {} KB", MAX_DOCUMENT / 1024)));
+        }
+    }
+    let metadata: Metadata = serde_json::from_slice(&body)
+        .map_err(|e| bad(format!("not a JSON metadata document ({e})")))?;
+    // RFC 8414 §3.3 / OIDC Discovery §4.3: the document must name exactly the issuer asked for.
+    match metadata.issuer.as_deref() {
+        Some(i) if i == issuer => Ok(Some(metadata)),
+        Some(i) => Err(Error::new(
+            ErrorKind::Forged,
+            format!("the metadata at {url} names the issuer {i:?}, not {issuer:?}"),
+        )
+        .hint("make sure the issuer URL is exactly the one the provider documents (including any trailing '/')")),
+        None => Err(bad("it names no issuer".into())),
+    }
+}
 
 const DEFAULT_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
@@ -115,83 +182,87 @@ pub fn check_endpoint_url(what: &str, raw: &str) -> Result<Url> {
     }
 }
 
-/// Reads the issuer's OpenID discovery document and checks it describes that same issuer.
+/// Finds a provider's endpoints from its issuer URL: RFC 8414 metadata, then OpenID discovery,
+/// merged (an OpenID document may omit the revocation endpoint its RFC 8414 document has).
 pub async fn discover(http: &reqwest::Client, new: &NewProvider) -> Result<Provider> {
     // Exactly as given: issuers are compared as strings (some, like Auth0's, end with '/').
     let issuer = new.issuer.trim().to_string();
-    check_endpoint_url("issuer URL", &issuer)?;
+    let issuer_url = check_endpoint_url("issuer URL", &issuer)?;
     if new.client_id.trim().is_empty() {
         return Err(Error::invalid_input(
             "the client ID is empty",
             "register this app with the provider and paste the client ID it gives you",
         ));
     }
-    let issuer_url = IssuerUrl::new(issuer.clone()).map_err(|e| {
-        Error::invalid_input(
-            format!("the issuer URL is not valid ({e})"),
-            "check the URL",
-        )
+    let mut found: Option<Metadata> = None;
+    for url in metadata_urls(&issuer_url) {
+        if let Some(doc) = fetch_metadata(http, &url, &issuer).await? {
+            found = Some(match found {
+                Some(f) => f.merge(doc),
+                None => doc,
+            });
+        }
+    }
+    let metadata = found.ok_or_else(|| {
+        Error::new(ErrorKind::Provider, format!("{issuer} publishes no OAuth or OpenID metadata"))
+            .hint("check the issuer URL (it serves /.well-known/openid-configuration or /.well-known/oauth-authorization-server)")
     })?;
-    let metadata = DiscoveredMetadata::discover_async(issuer_url, http)
-        .await
-        .map_err(|e| {
-            let network = matches!(&e, openidconnect::DiscoveryError::Request(_));
-            let err = if network {
-                Error::new(ErrorKind::Network, format!("cannot reach {issuer}"))
-                    .hint("check the issuer URL and your network connection, then try again")
-            } else {
-                Error::new(
-                    ErrorKind::Provider,
-                    format!("{issuer} did not give a valid OpenID discovery document"),
-                )
-                .hint("check that this is the issuer URL of an OpenID provider (it serves /.well-known/openid-configuration)")
-            };
-            err.cause(e)
-        })?;
-    let authorization_endpoint = metadata.authorization_endpoint().url().to_string();
-    let token_endpoint = metadata
-        .token_endpoint()
-        .map(|u| u.url().to_string())
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::Provider,
-                format!("{issuer} has no token endpoint"),
-            )
-            .hint("this provider cannot be used by a desktop app")
-        })?;
-    let userinfo_endpoint = metadata.userinfo_endpoint().map(|u| u.url().to_string());
-    let jwks_uri = metadata.jwks_uri().url().to_string();
-    let extra = metadata.additional_metadata();
-    let revocation_endpoint = extra.revocation_endpoint.clone();
+    let manual = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let required = |v: Option<String>, what: &str| {
+        v.ok_or_else(|| {
+            Error::new(ErrorKind::Provider, format!("{issuer} has no {what}"))
+                .hint("this provider cannot be used by a desktop app")
+        })
+    };
+    let authorization_endpoint =
+        required(metadata.authorization_endpoint, "authorization endpoint")?;
+    let token_endpoint = required(metadata.token_endpoint, "token endpoint")?;
+    let userinfo_endpoint = manual(&new.userinfo_endpoint).or(metadata.userinfo_endpoint);
+    let revocation_endpoint = manual(&new.revocation_endpoint).or(metadata.revocation_endpoint);
+    let device_endpoint = metadata.device_authorization_endpoint;
+    let jwks_uri = metadata.jwks_uri.unwrap_or_default();
     for (what, url) in [
         ("authorization endpoint", Some(&authorization_endpoint)),
         ("token endpoint", Some(&token_endpoint)),
         ("userinfo endpoint", userinfo_endpoint.as_ref()),
         ("revocation endpoint", revocation_endpoint.as_ref()),
-        ("JWKS URL", Some(&jwks_uri)),
+        ("device authorization endpoint", device_endpoint.as_ref()),
+        ("JWKS URL", Some(&jwks_uri).filter(|u| !u.is_empty())),
     ] {
         if let Some(url) = url {
             check_endpoint_url(what, url)?;
         }
     }
+    if jwks_uri.is_empty() && userinfo_endpoint.is_none() {
+        return Err(Error::invalid_input(
+            format!("{issuer} is a plain OAuth server (no OpenID keys), so Connected Accounts needs a user endpoint to tell accounts apart"),
+            "enter its userinfo URL by hand (--userinfo-url)",
+        ));
+    }
+    let supported = metadata.scopes_supported.unwrap_or_default();
     let scopes = if new.scopes.is_empty() {
-        let supported: Vec<String> = metadata
-            .scopes_supported()
-            .map(|s| s.iter().map(|s| s.to_string()).collect())
-            .unwrap_or_default();
         DEFAULT_SCOPES
             .iter()
             .filter(|s| {
-                supported.is_empty() && **s != "offline_access" || supported.iter().any(|x| x == *s)
+                if supported.is_empty() {
+                    **s != "offline_access"
+                } else {
+                    supported.iter().any(|x| x == *s)
+                }
             })
             .map(|s| s.to_string())
             .collect()
     } else {
         normalize_scopes(&new.scopes)
     };
-    let host = Url::parse(&issuer)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
+    let host = issuer_url
+        .host_str()
+        .map(str::to_owned)
         .unwrap_or_else(|| issuer.clone());
     let name = new
         .name
@@ -210,8 +281,9 @@ pub async fn discover(http: &reqwest::Client, new: &NewProvider) -> Result<Provi
         token_endpoint,
         userinfo_endpoint,
         revocation_endpoint,
+        device_endpoint,
         jwks_uri,
-        iss_parameter_supported: extra
+        iss_parameter_supported: metadata
             .authorization_response_iss_parameter_supported
             .unwrap_or(false),
     })
@@ -258,11 +330,12 @@ type ProviderRow = (
     Option<String>,
     String,
     bool,
+    Option<String>,
 );
 
 const COLUMNS: &str =
     "id, name, issuer, client_id, scopes, authorization_endpoint, token_endpoint, \
-     userinfo_endpoint, revocation_endpoint, jwks_uri, iss_parameter_supported";
+     userinfo_endpoint, revocation_endpoint, jwks_uri, iss_parameter_supported, device_endpoint";
 
 fn from_row(r: ProviderRow) -> Provider {
     Provider {
@@ -277,6 +350,7 @@ fn from_row(r: ProviderRow) -> Provider {
         revocation_endpoint: r.8,
         jwks_uri: r.9,
         iss_parameter_supported: r.10,
+        device_endpoint: r.11,
     }
 }
 
@@ -291,12 +365,12 @@ pub async fn insert(db: &Db, mut p: Provider) -> Result<Provider> {
             .bind(&p.id)
             .fetch_optional(db)
             .await?;
-        if taken.is_none() {
+        if taken.is_none() && crate::catalog::find(&p.id).is_none() {
             break;
         }
     }
     sqlx::query(&format!(
-        "INSERT INTO providers ({COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO providers ({COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&p.id)
     .bind(&p.name)
@@ -309,15 +383,17 @@ pub async fn insert(db: &Db, mut p: Provider) -> Result<Provider> {
     .bind(&p.revocation_endpoint)
     .bind(&p.jwks_uri)
     .bind(p.iss_parameter_supported)
+    .bind(&p.device_endpoint)
     .bind(now_ms())
     .execute(db)
     .await?;
     Ok(p)
 }
 
+/// Providers added by issuer URL (built-in ones are listed from the catalog).
 pub async fn list(db: &Db) -> Result<Vec<Provider>> {
     let rows: Vec<ProviderRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM providers ORDER BY name, id"
+        "SELECT {COLUMNS} FROM providers WHERE profile IS NULL ORDER BY name, id"
     ))
     .fetch_all(db)
     .await?;
@@ -325,17 +401,63 @@ pub async fn list(db: &Db) -> Result<Vec<Provider>> {
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Provider> {
-    let row: Option<ProviderRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM providers WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
+    let row: Option<ProviderRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM providers WHERE id = ? AND profile IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
     row.map(from_row).ok_or_else(|| {
         Error::not_found(
             format!("there is no provider {id:?}"),
             "run `connected-accounts providers` to see the providers, or add one with `providers add --issuer URL --client-id ID`",
         )
     })
+}
+
+/// A built-in provider's stored settings (none stored: defaults).
+pub async fn settings(db: &Db, id: &str) -> Result<crate::spec::Settings> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT client_id, params FROM providers WHERE id = ? AND profile IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        Some((client_id, params)) => crate::spec::Settings {
+            client_id: Some(client_id).filter(|c| !c.is_empty()),
+            params: serde_json::from_str(&params).unwrap_or_default(),
+        },
+        None => crate::spec::Settings::default(),
+    })
+}
+
+/// Saves a built-in provider's settings. The endpoint columns hold the resolved URLs for reference;
+/// the catalog stays the source of truth.
+pub async fn save_settings(
+    db: &Db,
+    spec: &crate::spec::Spec,
+    params: &std::collections::BTreeMap<String, String>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO providers (id, name, issuer, client_id, scopes, authorization_endpoint, token_endpoint, \
+         jwks_uri, profile, params, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?) \
+         ON CONFLICT(id) DO UPDATE SET client_id = excluded.client_id, params = excluded.params, \
+         authorization_endpoint = excluded.authorization_endpoint, token_endpoint = excluded.token_endpoint",
+    )
+    .bind(&spec.id)
+    .bind(&spec.name)
+    .bind(spec.issuer.clone().unwrap_or_default())
+    .bind(&spec.client_id)
+    .bind(serde_json::to_string(&spec.scopes.default).expect("scopes serialize"))
+    .bind(&spec.authorization_endpoint)
+    .bind(&spec.token_endpoint)
+    .bind(&spec.id)
+    .bind(serde_json::to_string(params).expect("params serialize"))
+    .bind(now_ms())
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -366,5 +488,31 @@ mod tests {
         assert!(e.message.contains("https"));
         assert!(check_endpoint_url("issuer", "not a url").is_err());
         assert!(check_endpoint_url("issuer", "ftp://127.0.0.1/").is_err());
+    }
+}
+
+#[cfg(test)]
+mod discovery_tests {
+    use super::*;
+
+    #[test]
+    fn metadata_locations_follow_rfc_8414_then_openid() {
+        let u = Url::parse("https://id.example.com/tenant/a").unwrap();
+        assert_eq!(
+            metadata_urls(&u),
+            vec![
+                "https://id.example.com/.well-known/oauth-authorization-server/tenant/a",
+                "https://id.example.com/tenant/a/.well-known/oauth-authorization-server",
+                "https://id.example.com/tenant/a/.well-known/openid-configuration",
+            ]
+        );
+        let root = Url::parse("https://id.example.com").unwrap();
+        assert_eq!(
+            metadata_urls(&root),
+            vec![
+                "https://id.example.com/.well-known/oauth-authorization-server",
+                "https://id.example.com/.well-known/openid-configuration",
+            ]
+        );
     }
 }

@@ -4,16 +4,15 @@
 
 use std::time::Duration;
 
-use openidconnect::core::CoreJsonWebKeySet;
-use openidconnect::{OAuth2TokenResponse, RefreshToken};
+use oauth2::RefreshToken;
 
 use crate::account::{self, Account, AccountRow, AccountStatus};
 use crate::audit::AuditKind;
 use crate::db::now_ms;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::flow::oidc;
 use crate::secret::{SecretString, TokenSet};
+use crate::token;
 
 /// The longest margin `token` keeps before expiry.
 pub const MAX_MARGIN: Duration = Duration::from_secs(60);
@@ -101,7 +100,7 @@ impl Engine {
 
     /// Calls the token endpoint with the refresh token. The caller holds the account's lock.
     pub(crate) async fn refresh_locked(&self, row: &AccountRow, old: TokenSet) -> Result<TokenSet> {
-        let provider = self.provider(&row.provider_id).await?;
+        let provider = self.spec(&row.provider_id).await?;
         let Some(refresh_token) = old.refresh_token.clone() else {
             if is_stale(&old, now_ms()) {
                 self.settle(
@@ -120,19 +119,30 @@ impl Engine {
             )
             .hint("connect the account again, asking for the offline_access scope"));
         };
-        let client = oidc::code_client(&provider, CoreJsonWebKeySet::default(), None)?;
+        let secret = self.client_secret_for(&provider).await?;
+        let client = token::client(&provider, secret.as_ref(), None)?;
         account::set_status(&self.db, &row.id, AccountStatus::Refreshing, None).await?;
+        let doing = "refresh the token";
         let response = client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_string()))
             .request_async(&self.http)
-            .await;
+            .await
+            .map_err(|e| token::request_error(e, &provider.name, doing))
+            .and_then(|r| {
+                r.read(
+                    &provider.token,
+                    provider.scopes.granted_from,
+                    &provider.name,
+                    doing,
+                )
+            });
         let response = match response {
             Ok(r) => r,
-            Err(e) => {
-                let grant_gone = oidc::is_invalid_grant(&e);
-                let err = oidc::token_error(e, &provider.name, "refresh the token");
+            Err(err) => {
                 let (status, kind) = match err.kind {
-                    _ if grant_gone => (AccountStatus::NeedsReconnect, AuditKind::NeedsReconnect),
+                    ErrorKind::NeedsReconnect => {
+                        (AccountStatus::NeedsReconnect, AuditKind::NeedsReconnect)
+                    }
                     // Being offline does not make a revoked grant usable again.
                     ErrorKind::Network if row.status() == AccountStatus::NeedsReconnect => {
                         (AccountStatus::NeedsReconnect, AuditKind::RefreshFailed)
@@ -146,16 +156,14 @@ impl Engine {
             }
         };
         let now = now_ms();
-        let rotated = response.refresh_token().is_some();
+        let rotated = response.refresh_token.is_some();
+        let granted = response.scopes.clone();
         let fresh = TokenSet {
-            access_token: SecretString::new(response.access_token().secret().clone()),
+            access_token: response.access_token,
             // A server that does not rotate sends no new refresh token: keep the one we have.
-            refresh_token: response
-                .refresh_token()
-                .map(|r| SecretString::new(r.secret().clone()))
-                .or(old.refresh_token),
-            id_token: old.id_token,
-            expires_at_ms: response.expires_in().map(|d| now + d.as_millis() as i64),
+            refresh_token: response.refresh_token.or(old.refresh_token),
+            id_token: response.id_token.map(SecretString::new).or(old.id_token),
+            expires_at_ms: response.expires_in.map(|d| now + d.as_millis() as i64),
             obtained_at_ms: now,
         };
         // The rotated refresh token is the only copy that still works: keychain first, retried.
@@ -180,9 +188,6 @@ impl Engine {
                 .await;
             return Err(e);
         }
-        let granted: Option<Vec<String>> = response
-            .scopes()
-            .map(|s| s.iter().map(|s| s.to_string()).collect());
         account::complete_refresh(&self.db, &row.id, fresh.expires_at_ms, granted.as_deref())
             .await?;
         self.audit(AuditKind::RefreshSucceeded, row, "").await;

@@ -7,9 +7,11 @@ use ts_rs::TS;
 
 use crate::account::{self, AccountRow, AccountStatus};
 use crate::audit::AuditKind;
+use crate::catalog::{ClientAuth, Revocation};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::TokenSet;
+use crate::spec::Spec;
 
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -31,14 +33,14 @@ impl Engine {
     /// and the same call with `confirmed` removes the account locally.
     pub async fn disconnect(&self, query: &str, confirmed: bool) -> Result<DisconnectOutcome> {
         let row = self.row(query).await?;
-        let provider = self.provider(&row.provider_id).await?;
-        if provider.revocation_endpoint.is_none() && !confirmed {
+        let provider = self.spec(&row.provider_id).await?;
+        if !provider.can_revoke() && !confirmed {
             return Ok(DisconnectOutcome::ConfirmationRequired {
                 message: format!(
                     "{} offers no way for apps to revoke access. Connected Accounts can forget {} here, but access remains at {} until the token expires or you remove the app in your account settings there.",
                     provider.name, row.display_name, provider.name
                 ),
-                manage_url: None,
+                manage_url: provider.manage_url.clone(),
             });
         }
         let _guard = self.locks.lock(&row.id).await?;
@@ -53,7 +55,7 @@ impl Engine {
         row: &AccountRow,
         remove_if_revoke_fails: bool,
     ) -> Result<DisconnectOutcome> {
-        let provider = self.provider(&row.provider_id).await?;
+        let provider = self.spec(&row.provider_id).await?;
         let previous = match row.status() {
             // An interrupted disconnect being finished: the account was usable before it.
             AccountStatus::Disconnecting => AccountStatus::Connected,
@@ -72,9 +74,9 @@ impl Engine {
             "access remains at {} until the token expires or you remove the app in your account settings there",
             provider.name
         );
-        let outcome = match (&provider.revocation_endpoint, tokens) {
-            (Some(endpoint), Some(tokens)) => {
-                match self.revoke_at(&provider, endpoint, &tokens).await {
+        let outcome = match (provider.can_revoke(), tokens) {
+            (true, Some(tokens)) => {
+                match self.revoke_at(&provider, &tokens).await {
                     Ok(()) => {
                         self.audit(AuditKind::Revoked, row, "refresh and access token revoked")
                             .await;
@@ -92,7 +94,7 @@ impl Engine {
                                 "{}. Remove {} from Connected Accounts anyway? If you do, {remains}.",
                                 e.message, row.display_name
                             ),
-                            manage_url: None,
+                            manage_url: provider.manage_url.clone(),
                         });
                         }
                         self.audit(
@@ -110,7 +112,7 @@ impl Engine {
                     }
                 }
             }
-            (Some(_), None) => {
+            (true, None) => {
                 self.audit(
                     AuditKind::RemovedLocally,
                     row,
@@ -121,7 +123,7 @@ impl Engine {
                     warning: "the keychain held no tokens for this account, so there was nothing to revoke".into(),
                 }
             }
-            (None, _) => {
+            (false, _) => {
                 self.audit(
                     AuditKind::RemovedLocally,
                     row,
@@ -142,35 +144,79 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// RFC 7009: the refresh token first (which also ends its access tokens at most servers),
-    /// then the access token. Sent by hand rather than through oauth2's `revoke_token`, which
-    /// refuses http even on loopback; `provider::check_endpoint_url` already requires https
-    /// everywhere else.
-    async fn revoke_at(
-        &self,
-        provider: &crate::provider::Provider,
-        endpoint: &str,
-        tokens: &TokenSet,
-    ) -> Result<()> {
-        let mut order = Vec::new();
-        if let Some(rt) = &tokens.refresh_token {
-            order.push((rt, "refresh_token"));
+    /// Revokes at the provider in its own way. RFC 7009: the refresh token first (which also ends
+    /// its access tokens at most servers), then the access token. Sent with reqwest rather than
+    /// oauth2's `revoke_token`, which refuses http even on loopback and knows only RFC 7009;
+    /// `provider::check_endpoint_url` requires https everywhere else.
+    async fn revoke_at(&self, provider: &Spec, tokens: &TokenSet) -> Result<()> {
+        let secret = self.client_secret_for(provider).await?;
+        let mut calls: Vec<reqwest::RequestBuilder> = Vec::new();
+        match &provider.revocation {
+            Revocation::Rfc7009 { url } => {
+                let mut order = Vec::new();
+                if let Some(rt) = &tokens.refresh_token {
+                    order.push((rt, "refresh_token"));
+                }
+                order.push((&tokens.access_token, "access_token"));
+                for (token, hint) in order {
+                    let mut form = vec![("token", token.expose()), ("token_type_hint", hint)];
+                    let mut call = self
+                        .http
+                        .post(url)
+                        .header(reqwest::header::ACCEPT, "application/json");
+                    match (provider.client_auth, &secret) {
+                        (ClientAuth::SecretBasic, Some(s)) => {
+                            call = call.basic_auth(&provider.client_id, Some(s.expose()));
+                        }
+                        (ClientAuth::SecretPost, Some(s)) => {
+                            form.push(("client_id", provider.client_id.as_str()));
+                            form.push(("client_secret", s.expose()));
+                        }
+                        _ => form.push(("client_id", provider.client_id.as_str())),
+                    }
+                    calls.push(call.form(&form));
+                }
+            }
+            Revocation::GithubTokenDelete { url } => {
+                // Revokes only this token (`/grant` would sign the app out on every device).
+                let secret = secret.as_ref().map(|s| s.expose()).unwrap_or_default();
+                calls.push(
+                    self.http
+                        .delete(url)
+                        .basic_auth(&provider.client_id, Some(secret))
+                        .header(reqwest::header::ACCEPT, "application/vnd.github+json")
+                        .json(&serde_json::json!({ "access_token": tokens.access_token.expose() })),
+                );
+            }
+            Revocation::BearerSelf { url, method } => {
+                let method = reqwest::Method::from_bytes(method.as_bytes())
+                    .map_err(|_| Error::internal("bad revocation method"))?;
+                calls.push(
+                    self.http
+                        .request(method, url)
+                        .bearer_auth(tokens.access_token.expose()),
+                );
+            }
+            Revocation::None { .. } => return Ok(()),
         }
-        order.push((&tokens.access_token, "access_token"));
-        for (i, (token, hint)) in order.into_iter().enumerate() {
-            let result = self
-                .http
-                .post(endpoint)
-                .header(reqwest::header::ACCEPT, "application/json")
-                .form(&[
-                    ("token", token.expose()),
-                    ("token_type_hint", hint),
-                    ("client_id", provider.client_id.as_str()),
-                ])
-                .send()
-                .await;
-            let failure = match result {
-                Ok(r) if r.status().is_success() => continue,
+        for (i, call) in calls.into_iter().enumerate() {
+            let failure = match call.send().await {
+                Ok(r) if r.status().is_success() => {
+                    // Slack answers 200 with {"ok": false} when it refuses.
+                    let body: serde_json::Value = r.json().await.unwrap_or_default();
+                    if body.get("ok").and_then(serde_json::Value::as_bool) == Some(false) {
+                        Error::new(
+                            ErrorKind::Provider,
+                            format!(
+                                "{} refused to revoke access ({})",
+                                provider.name,
+                                body["error"].as_str().unwrap_or("ok: false")
+                            ),
+                        )
+                    } else {
+                        continue;
+                    }
+                }
                 Ok(r) => Error::new(
                     ErrorKind::Provider,
                     format!(

@@ -182,6 +182,28 @@ impl Keychain {
         }
     }
 
+    /// Saves a provider's client secret (GitHub and Google demand theirs from desktop apps; it is
+    /// not confidential, but it is still kept out of files and logs).
+    pub fn put_client_secret(&self, provider_id: &str, secret: &SecretString) -> Result<()> {
+        let entry = self.entry(&client_secret_key(provider_id))?;
+        entry
+            .set_secret(secret.expose().as_bytes())
+            .map_err(keychain_error)
+    }
+
+    pub fn get_client_secret(&self, provider_id: &str) -> Result<Option<SecretString>> {
+        let entry = self.entry(&client_secret_key(provider_id))?;
+        match entry.get_secret() {
+            Ok(mut bytes) => {
+                let s = String::from_utf8(bytes.clone()).ok().map(SecretString::new);
+                bytes.zeroize();
+                Ok(s)
+            }
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
+
     /// Deletes the account's entry; deleting a missing entry is not an error.
     pub fn delete(&self, account_id: &str) -> Result<()> {
         let entry = self.entry(account_id)?;
@@ -190,6 +212,11 @@ impl Keychain {
             Err(e) => Err(keychain_error(e)),
         }
     }
+}
+
+/// Client secrets live beside the accounts' tokens, under a key no account id can take.
+fn client_secret_key(provider_id: &str) -> String {
+    format!("client-secret:{provider_id}")
 }
 
 #[cfg(target_os = "linux")]

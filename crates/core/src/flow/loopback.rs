@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +19,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::error::{Error, Result};
+use crate::catalog::{LoopbackHost, RedirectRules};
+use crate::error::{Error, ErrorKind, Result};
 
-pub const CALLBACK_PATH: &str = "/callback";
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 16;
 
@@ -42,62 +42,93 @@ pub struct Page {
 
 pub struct Listener {
     pub redirect_uri: String,
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        self.task.abort();
+        for t in &self.tasks {
+            t.abort();
+        }
     }
 }
 
 impl Listener {
-    /// Binds 127.0.0.1 on a free port and forwards callbacks to `tx`.
-    pub async fn bind(tx: mpsc::Sender<Callback>) -> Result<Self> {
-        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-            .await
-            .map_err(|e| {
-                Error::internal("cannot open a loopback port for the sign-in redirect").cause(e)
-            })?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| Error::internal("loopback port").cause(e))?
-            .port();
-        let redirect_uri = format!("http://127.0.0.1:{port}{CALLBACK_PATH}");
-        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok(permit) = slots.clone().acquire_owned().await else {
-                    return;
-                };
-                let Ok((stream, _)) = listener.accept().await else {
-                    // e.g. out of file descriptors: back off rather than spin.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(req, tx.clone()));
-                    let conn = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(Duration::from_secs(5))
-                        .keep_alive(false)
-                        .serve_connection(TokioIo::new(stream), service);
-                    // A client that never finishes is cut off.
-                    let _ = tokio::time::timeout(Duration::from_secs(30), conn).await;
-                    drop(permit);
-                });
+    /// Binds loopback as the provider's rules say (127.0.0.1, [::1], or both for `localhost`;
+    /// an ephemeral port unless one is fixed) and forwards callbacks on `rules.path` to `tx`.
+    pub async fn bind(tx: mpsc::Sender<Callback>, rules: &RedirectRules) -> Result<Self> {
+        let port = rules.fixed_port.unwrap_or(0);
+        let busy = |e: std::io::Error| {
+            let err =
+                Error::internal("cannot open a loopback port for the sign-in redirect").cause(e);
+            match rules.fixed_port {
+                Some(p) => Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("port {p}, which this provider's redirect URI names, is in use"),
+                )
+                .hint("close the program using it (or another sign-in in progress) and try again")
+                .cause(err),
+                None => err,
             }
-        });
-        Ok(Self { redirect_uri, task })
+        };
+        let (first, host) = match rules.loopback_host {
+            LoopbackHost::Ipv6 => (SocketAddr::from((Ipv6Addr::LOCALHOST, port)), "[::1]"),
+            LoopbackHost::Ipv4 => (SocketAddr::from((Ipv4Addr::LOCALHOST, port)), "127.0.0.1"),
+            LoopbackHost::Localhost => (SocketAddr::from((Ipv4Addr::LOCALHOST, port)), "localhost"),
+        };
+        let mut listeners = vec![TcpListener::bind(first).await.map_err(busy)?];
+        let port = listeners[0].local_addr().map_err(busy)?.port();
+        // A browser may resolve `localhost` to either address: listen on both, same port. A
+        // machine without IPv6 loopback still works on 127.0.0.1.
+        if rules.loopback_host == LoopbackHost::Localhost {
+            if let Ok(v6) = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await {
+                listeners.push(v6);
+            }
+        }
+        let path: Arc<str> = Arc::from(rules.path.as_str());
+        let redirect_uri = format!("http://{host}:{port}{path}");
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let mut tasks = Vec::new();
+        for listener in listeners {
+            let (tx, slots, path) = (tx.clone(), slots.clone(), path.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let Ok(permit) = slots.clone().acquire_owned().await else {
+                        return;
+                    };
+                    let Ok((stream, _)) = listener.accept().await else {
+                        // e.g. out of file descriptors: back off rather than spin.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    };
+                    let (tx, path) = (tx.clone(), path.clone());
+                    tokio::spawn(async move {
+                        let service = service_fn(move |req| handle(req, tx.clone(), path.clone()));
+                        let conn = http1::Builder::new()
+                            .timer(TokioTimer::new())
+                            .header_read_timeout(Duration::from_secs(5))
+                            .keep_alive(false)
+                            .serve_connection(TokioIo::new(stream), service);
+                        // A client that never finishes is cut off.
+                        let _ = tokio::time::timeout(Duration::from_secs(30), conn).await;
+                        drop(permit);
+                    });
+                }
+            }));
+        }
+        Ok(Self {
+            redirect_uri,
+            tasks,
+        })
     }
 }
 
 async fn handle(
     req: Request<hyper::body::Incoming>,
     tx: mpsc::Sender<Callback>,
+    path: Arc<str>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    if req.method() != Method::GET || req.uri().path() != CALLBACK_PATH {
+    if req.method() != Method::GET || req.uri().path() != &*path {
         return Ok(render(&Page {
             status: 404,
             title: "Not found",
@@ -171,7 +202,13 @@ mod tests {
     #[tokio::test]
     async fn serves_only_the_callback_path_on_loopback() {
         let (tx, mut rx) = mpsc::channel(4);
-        let l = Listener::bind(tx).await.unwrap();
+        let rules = RedirectRules {
+            kinds: vec![],
+            loopback_host: LoopbackHost::Ipv4,
+            path: "/callback".into(),
+            fixed_port: None,
+        };
+        let l = Listener::bind(tx, &rules).await.unwrap();
         assert!(l.redirect_uri.starts_with("http://127.0.0.1:"));
         assert!(l.redirect_uri.ends_with("/callback"));
         let port: u16 = l.redirect_uri[17..]
@@ -218,5 +255,60 @@ mod tests {
         assert!(tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_err());
+    }
+}
+
+#[cfg(test)]
+mod host_form_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn localhost_listens_on_both_loopback_addresses_on_one_port() {
+        let (tx, _rx) = mpsc::channel(4);
+        let rules = RedirectRules {
+            kinds: vec![],
+            loopback_host: LoopbackHost::Localhost,
+            path: "/auth/done".into(),
+            fixed_port: None,
+        };
+        let l = Listener::bind(tx, &rules).await.unwrap();
+        assert!(
+            l.redirect_uri.starts_with("http://localhost:"),
+            "{}",
+            l.redirect_uri
+        );
+        assert!(l.redirect_uri.ends_with("/auth/done"));
+        let port: u16 = l.redirect_uri[17..]
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok());
+        if std::net::TcpListener::bind("[::1]:0").is_ok() {
+            assert!(tokio::net::TcpStream::connect(("::1", port)).await.is_ok());
+        }
+    }
+
+    #[tokio::test]
+    async fn ipv6_form_binds_ipv6_loopback_only() {
+        if std::net::TcpListener::bind("[::1]:0").is_err() {
+            return; // no IPv6 loopback on this machine
+        }
+        let (tx, _rx) = mpsc::channel(4);
+        let rules = RedirectRules {
+            kinds: vec![],
+            loopback_host: LoopbackHost::Ipv6,
+            path: "/callback".into(),
+            fixed_port: None,
+        };
+        let l = Listener::bind(tx, &rules).await.unwrap();
+        assert!(
+            l.redirect_uri.starts_with("http://[::1]:"),
+            "{}",
+            l.redirect_uri
+        );
     }
 }

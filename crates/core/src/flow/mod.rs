@@ -1,38 +1,41 @@
-//! Connecting an account: authorization code + PKCE (S256) as a public client, over a loopback
-//! redirect, with OpenID Connect identity (ID token verified against the provider's keys).
+//! Connecting an account: authorization code + PKCE (S256) over a loopback redirect, following the
+//! provider's rules (client authentication, extra parameters, scope format). OpenID providers'
+//! ID tokens are verified against their keys; every provider's "who am I" call names the account.
 //!
 //! `connect_begin` records the intent (a `connecting` row), opens a listener and returns the URL;
 //! `connect_finish` waits for the one valid callback, checks `state` (and `iss`), exchanges the
 //! code, identifies the account, then stores the tokens in the keychain before the row.
 
+pub mod device;
+pub mod identity;
 pub mod loopback;
-pub mod oidc;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openidconnect::core::{
-    CoreAuthPrompt, CoreAuthenticationFlow, CoreJsonWebKeySet, CoreUserInfoClaims,
-};
-use openidconnect::{
-    AuthorizationCode, CsrfToken, JsonWebKeySetUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, Scope, TokenResponse, UserInfoUrl,
-};
+use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
+use openidconnect::Nonce;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 use tokio::sync::{mpsc, Notify};
 use ts_rs::TS;
 
-use crate::account::{self, Account, Grant, Identity, ScopesSource};
+use crate::account::{self, Account, Grant, ScopesSource};
 use crate::audit::{self, AuditKind};
+use crate::catalog::{Pkce, Protocol};
 use crate::db::now_ms;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::locks::AccountGuard;
-use crate::provider::{normalize_scopes, Provider};
+use crate::provider::normalize_scopes;
 use crate::secret::{SecretString, TokenSet};
+use crate::spec::Spec;
+use crate::token;
 use loopback::{Callback, Listener, Page};
+
+/// The app's private-use redirect (RFC 8252 §7.1), for providers that accept custom schemes.
+pub const CUSTOM_SCHEME_REDIRECT: &str = "io.github.connectedaccounts:/oauth/callback";
 
 /// The longest a sign-in may wait for its callback (its `state` expires with it).
 pub const MAX_FLOW_TIMEOUT: Duration = Duration::from_secs(600);
@@ -51,11 +54,12 @@ pub struct ConnectStarted {
 
 /// A sign-in waiting for its callback. Never leaves the core.
 pub struct Pending {
-    provider: Provider,
+    provider: Spec,
+    secret: Option<SecretString>,
     account_id: String,
     state: CsrfToken,
-    nonce: Nonce,
-    verifier: PkceCodeVerifier,
+    nonce: Option<Nonce>,
+    verifier: Option<PkceCodeVerifier>,
     scopes: Vec<String>,
     redirect_uri: String,
     deadline: Instant,
@@ -93,35 +97,51 @@ impl Engine {
             ));
         }
         self.sweep_abandoned_flows().await;
-        let provider = self.provider(provider_id).await?;
-        let mut scopes = normalize_scopes(scopes.as_deref().unwrap_or(&provider.scopes));
-        if scopes.is_empty() {
-            scopes = provider.scopes.clone();
+        let provider = self.spec(provider_id).await?;
+        if !provider.configured() {
+            return Err(Error::invalid_input(
+                format!("{} is not set up yet: it needs the client ID of an app you registered there", provider.name),
+                format!("set it up in the window, or run `connected-accounts providers configure {} --client-id ID`", provider.id),
+            ));
         }
-        if !scopes.iter().any(|s| s == "openid") {
+        let secret = self.client_secret_for(&provider).await?;
+        let mut scopes = normalize_scopes(scopes.as_deref().unwrap_or(&provider.scopes.default));
+        if scopes.is_empty() {
+            scopes = provider.scopes.default.clone();
+        }
+        if provider.protocol == Protocol::Oidc && !scopes.iter().any(|s| s == "openid") {
             scopes.insert(0, "openid".into());
         }
         let (tx, callbacks) = mpsc::channel(8);
-        let listener = Listener::bind(tx).await?;
+        let listener = Listener::bind(tx, &provider.redirect).await?;
         let redirect_uri = listener.redirect_uri.clone();
-        let client =
-            oidc::code_client(&provider, CoreJsonWebKeySet::default(), Some(&redirect_uri))?;
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = client
-            .authorize_url(
-                CoreAuthenticationFlow::AuthorizationCode,
-                || CsrfToken::new_random_len(32),
-                || Nonce::new_random_len(32),
-            )
-            .set_pkce_challenge(challenge);
-        for s in scopes.iter().filter(|s| *s != "openid") {
-            request = request.add_scope(Scope::new(s.clone()));
+        let client = token::client(&provider, secret.as_ref(), Some(&redirect_uri))?;
+        let mut request = client.authorize_url(|| CsrfToken::new_random_len(32));
+        let verifier = if provider.pkce == Pkce::Unsupported {
+            None
+        } else {
+            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+            request = request.set_pkce_challenge(challenge);
+            Some(verifier)
+        };
+        let mut params = token::authorize_params(&provider, &scopes);
+        let nonce = (provider.protocol == Protocol::Oidc).then(|| Nonce::new_random_len(32));
+        if let Some(n) = &nonce {
+            params.insert("nonce".into(), n.secret().clone());
         }
-        // Servers such as oidc-provider (and Google) issue no refresh token without consent.
-        if scopes.iter().any(|s| s == "offline_access") {
-            request = request.add_prompt(CoreAuthPrompt::Consent);
+        // Servers such as oidc-provider and Google issue no refresh token without consent.
+        let offline = provider
+            .scopes
+            .offline
+            .as_deref()
+            .unwrap_or("offline_access");
+        if scopes.iter().any(|s| s == offline) && !params.contains_key("prompt") {
+            params.insert("prompt".into(), "consent".into());
         }
-        let (url, state, nonce) = request.url();
+        for (k, v) in &params {
+            request = request.add_extra_param(k.clone(), v.clone());
+        }
+        let (url, state) = request.url();
 
         let account_id = account::new_id();
         let guard = self.locks.lock(&account_id).await?;
@@ -144,6 +164,7 @@ impl Engine {
         .await;
         let pending = Pending {
             provider,
+            secret,
             account_id,
             state,
             nonce,
@@ -222,14 +243,19 @@ impl Engine {
     /// Undoes a sign-in that did not complete: tokens (if any reached the keychain), then the row.
     async fn roll_back(&self, pending: Pending) {
         let id = pending.account_id.clone();
-        if let Err(e) = self.delete_tokens(&id).await {
+        drop(pending);
+        self.roll_back_account(&id).await;
+    }
+
+    /// Removes what a failed sign-in left: tokens (if any reached the keychain), the row, the lock.
+    pub(crate) async fn roll_back_account(&self, id: &str) {
+        if let Err(e) = self.delete_tokens(id).await {
             tracing::error!(account = %id, error = %e.detailed(), "could not remove the tokens of a failed sign-in");
         }
-        if let Err(e) = account::delete(&self.db, &id).await {
+        if let Err(e) = account::delete(&self.db, id).await {
             tracing::error!(account = %id, error = %e.detailed(), "could not remove the row of a failed sign-in");
         }
-        drop(pending);
-        self.locks.forget(&id);
+        self.locks.forget(id);
     }
 
     /// Waits for the sign-in's callback and completes it.
@@ -360,9 +386,10 @@ impl Engine {
             });
         }
         // RFC 9207: a server that advertises `iss` must send its own issuer (mix-up defence).
-        if p.iss_parameter_supported || params.contains_key("iss") {
+        let issuer = p.issuer.as_deref().unwrap_or_default();
+        if !issuer.is_empty() && (p.iss_parameter_supported || params.contains_key("iss")) {
             // RFC 9207 §2.4: a simple string comparison with the issuer we started with.
-            if params.get("iss").map(String::as_str) != Some(p.issuer.as_str()) {
+            if params.get("iss").map(String::as_str) != Some(issuer) {
                 audit::record(
                     &self.db,
                     AuditKind::IssMismatch,
@@ -417,105 +444,57 @@ impl Engine {
     /// Exchange → identify → keychain → row.
     async fn complete(&self, pending: &Pending, code: &str) -> Result<Account> {
         let p = &pending.provider;
-        let jwks_url = JsonWebKeySetUrl::new(p.jwks_uri.clone()).map_err(|e| {
-            Error::new(ErrorKind::Provider, "the provider's JWKS URL is not valid").cause(e)
-        })?;
-        let jwks = CoreJsonWebKeySet::fetch_async(&jwks_url, &self.http)
-            .await
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Network,
-                    format!("cannot fetch {}'s signing keys", p.name),
-                )
-                .hint("check your network connection and connect again")
-                .cause(e)
-            })?;
-        let client = oidc::code_client(p, jwks, Some(&pending.redirect_uri))?;
-        let verifier = PkceCodeVerifier::new(pending.verifier.secret().clone());
-        let token = client
-            .exchange_code(AuthorizationCode::new(code.to_string()))
-            .set_pkce_verifier(verifier)
+        let client = token::client(p, pending.secret.as_ref(), Some(&pending.redirect_uri))?;
+        let mut exchange = client.exchange_code(AuthorizationCode::new(code.to_string()));
+        if let Some(v) = &pending.verifier {
+            exchange = exchange.set_pkce_verifier(PkceCodeVerifier::new(v.secret().clone()));
+        }
+        let response = exchange
             .request_async(&self.http)
             .await
-            .map_err(|e| oidc::token_error(e, &p.name, "finish signing in"))?;
+            .map_err(|e| token::request_error(e, &p.name, "finish signing in"))?;
+        let granted = response.read(
+            &p.token,
+            p.scopes.granted_from,
+            &p.name,
+            "finish signing in",
+        )?;
+        let (who, whoami_scopes) = self.identify(p, &granted, pending.nonce.as_ref()).await?;
+        self.store_connected(
+            p,
+            &pending.account_id,
+            &pending.scopes,
+            granted,
+            who,
+            whoami_scopes,
+        )
+        .await
+    }
 
-        let id_token = token.id_token().ok_or_else(|| {
-            Error::new(ErrorKind::Provider, format!("{} sent no ID token", p.name))
-                .hint("check that the provider supports OpenID Connect and the openid scope")
-        })?;
-        let claims = id_token
-            .claims(&client.id_token_verifier(), &pending.nonce)
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Forged,
-                    format!("the ID token from {} is not valid", p.name),
-                )
-                .hint("nothing was stored; connect again")
-                .cause(e)
-            })?;
-        let subject = claims.subject().clone();
-        let mut who = Identity {
-            subject: subject.to_string(),
-            display_name: claims
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-            email: claims.email().map(|e| e.to_string()),
-        };
-        if let Some(userinfo) = &p.userinfo_endpoint {
-            let url = UserInfoUrl::new(userinfo.clone()).map_err(|e| {
-                Error::new(ErrorKind::Provider, "the userinfo URL is not valid").cause(e)
-            })?;
-            let info: CoreUserInfoClaims = client
-                .clone()
-                .set_user_info_url(url)
-                .user_info(token.access_token().clone(), Some(subject.clone()))
-                .request_async(&self.http)
-                .await
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::Provider,
-                        format!("{} did not confirm who signed in", p.name),
-                    )
-                    .hint("connect again; nothing was stored")
-                    .cause(e)
-                })?;
-            if let Some(n) = info.name().and_then(|n| n.get(None)) {
-                who.display_name = n.to_string();
-            }
-            if let Some(e) = info.email() {
-                who.email = Some(e.to_string());
-            }
-            if who.display_name.is_empty() {
-                if let Some(u) = info.preferred_username() {
-                    who.display_name = u.to_string();
-                }
-            }
-        }
-        if who.display_name.is_empty() {
-            who.display_name = who.email.clone().unwrap_or_else(|| who.subject.clone());
-        }
-
+    /// Stores what a completed sign-in learned: keychain first, then the row. Reconnecting an
+    /// account that exists (same provider and subject) keeps its id and history.
+    pub(crate) async fn store_connected(
+        &self,
+        p: &Spec,
+        pending_id: &str,
+        requested: &[String],
+        granted: token::Granted,
+        who: account::Identity,
+        whoami_scopes: Option<Vec<String>>,
+    ) -> Result<Account> {
         let now = now_ms();
-        let (scopes_granted, scopes_source) = match token.scopes() {
-            Some(s) => (
-                s.iter().map(|s| s.to_string()).collect(),
-                ScopesSource::Server,
-            ),
-            None => (pending.scopes.clone(), ScopesSource::Requested),
+        let (scopes_granted, scopes_source) = match granted.scopes.clone().or(whoami_scopes) {
+            Some(s) => (s, ScopesSource::Server),
+            None => (requested.to_vec(), ScopesSource::Requested),
         };
-        let expires_at = token.expires_in().map(|d| now + d.as_millis() as i64);
+        let expires_at = granted.expires_in.map(|d| now + d.as_millis() as i64);
         let tokens = TokenSet {
-            access_token: SecretString::new(token.access_token().secret().clone()),
-            refresh_token: token
-                .refresh_token()
-                .map(|r| SecretString::new(r.secret().clone())),
-            id_token: Some(SecretString::new(id_token.to_string())),
+            access_token: granted.access_token,
+            refresh_token: granted.refresh_token,
+            id_token: granted.id_token.map(SecretString::new),
             expires_at_ms: expires_at,
             obtained_at_ms: now,
         };
-        // Reconnecting an account that exists keeps its id and history.
         let mut existing = account::find_by_subject(&self.db, &p.id, &who.subject).await?;
         let mut _target_guard = None;
         if let Some(id) = &existing {
@@ -526,19 +505,17 @@ impl Engine {
                 _target_guard = None;
             }
         }
-        let target = existing
-            .clone()
-            .unwrap_or_else(|| pending.account_id.clone());
+        let target = existing.clone().unwrap_or_else(|| pending_id.to_string());
         self.write_tokens(&target, tokens).await?;
         let grant = Grant {
-            scopes_requested: pending.scopes.clone(),
+            scopes_requested: requested.to_vec(),
             scopes_granted,
             scopes_source,
             expires_at,
         };
         account::complete_connect(&self.db, &target, &who, &grant).await?;
         if existing.is_some() {
-            account::delete(&self.db, &pending.account_id).await?;
+            account::delete(&self.db, pending_id).await?;
         }
         Ok(account::get(&self.db, &target).await?.view(now_ms()))
     }

@@ -1,0 +1,296 @@
+//! The device authorization grant (RFC 8628): the person enters a short code on another device
+//! or in any browser. oauth2 makes the device authorization request; polling is our own loop,
+//! because some providers (GitHub) answer "authorization_pending" with HTTP 200, which oauth2's
+//! poller takes for a token.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use oauth2::StandardDeviceAuthorizationResponse;
+use serde::Serialize;
+use tokio::sync::Notify;
+use ts_rs::TS;
+
+use crate::account::{self, Account};
+use crate::audit::{self, AuditKind};
+use crate::catalog::{ClientAuth, Protocol};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::locks::AccountGuard;
+use crate::provider::normalize_scopes;
+use crate::secret::SecretString;
+use crate::spec::Spec;
+use crate::token::{self, ProviderTokenResponse};
+
+/// What the person needs to finish on another device.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DeviceStarted {
+    pub flow_id: String,
+    pub provider: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    pub expires_in_secs: u32,
+    pub interval_secs: u32,
+}
+
+pub struct DevicePending {
+    spec: Spec,
+    secret: Option<SecretString>,
+    device_code: SecretString,
+    interval: Duration,
+    deadline: Instant,
+    scopes: Vec<String>,
+    account_id: String,
+    _guard: AccountGuard,
+}
+
+impl Engine {
+    /// Asks the provider for a device code and records the intent.
+    pub async fn device_begin(
+        &self,
+        provider_id: &str,
+        scopes: Option<Vec<String>>,
+        open_browser: bool,
+    ) -> Result<DeviceStarted> {
+        let spec = self.spec(provider_id).await?;
+        if !spec.configured() {
+            return Err(Error::invalid_input(
+                format!("{} is not set up yet", spec.name),
+                format!(
+                    "run `connected-accounts providers configure {} --client-id ID`",
+                    spec.id
+                ),
+            ));
+        }
+        if spec.device_endpoint.is_none() {
+            return Err(Error::invalid_input(
+                format!("{} does not offer sign-in with a code", spec.name),
+                "sign in through the browser instead (--redirect loopback)",
+            ));
+        }
+        let secret = if spec.device_needs_secret || spec.client_auth == ClientAuth::SecretBasic {
+            self.client_secret_for(&spec).await?
+        } else {
+            None
+        };
+        let mut scopes = normalize_scopes(scopes.as_deref().unwrap_or(&spec.scopes.default));
+        if spec.protocol == Protocol::Oidc && !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        let client = token::client(&spec, secret.as_ref(), None)?;
+        let mut request = client
+            .exchange_device_code()
+            .map_err(|e| Error::internal("no device endpoint").cause(e))?;
+        if !scopes.is_empty() {
+            request = request.add_extra_param(
+                spec.scopes.param.clone(),
+                scopes.join(&spec.scopes.separator),
+            );
+        }
+        let details: StandardDeviceAuthorizationResponse = request
+            .request_async(&self.http)
+            .await
+            .map_err(|e| token::request_error(e, &spec.name, "start a sign-in with a code"))?;
+
+        let account_id = account::new_id();
+        let guard = self.locks.lock(&account_id).await?;
+        account::insert_connecting(&self.db, &account_id, &spec.id, &scopes).await?;
+        let flow_id = uuid::Uuid::new_v4().simple().to_string();
+        let expires_in = details.expires_in().min(crate::flow::MAX_FLOW_TIMEOUT);
+        let started = DeviceStarted {
+            flow_id: flow_id.clone(),
+            provider: spec.id.clone(),
+            user_code: details.user_code().secret().clone(),
+            verification_uri: details.verification_uri().to_string(),
+            verification_uri_complete: details
+                .verification_uri_complete()
+                .map(|u| u.secret().clone()),
+            expires_in_secs: expires_in.as_secs() as u32,
+            interval_secs: details.interval().as_secs().max(1) as u32,
+        };
+        audit::record(
+            &self.db,
+            AuditKind::FlowStarted,
+            Some(&account_id),
+            Some(&spec.id),
+            "device code",
+        )
+        .await;
+        let pending = DevicePending {
+            device_code: SecretString::new(details.device_code().secret().clone()),
+            interval: details.interval().max(Duration::from_secs(1)),
+            deadline: Instant::now() + expires_in,
+            spec,
+            secret,
+            scopes,
+            account_id,
+            _guard: guard,
+        };
+        self.devices
+            .lock()
+            .expect("devices poisoned")
+            .insert(flow_id.clone(), pending);
+        self.cancels
+            .lock()
+            .expect("cancels poisoned")
+            .insert(flow_id, Arc::new(Notify::new()));
+        if open_browser {
+            let url = started
+                .verification_uri_complete
+                .as_deref()
+                .unwrap_or(&started.verification_uri);
+            if let Err(e) = crate::browser::open(url) {
+                tracing::warn!(error = %e.detailed(), "could not open the browser for the device code");
+            }
+        }
+        Ok(started)
+    }
+
+    /// Polls until the person approves (or denies, or the code expires, or Cancel).
+    pub async fn device_finish(&self, flow_id: &str) -> Result<Account> {
+        let pending = self
+            .devices
+            .lock()
+            .expect("devices poisoned")
+            .remove(flow_id);
+        let cancel = self
+            .cancels
+            .lock()
+            .expect("cancels poisoned")
+            .get(flow_id)
+            .cloned();
+        let (Some(pending), Some(cancel)) = (pending, cancel) else {
+            return Err(Error::not_found(
+                "this sign-in is not pending",
+                "start the sign-in again",
+            ));
+        };
+        let result = tokio::select! {
+            r = self.device_poll(&pending) => r,
+            _ = cancel.notified() => Err(Error::new(ErrorKind::Cancelled, "the sign-in was cancelled")),
+        };
+        self.cancels
+            .lock()
+            .expect("cancels poisoned")
+            .remove(flow_id);
+        let (kind, detail) = match &result {
+            Ok(a) => (
+                AuditKind::FlowCompleted,
+                format!("account {} (device code)", a.id),
+            ),
+            Err(e) if e.kind == ErrorKind::Cancelled => {
+                (AuditKind::FlowCancelled, e.message.clone())
+            }
+            Err(e) => (AuditKind::FlowFailed, e.detailed()),
+        };
+        audit::record(
+            &self.db,
+            kind,
+            Some(&pending.account_id),
+            Some(&pending.spec.id),
+            &detail,
+        )
+        .await;
+        let id = pending.account_id.clone();
+        drop(pending);
+        match &result {
+            Err(_) => self.roll_back_account(&id).await,
+            Ok(a) if a.id != id => self.locks.forget(&id),
+            Ok(_) => {}
+        }
+        result
+    }
+
+    async fn device_poll(&self, p: &DevicePending) -> Result<Account> {
+        let spec = &p.spec;
+        let mut interval = p.interval;
+        loop {
+            if Instant::now() >= p.deadline {
+                return Err(Error::new(
+                    ErrorKind::FlowEnded,
+                    format!("the code for {} expired before it was entered", spec.name),
+                )
+                .hint("start the sign-in again"));
+            }
+            tokio::time::sleep(interval).await;
+            let mut form = vec![
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", p.device_code.expose()),
+            ];
+            let mut request = self
+                .http
+                .post(&spec.token_endpoint)
+                .header(reqwest::header::ACCEPT, "application/json");
+            match (&p.secret, spec.client_auth) {
+                (Some(s), ClientAuth::SecretBasic) => {
+                    request = request.basic_auth(&spec.client_id, Some(s.expose()))
+                }
+                (Some(s), _) => {
+                    form.push(("client_id", spec.client_id.as_str()));
+                    form.push(("client_secret", s.expose()));
+                }
+                (None, _) => form.push(("client_id", spec.client_id.as_str())),
+            }
+            let response = request.form(&form).send().await.map_err(|e| {
+                Error::new(
+                    ErrorKind::Network,
+                    format!("cannot reach {} to finish the sign-in", spec.name),
+                )
+                .hint("check your network connection and start again")
+                .cause(e.without_url())
+            })?;
+            let bytes = response.bytes().await.map_err(|e| {
+                Error::new(ErrorKind::Network, "the sign-in reply was cut off")
+                    .cause(e.without_url())
+            })?;
+            let reply: ProviderTokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
+                Error::new(
+                    ErrorKind::Provider,
+                    format!("{} sent a reply we cannot read", spec.name),
+                )
+                .hint("try again later")
+                .cause(Error::new(
+                    ErrorKind::Provider,
+                    format!("unreadable JSON at line {}", e.line()),
+                ))
+            })?;
+            match reply.error_code() {
+                Some("authorization_pending") => continue,
+                Some("slow_down") => {
+                    interval += Duration::from_secs(5);
+                    continue;
+                }
+                Some("access_denied") => {
+                    return Err(Error::new(
+                        ErrorKind::FlowEnded,
+                        format!("access was denied at {}", spec.name),
+                    )
+                    .hint("start again and choose to allow access"));
+                }
+                Some("expired_token") => {
+                    return Err(Error::new(
+                        ErrorKind::FlowEnded,
+                        format!("the code for {} expired before it was entered", spec.name),
+                    )
+                    .hint("start the sign-in again"));
+                }
+                _ => {}
+            }
+            let rules = crate::catalog::TokenRules {
+                errors_with_200: true,
+                ..spec.token.clone()
+            };
+            let granted = reply.read(
+                &rules,
+                spec.scopes.granted_from,
+                &spec.name,
+                "finish signing in",
+            )?;
+            let (who, whoami_scopes) = self.identify(spec, &granted, None).await?;
+            return self
+                .store_connected(spec, &p.account_id, &p.scopes, granted, who, whoami_scopes)
+                .await;
+        }
+    }
+}

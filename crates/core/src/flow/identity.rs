@@ -1,0 +1,141 @@
+//! Who signed in: the verified ID token (OpenID providers) and the provider's "who am I" call,
+//! whose subject must agree with it.
+
+use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet};
+use openidconnect::{ClientId, IssuerUrl, JsonWebKeySetUrl, Nonce};
+use serde_json::Value;
+
+use crate::account::Identity;
+use crate::catalog::{GrantedScopesFrom, Protocol};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::spec::Spec;
+use crate::token::{split_scopes, Granted};
+
+/// A JSON value at `pointer` as text (numbers too: GitHub's ids are numbers).
+pub fn text_at(body: &Value, pointer: &str) -> Option<String> {
+    match body.pointer(pointer)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl Engine {
+    /// The account's identity, and the granted scopes when the who-am-I reply reports them.
+    pub(crate) async fn identify(
+        &self,
+        p: &Spec,
+        granted: &Granted,
+        nonce: Option<&Nonce>,
+    ) -> Result<(Identity, Option<Vec<String>>)> {
+        let mut who = Identity {
+            subject: String::new(),
+            display_name: String::new(),
+            email: None,
+        };
+        if p.protocol == Protocol::Oidc {
+            let forged = |what: String| {
+                Error::new(
+                    ErrorKind::Forged,
+                    format!("the ID token from {} is not valid ({what})", p.name),
+                )
+                .hint("nothing was stored; connect again")
+            };
+            let raw = granted.id_token.as_deref().ok_or_else(|| {
+                Error::new(ErrorKind::Provider, format!("{} sent no ID token", p.name))
+                    .hint("check that the provider supports OpenID Connect and the openid scope")
+            })?;
+            let (Some(issuer), Some(jwks_uri)) = (&p.issuer, &p.jwks_uri) else {
+                return Err(Error::internal("an OpenID provider without issuer or keys"));
+            };
+            let jwks_url = JsonWebKeySetUrl::new(jwks_uri.clone())
+                .map_err(|e| forged(format!("bad JWKS URL: {e}")))?;
+            let jwks = CoreJsonWebKeySet::fetch_async(&jwks_url, &self.http)
+                .await
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Network,
+                        format!("cannot fetch {}'s signing keys", p.name),
+                    )
+                    .hint("check your network connection and connect again")
+                    .cause(e)
+                })?;
+            let verifier = CoreIdTokenVerifier::new_public_client(
+                ClientId::new(p.client_id.clone()),
+                IssuerUrl::new(issuer.clone()).map_err(|e| forged(e.to_string()))?,
+                jwks,
+            );
+            let id_token: CoreIdToken = raw.parse().map_err(|_| forged("not a JWT".into()))?;
+            // The code flow sent a nonce and must get it back; the device grant sends none.
+            let claims = match nonce {
+                Some(n) => id_token.claims(&verifier, n),
+                None => id_token.claims(&verifier, |_: Option<&Nonce>| Ok(())),
+            }
+            .map_err(|e| forged(e.to_string()))?;
+            who.subject = claims.subject().to_string();
+            who.display_name = claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.to_string())
+                .unwrap_or_default();
+            who.email = claims.email().map(|e| e.to_string());
+        }
+        let mut header_scopes = None;
+        match &p.whoami {
+            Some(w) => {
+                let reply = self.call_whoami(p, &granted.access_token).await?;
+                if !(200..300).contains(&reply.status) {
+                    return Err(Error::new(
+                        ErrorKind::Provider,
+                        format!(
+                            "{} did not confirm who signed in (HTTP {})",
+                            p.name, reply.status
+                        ),
+                    )
+                    .hint("connect again; nothing was stored"));
+                }
+                let subject = text_at(&reply.body, &w.subject);
+                if p.protocol == Protocol::Oidc {
+                    if subject.as_deref() != Some(who.subject.as_str()) {
+                        return Err(Error::new(
+                            ErrorKind::Forged,
+                            format!("{} described a different user than its ID token", p.name),
+                        )
+                        .hint("nothing was stored; connect again"));
+                    }
+                } else {
+                    who.subject = subject.ok_or_else(|| {
+                        Error::new(ErrorKind::Provider, format!("{} did not say who signed in", p.name))
+                            .hint("connect again; if it keeps failing, the provider's API may have changed")
+                    })?;
+                }
+                if let Some(name) = text_at(&reply.body, &w.display_name) {
+                    who.display_name = name;
+                }
+                if let Some(email) = w.email.as_deref().and_then(|ptr| text_at(&reply.body, ptr)) {
+                    who.email = Some(email);
+                }
+                if p.scopes.granted_from == GrantedScopesFrom::Header {
+                    header_scopes = reply
+                        .headers
+                        .iter()
+                        .find(|(n, _)| n == "x-oauth-scopes")
+                        .map(|(_, v)| split_scopes(v));
+                }
+            }
+            None if p.protocol == Protocol::Oauth2 => {
+                return Err(Error::new(
+                    ErrorKind::Provider,
+                    format!("{} has no way to tell who signed in", p.name),
+                )
+                .hint("add a userinfo endpoint to the provider"));
+            }
+            None => {}
+        }
+        if who.display_name.is_empty() {
+            who.display_name = who.email.clone().unwrap_or_else(|| who.subject.clone());
+        }
+        Ok((who, header_scopes))
+    }
+}

@@ -1,0 +1,598 @@
+//! Each provider's wire quirks, against an HTTP test double (wiremock) that answers as the
+//! provider's documentation (shared/docs/providers.md) says. Each test asserts the exact request
+//! the app sends (method, path, headers, body) and the state the app ends in. The tokens still go
+//! to the real Secret Service (run under tests/with-keyring.sh).
+
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use ca_core::catalog::{self, Profile, Revocation};
+use ca_core::engine::ProviderSettings;
+use ca_core::paths::Paths;
+use ca_core::secret::Keychain;
+use ca_core::{Account, DisconnectOutcome, Engine, ErrorKind, SecretString};
+use support::{keychain_lookup, require_keyring, Sandbox};
+use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const CLIENT_ID: &str = "cid-123";
+const SECRET: &str = "shh-not-so-secret";
+
+/// Points every URL of a profile at the test double (same paths).
+fn rebase(profile: &Profile, base: &str) -> Profile {
+    let mut p = profile.clone();
+    let move_url = |u: &mut String| {
+        if let Ok(parsed) = url::Url::parse(u) {
+            let rest = &u[parsed.origin().ascii_serialization().len()..];
+            *u = format!("{base}{rest}");
+        }
+    };
+    move_url(&mut p.endpoints.authorization);
+    move_url(&mut p.endpoints.token);
+    if let Some(d) = p.endpoints.device.as_mut() {
+        move_url(d);
+    }
+    move_url(&mut p.whoami.url);
+    match &mut p.revocation {
+        Revocation::Rfc7009 { url }
+        | Revocation::GithubTokenDelete { url }
+        | Revocation::BearerSelf { url, .. } => move_url(url),
+        Revocation::None { .. } => {}
+    }
+    p
+}
+
+struct Harness {
+    engine: Arc<Engine>,
+    namespace: String,
+    _sandbox: Sandbox,
+}
+
+async fn harness(
+    id: &str,
+    server: &MockServer,
+    secret: Option<&str>,
+    params: &[(&str, &str)],
+) -> Harness {
+    require_keyring();
+    let sandbox = Sandbox::new();
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let namespace = format!("connected-accounts-quirks-{id}-{}-{n}", std::process::id());
+    let profile = rebase(catalog::find(id).unwrap(), &server.uri());
+    let engine = Engine::open(
+        Paths::rooted(&sandbox.dir, &namespace),
+        Keychain::platform(namespace.clone()),
+    )
+    .await
+    .unwrap()
+    .with_catalog(vec![profile]);
+    engine
+        .configure_provider(
+            ProviderSettings {
+                provider_id: id.into(),
+                client_id: CLIENT_ID.into(),
+                params: params
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<BTreeMap<_, _>>(),
+            },
+            secret.map(SecretString::new),
+        )
+        .await
+        .unwrap();
+    Harness {
+        engine: Arc::new(engine),
+        namespace,
+        _sandbox: sandbox,
+    }
+}
+
+fn query(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+/// Starts a sign-in, plays the provider's redirect back with `code`, and returns the result and
+/// the authorization URL's parameters.
+async fn sign_in(
+    h: &Harness,
+    id: &str,
+) -> (ca_core::Result<Account>, HashMap<String, String>, String) {
+    let started = h
+        .engine
+        .connect_begin(id, None, Some(Duration::from_secs(20)), false)
+        .await
+        .unwrap();
+    let params = query(&started.authorize_url);
+    let finish = tokio::spawn({
+        let engine = h.engine.clone();
+        let flow = started.flow_id.clone();
+        async move { engine.connect_finish(&flow).await }
+    });
+    let callback = format!(
+        "{}?code=the-code&state={}",
+        started.redirect_uri, params["state"]
+    );
+    let _ = reqwest::get(&callback).await;
+    (finish.await.unwrap(), params, started.redirect_uri)
+}
+
+fn basic(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+fn form(req: &Request) -> HashMap<String, String> {
+    url::form_urlencoded::parse(&req.body)
+        .into_owned()
+        .collect()
+}
+
+#[tokio::test]
+async fn github_secret_post_comma_scopes_header_scopes_user_agent_and_token_delete() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/access_token"))
+        .and(header("accept", "application/json"))
+        .and(body_string_contains("client_secret=shh-not-so-secret"))
+        .and(body_string_contains("client_id=cid-123"))
+        .and(body_string_contains("code=the-code"))
+        .and(body_string_contains("code_verifier="))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "gho_16C7e42F292c6912E7710c838347Ae178B4a",
+            "token_type": "bearer",
+            "scope": "read:user,user:email"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .and(header("user-agent", "connected-accounts"))
+        .and(header(
+            "authorization",
+            "Bearer gho_16C7e42F292c6912E7710c838347Ae178B4a",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("X-OAuth-Scopes", "read:user, user:email")
+                .set_body_json(
+                    serde_json::json!({"id": 583231, "login": "octocat", "email": null}),
+                ),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/applications/{CLIENT_ID}/token")))
+        .and(header("authorization", basic(CLIENT_ID, SECRET).as_str()))
+        .and(body_string_contains(
+            "\"access_token\":\"gho_16C7e42F292c6912E7710c838347Ae178B4a\"",
+        ))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let h = harness("github", &server, Some(SECRET), &[]).await;
+    let (account, params, redirect) = sign_in(&h, "github").await;
+    let account = account.unwrap();
+    assert_eq!(params["scope"], "read:user user:email");
+    assert_eq!(params["code_challenge_method"], "S256");
+    assert!(redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/callback"));
+    assert_eq!(account.subject, "583231", "numeric ids become text");
+    assert_eq!(account.display_name, "octocat");
+    assert_eq!(account.email, None);
+    assert_eq!(account.scopes_granted, vec!["read:user", "user:email"]);
+    assert_eq!(account.scopes_source, ca_core::ScopesSource::Server);
+    assert_eq!(
+        account.expires_at, None,
+        "classic GitHub tokens do not expire"
+    );
+    assert!(keychain_lookup(&h.namespace, &account.id).await.is_some());
+
+    let outcome = h.engine.disconnect(&account.id, false).await.unwrap();
+    assert!(matches!(outcome, DisconnectOutcome::Revoked), "{outcome:?}");
+    assert!(keychain_lookup(&h.namespace, &account.id).await.is_none());
+    let grant_calls = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().ends_with("/grant"))
+        .count();
+    assert_eq!(
+        grant_calls, 0,
+        "never /grant: it signs the app out everywhere"
+    );
+}
+
+#[tokio::test]
+async fn github_errors_with_http_200_are_errors_and_store_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/access_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "error": "bad_verification_code",
+            "error_description": "The code passed is incorrect or expired.",
+            "error_uri": "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code"
+        })))
+        .mount(&server)
+        .await;
+    let h = harness("github", &server, Some(SECRET), &[]).await;
+    let (result, _, _) = sign_in(&h, "github").await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Provider);
+    assert!(
+        err.message.contains("bad_verification_code"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("incorrect or expired"),
+        "{}",
+        err.message
+    );
+    assert!(h.engine.accounts().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn github_without_its_required_secret_is_refused_before_the_browser() {
+    let server = MockServer::start().await;
+    let h = harness("github", &server, None, &[]).await;
+    let err = h
+        .engine
+        .connect_begin("github", None, None, false)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("requires the client secret"),
+        "{}",
+        err.message
+    );
+    assert!(err.hint.unwrap().contains("--client-secret-stdin"));
+}
+
+#[tokio::test]
+async fn slack_user_scope_nested_authed_user_and_ok_false() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/oauth.v2.access"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "ok": true, "app_id": "A0KRD7HC3",
+            "authed_user": {"id": "U1234", "scope": "identity.basic,identity.email", "access_token": "xoxp-1234", "token_type": "user",
+                            "refresh_token": "xoxe-1-abc", "expires_in": 43200},
+            "team": {"id": "T9TK3CUKW", "name": "Slack Softworks"}
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/auth.test"))
+        .and(header("authorization", "Bearer xoxp-1234"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "ok": true, "url": "https://subarachnoid.slack.com/", "team": "Subarachnoid", "user": "grace", "team_id": "T12345", "user_id": "U1234"
+        })))
+        .mount(&server)
+        .await;
+    let h = harness("slack", &server, None, &[]).await;
+    let (account, params, _) = sign_in(&h, "slack").await;
+    let account = account.unwrap();
+    assert!(
+        params.contains_key("user_scope"),
+        "Slack user scopes go in user_scope: {params:?}"
+    );
+    assert!(!params.contains_key("scope"));
+    assert_eq!(account.subject, "U1234");
+    assert_eq!(account.display_name, "grace");
+    assert_eq!(
+        account.scopes_granted,
+        vec!["identity.basic", "identity.email"]
+    );
+    assert!(account.expires_at.is_some(), "nested expires_in is read");
+    let stored: serde_json::Value =
+        serde_json::from_str(&keychain_lookup(&h.namespace, &account.id).await.unwrap()).unwrap();
+    assert_eq!(stored["access_token"], "xoxp-1234");
+    assert_eq!(stored["refresh_token"], "xoxe-1-abc");
+    h.engine.disconnect(&account.id, true).await.unwrap();
+
+    // ok:false with HTTP 200 is an error.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/api/oauth.v2.access"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"ok": false, "error": "invalid_code"})),
+        )
+        .mount(&server)
+        .await;
+    let (result, _, _) = sign_in(&h, "slack").await;
+    let err = result.unwrap_err();
+    assert!(err.message.contains("invalid_code"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn twitch_scope_array_client_id_header_and_rfc7009_revoke() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "rfx2uswqe8l4g1mkagrvg5tv0ks3", "expires_in": 14124, "refresh_token": "5b93chm6hdve3mycz05zfzatkfdenfspp1h1ar2xxdalen01",
+            "scope": ["user:read:email"], "token_type": "bearer"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/helix/users"))
+        .and(header("client-id", CLIENT_ID))
+        .and(header("authorization", "Bearer rfx2uswqe8l4g1mkagrvg5tv0ks3"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "data": [{"id": "141981764", "login": "twitchdev", "display_name": "TwitchDev", "email": "dev@example.com"}]
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/revoke"))
+        .and(body_string_contains("client_id=cid-123"))
+        .and(body_string_contains("token="))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let h = harness("twitch", &server, Some(SECRET), &[]).await;
+    let (account, _, _) = sign_in(&h, "twitch").await;
+    let account = account.unwrap();
+    assert_eq!(account.subject, "141981764");
+    assert_eq!(account.display_name, "TwitchDev");
+    assert_eq!(account.email.as_deref(), Some("dev@example.com"));
+    assert_eq!(
+        account.scopes_granted,
+        vec!["user:read:email"],
+        "JSON-array scope"
+    );
+    let outcome = h.engine.disconnect(&account.id, false).await.unwrap();
+    assert!(matches!(outcome, DisconnectOutcome::Revoked));
+    let revokes: Vec<HashMap<String, String>> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/oauth2/revoke")
+        .map(form)
+        .collect();
+    assert_eq!(revokes.len(), 2, "refresh token, then access token");
+    assert_eq!(revokes[0]["token_type_hint"], "refresh_token");
+    assert_eq!(revokes[1]["token"], "rfx2uswqe8l4g1mkagrvg5tv0ks3");
+}
+
+#[tokio::test]
+async fn bitbucket_basic_auth_and_scopes_field() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/site/oauth2/access_token"))
+        .and(header("authorization", basic(CLIENT_ID, SECRET).as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "bb-at", "scopes": "account email", "expires_in": 7200, "refresh_token": "bb-rt", "token_type": "bearer"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/2.0/user"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"uuid": "{d301aafa-d676-4ee0-88be-962be7417567}", "display_name": "Emma"})))
+        .mount(&server)
+        .await;
+    let h = harness("bitbucket", &server, Some(SECRET), &[]).await;
+    let (account, _, _) = sign_in(&h, "bitbucket").await;
+    let account = account.unwrap();
+    assert_eq!(account.scopes_granted, vec!["account", "email"]);
+    assert_eq!(account.display_name, "Emma");
+    let body = form(&server.received_requests().await.unwrap()[0]);
+    assert!(
+        !body.contains_key("client_secret"),
+        "the secret goes in the Basic header only"
+    );
+    // No revocation: disconnecting asks first and links the provider's page.
+    match h.engine.disconnect(&account.id, false).await.unwrap() {
+        DisconnectOutcome::ConfirmationRequired {
+            manage_url,
+            message,
+        } => {
+            assert!(manage_url.unwrap().contains("bitbucket.org"));
+            assert!(message.contains("access remains"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        h.engine.disconnect(&account.id, true).await.unwrap(),
+        DisconnectOutcome::RemovedLocally { .. }
+    ));
+}
+
+#[tokio::test]
+async fn dropbox_offline_parameter_post_whoami_with_null_body_and_bearer_self_revoke() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "sl.dbx", "expires_in": 14400, "token_type": "bearer", "scope": "account_info.read",
+            "refresh_token": "dbx-rt", "account_id": "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc", "uid": "12345"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/users/get_current_account"))
+        .and(header("content-type", "application/json"))
+        .and(header("authorization", "Bearer sl.dbx"))
+        .respond_with(|req: &Request| {
+            if req.body == b"null" {
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                    "account_id": "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc", "name": {"display_name": "Franz Ferdinand (Personal)"}, "email": "franz@dropbox.com"
+                }))
+            } else {
+                ResponseTemplate::new(400).set_body_string("Error in call to API function: request body: could not decode input as JSON")
+            }
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/auth/token/revoke"))
+        .and(header("authorization", "Bearer sl.dbx"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("null"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let h = harness("dropbox", &server, None, &[]).await;
+    let (account, params, _) = sign_in(&h, "dropbox").await;
+    let account = account.unwrap();
+    assert_eq!(params["token_access_type"], "offline");
+    assert_eq!(account.display_name, "Franz Ferdinand (Personal)");
+    assert!(matches!(
+        h.engine.disconnect(&account.id, false).await.unwrap(),
+        DisconnectOutcome::Revoked
+    ));
+}
+
+#[tokio::test]
+async fn reddit_basic_auth_with_empty_password_duration_permanent_and_user_agent() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/access_token"))
+        .and(header("authorization", basic(CLIENT_ID, "").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "rd-at", "token_type": "bearer", "expires_in": 86400, "scope": "identity", "refresh_token": "rd-rt"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/me"))
+        .and(header(
+            "user-agent",
+            "desktop:io.github.connectedaccounts:v1 (Connected Accounts)",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"id": "abc12", "name": "spez"})),
+        )
+        .mount(&server)
+        .await;
+    let h = harness("reddit", &server, None, &[]).await;
+    let (account, params, _) = sign_in(&h, "reddit").await;
+    let account = account.unwrap();
+    assert_eq!(params["duration"], "permanent");
+    assert!(
+        !params.contains_key("code_challenge"),
+        "Reddit does not take PKCE"
+    );
+    assert_eq!(account.display_name, "spez");
+    assert_eq!(account.scopes_granted, vec!["identity"]);
+}
+
+#[tokio::test]
+async fn google_and_atlassian_extra_authorize_parameters() {
+    let server = MockServer::start().await;
+    let h = harness("google", &server, Some(SECRET), &[]).await;
+    let started = h
+        .engine
+        .connect_begin("google", None, None, false)
+        .await
+        .unwrap();
+    let q = query(&started.authorize_url);
+    assert_eq!(q["access_type"], "offline");
+    assert_eq!(q["prompt"], "consent");
+    assert!(q.contains_key("nonce"), "Google is OpenID: a nonce is sent");
+    assert!(q["scope"].split(' ').any(|s| s == "openid"));
+    h.engine.connect_cancel(&started.flow_id);
+    let _ = h.engine.connect_finish(&started.flow_id).await;
+
+    let h = harness("atlassian", &server, Some(SECRET), &[]).await;
+    let started = h
+        .engine
+        .connect_begin("atlassian", None, None, false)
+        .await
+        .unwrap();
+    let q = query(&started.authorize_url);
+    assert_eq!(q["audience"], "api.atlassian.com");
+    assert_eq!(q["prompt"], "consent");
+    h.engine.connect_cancel(&started.flow_id);
+    let _ = h.engine.connect_finish(&started.flow_id).await;
+}
+
+#[tokio::test]
+async fn redirect_host_forms_follow_the_provider() {
+    let server = MockServer::start().await;
+    for (id, secret, expected) in [
+        ("microsoft", None, "http://localhost:"),
+        ("spotify", None, "http://127.0.0.1:"),
+        ("gitlab", None, "http://127.0.0.1:"),
+    ] {
+        let h = harness(id, &server, secret, &[]).await;
+        let started = h.engine.connect_begin(id, None, None, false).await.unwrap();
+        assert!(
+            started.redirect_uri.starts_with(expected),
+            "{id}: {}",
+            started.redirect_uri
+        );
+        assert_eq!(
+            query(&started.authorize_url)["redirect_uri"],
+            started.redirect_uri
+        );
+        h.engine.connect_cancel(&started.flow_id);
+        let _ = h.engine.connect_finish(&started.flow_id).await;
+    }
+}
+
+#[tokio::test]
+async fn gitlab_self_managed_base_url_and_microsoft_tenant_fill_the_endpoints() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "glpat-x", "token_type": "Bearer", "expires_in": 7200, "refresh_token": "gl-rt", "scope": "read_user openid", "created_at": 1607635748
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/user"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": 1, "username": "john_smith", "name": "John Smith", "email": "john@example.com"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/revoke"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+        .mount(&server)
+        .await;
+    // The self-managed instance lives at the test double's address.
+    let h = harness("gitlab", &server, None, &[("base", &server.uri())]).await;
+    let (account, _, _) = sign_in(&h, "gitlab").await;
+    let account = account.unwrap();
+    assert_eq!(account.scopes_granted, vec!["read_user", "openid"]);
+    assert!(matches!(
+        h.engine.disconnect(&account.id, false).await.unwrap(),
+        DisconnectOutcome::Revoked
+    ));
+
+    let h = harness("microsoft", &server, None, &[("tenant", "organizations")]).await;
+    let started = h
+        .engine
+        .connect_begin("microsoft", None, None, false)
+        .await
+        .unwrap();
+    assert!(
+        started
+            .authorize_url
+            .contains("/organizations/oauth2/v2.0/authorize"),
+        "{}",
+        started.authorize_url
+    );
+    h.engine.connect_cancel(&started.flow_id);
+    let _ = h.engine.connect_finish(&started.flow_id).await;
+}
