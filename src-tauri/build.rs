@@ -12,6 +12,8 @@ const COMMANDS: &[&str] = &[
     "recover_interrupted",
     "audit_log",
     "configure_provider",
+    "device_begin",
+    "device_finish",
 ];
 
 fn main() {

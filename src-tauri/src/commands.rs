@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use ca_core::catalog::RedirectKind;
 use ca_core::engine::ProviderSettings;
+use ca_core::DeviceStarted;
 use ca_core::SecretString;
 use ca_core::{
     Account, AuditEvent, ConnectStarted, DisconnectOutcome, Engine, NewProvider, ProbeResult,
@@ -34,8 +36,25 @@ pub async fn connect_begin(
     core: Core<'_>,
     provider_id: String,
     scopes: Option<Vec<String>>,
+    redirect: Option<RedirectKind>,
 ) -> CommandResult<ConnectStarted> {
-    Ok(core.connect_begin(&provider_id, scopes, None, true).await?)
+    Ok(core
+        .connect_begin_with(&provider_id, scopes, None, redirect, true)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn device_begin(
+    core: Core<'_>,
+    provider_id: String,
+    scopes: Option<Vec<String>>,
+) -> CommandResult<DeviceStarted> {
+    Ok(core.device_begin(&provider_id, scopes, true).await?)
+}
+
+#[tauri::command]
+pub async fn device_finish(core: Core<'_>, flow_id: String) -> CommandResult<Account> {
+    Ok(core.device_finish(&flow_id).await?)
 }
 
 #[tauri::command]

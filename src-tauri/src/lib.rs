@@ -1,10 +1,13 @@
 //! The window app: a Tauri shell over the core engine. It builds the engine (metadata only, no
-//! keychain access), registers the commands and shows the window.
+//! keychain access), wires single-instance and deep links, registers the commands, shows the window.
 
 mod commands;
+mod deep_link;
 mod error;
 
 use std::sync::Arc;
+
+use tauri::Manager;
 
 pub fn run() {
     // Opening the engine touches only SQLite; it takes milliseconds and must precede the first
@@ -20,22 +23,37 @@ pub fn run() {
         });
     let _log = ca_core::logging::init(engine.paths(), "app");
     tracing::info!(data = %engine.paths().data_dir.display(), "starting the window");
+    let engine = Arc::new(engine);
 
     tauri::Builder::default()
-        .manage(Arc::new(engine))
+        // First: a second launch (the desktop handing over a sign-in URL) is forwarded to this
+        // instance, whose deep-link handler receives the URL; the second process exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .manage(engine.clone())
+        .setup(move |app| {
+            deep_link::wire(app, engine.clone());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::list_providers,
             commands::add_provider,
+            commands::configure_provider,
             commands::list_accounts,
             commands::connect_begin,
             commands::connect_finish,
             commands::connect_cancel,
+            commands::device_begin,
+            commands::device_finish,
             commands::refresh_account,
             commands::test_account,
             commands::disconnect_account,
             commands::recover_interrupted,
             commands::audit_log,
-            commands::configure_provider,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Connected Accounts");

@@ -8,7 +8,9 @@ Starts server.mjs (IDP_PORT=0), reads its handshake line, runs the authorization
 code flow through browser.py against a loopback callback listener of its own,
 then exercises token exchange, userinfo, refresh rotation, reuse detection,
 revocation, introspection, /__stats, the deny/ignore browser modes, the custom
-scheme redirect, the environment knobs and shutdown. Finally it times N full
+scheme redirect, the device flow (browser.py on verification_uri_complete, token
+polling at the RFC 8628 interval, approve and deny), the environment knobs and
+shutdown. Finally it times N full
 flows (default 10) and prints the median. Prints "N passed, M failed"; exits 1
 on any failure. Standard library only.
 """
@@ -546,6 +548,189 @@ def case_device_flow_starts(c: Ctx):
     assert after["device_authorization_success"] - before["device_authorization_success"] == 1, after
 
 
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def device_authorize(idp: Idp, scope: str = SCOPE, client_id: str = CLIENT_ID) -> dict:
+    status, dev = http_json("POST", idp.meta["device_authorization_endpoint"],
+                            {"client_id": client_id, "scope": scope})
+    assert status == 200, (status, dev)
+    for key in ("device_code", "user_code", "verification_uri", "verification_uri_complete", "expires_in"):
+        assert dev.get(key), (key, dev)
+    return dev
+
+
+def poll_device(idp: Idp, dev: dict, after_first_poll=None, max_wait: float = 40.0):
+    """Poll the token endpoint as an RFC 8628 client does.
+
+    Waits `interval` seconds (RFC 8628 section 3.2: 5 when the server sends none) between
+    one response and the next request, and adds 5 s to it on `slow_down` (section 3.5).
+    Returns (status, body, polls) where polls is a list of (sent_at, answered_at, outcome)."""
+    interval = float(dev.get("interval", 5))
+    deadline = time.monotonic() + min(max_wait, dev["expires_in"])
+    polls: list[tuple[float, float, str]] = []
+    while True:
+        if polls:
+            time.sleep(max(0.0, polls[-1][1] + interval - time.monotonic()))
+        sent = time.monotonic()
+        status, body = token(idp, {"grant_type": DEVICE_GRANT, "device_code": dev["device_code"],
+                                   "client_id": CLIENT_ID})
+        error = body.get("error") if status != 200 else None
+        polls.append((sent, time.monotonic(), error or "tokens"))
+        if len(polls) == 1 and after_first_poll:
+            after_first_poll()
+        if error == "slow_down":
+            interval += 5
+        elif error != "authorization_pending":
+            return status, body, polls
+        if time.monotonic() + interval > deadline:
+            raise AssertionError(f"device authorization still pending after {len(polls)} polls")
+
+
+def run_browser_async(url: str, consent: str = "approve", login: str = "alice", log: str | None = None,
+                      user_code: str | None = None) -> subprocess.Popen:
+    """Start browser.py the way the app would ($BROWSER URL) without waiting for it."""
+    env = dict(os.environ, CA_TEST_CONSENT=consent, CA_TEST_LOGIN=login)
+    env.pop("CA_TEST_BROWSER_LOG", None)
+    env.pop("CA_TEST_USER_CODE", None)
+    if log:
+        env["CA_TEST_BROWSER_LOG"] = log
+    if user_code:
+        env["CA_TEST_USER_CODE"] = user_code
+    return subprocess.Popen([sys.executable, BROWSER, url], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def stats_delta(before: dict, after: dict) -> dict:
+    delta = {k: after[k] - before[k] for k in after if isinstance(after[k], int)}
+    errors = set(before["errors"]) | set(after["errors"])
+    delta["errors"] = {k: after["errors"].get(k, 0) - before["errors"].get(k, 0) for k in errors
+                       if after["errors"].get(k, 0) != before["errors"].get(k, 0)}
+    return delta
+
+
+def case_device_flow_browser(c: Ctx):
+    # The app's device flow: POST /device/auth (no prompt parameter: the device
+    # authorization endpoint does not take one), open verification_uri_complete with
+    # $BROWSER, poll the token endpoint honouring `interval` until tokens arrive.
+    before = c.idp.stats()
+    log = os.path.join(c.tmp, "device.log")
+    dev = device_authorize(c.idp)
+    assert dev["verification_uri"] == c.idp.issuer + "/device", dev
+    assert dev["verification_uri_complete"] == (
+        dev["verification_uri"] + "?" + urllib.parse.urlencode({"user_code": dev["user_code"]})), dev
+    browser: list[subprocess.Popen] = []
+    status, tok, polls = poll_device(
+        c.idp, dev, after_first_poll=lambda: browser.append(
+            run_browser_async(dev["verification_uri_complete"], log=log)))
+    out, err = browser[0].communicate(timeout=20)
+    assert browser[0].returncode == 0 and out == "", (browser[0].returncode, out, err)
+    assert status == 200, (status, tok, polls)
+
+    # Polling: pending before the user acted, then tokens; never faster than the interval.
+    outcomes = [p[2] for p in polls]
+    assert outcomes[0] == "authorization_pending" and outcomes[-1] == "tokens", outcomes
+    interval = dev.get("interval", 5)
+    for (_, prev_answered, _), (sent, _, _) in zip(polls, polls[1:]):
+        assert sent - prev_answered >= interval - 0.05, ("polled too fast", polls)
+
+    # Tokens: offline_access is kept although no prompt=consent was (or could be) sent.
+    assert tok["token_type"].lower() == "bearer" and tok["expires_in"] == 3600, tok
+    assert tok.get("access_token") and tok.get("id_token") and tok.get("refresh_token"), tok
+    assert set(tok["scope"].split()) == set(SCOPE.split()), tok["scope"]
+    jwks = http_json("GET", c.idp.meta["jwks_uri"])[1]
+    claims = verify_rs256(tok["id_token"], jwks)
+    assert claims["iss"] == c.idp.issuer and claims["aud"] == CLIENT_ID and claims["sub"] == "alice", claims
+    assert "nonce" not in claims, ("device-grant ID token carries a nonce", claims)
+    assert claims["exp"] - claims["iat"] == 3600, claims
+    status, ui = http_json("GET", c.idp.meta["userinfo_endpoint"],
+                           headers={"Authorization": "Bearer " + tok["access_token"]})
+    assert status == 200 and ui["sub"] == "alice" and ui["email"] == "alice@example.test", (status, ui)
+    status, tok2 = refresh(c.idp, tok["refresh_token"])
+    assert status == 200 and tok2["refresh_token"] != tok["refresh_token"] and tok2.get("id_token"), tok2
+    assert "nonce" not in json.loads(b64url_decode(tok2["id_token"].split(".")[1])), tok2
+
+    line = open(log, encoding="utf-8").read().strip()
+    assert "mode=device consent=approve login=alice result=success" in line, line
+    assert "user_code=REDACTED" in line and dev["user_code"] not in line, line
+
+    delta = stats_delta(before, c.idp.stats())
+    assert delta["device_authorization_success"] == 1 and delta["device_code_success"] == 1, delta
+    assert delta["authorization_success"] == 1 and delta["interaction_started"] == 2, delta
+    assert delta["refresh_success"] == 1, delta
+    pending = outcomes.count("authorization_pending")
+    assert delta["device_code_error"] == pending, delta
+    assert delta["errors"] == {"grant.error:authorization_pending": pending}, delta
+
+
+def case_device_plain_page_and_replay(c: Ctx):
+    # verification_uri (no user_code in the URL) + CA_TEST_USER_CODE, typed sloppily
+    # (lower case, no dash) the way a person might; another login.
+    dev = device_authorize(c.idp)
+    typed = dev["user_code"].replace("-", "").lower()
+    proc = run_browser_async(dev["verification_uri"], login="bob", user_code=typed)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and out == "", (proc.returncode, out, err)
+    status, tok, polls = poll_device(c.idp, dev)
+    assert status == 200 and len(polls) == 1, (status, tok, polls)
+    assert json.loads(b64url_decode(tok["id_token"].split(".")[1]))["sub"] == "bob", tok
+    # The user code is spent: opening the link again is refused on the page.
+    proc, _ = run_browser(dev["verification_uri_complete"])
+    assert proc.returncode == 1 and "incorrect" in proc.stderr, (proc.returncode, proc.stderr)
+    # Polling once more with the redeemed device_code: invalid_grant AND the grant is
+    # revoked (same rule as authorization-code replay): stop polling after success.
+    before = c.idp.stats()
+    status, err = token(c.idp, {"grant_type": DEVICE_GRANT, "device_code": dev["device_code"],
+                                "client_id": CLIENT_ID})
+    assert status == 400 and err["error"] == "invalid_grant", (status, err)
+    assert introspect(c.idp, tok["access_token"])[1] == {"active": False}, "replay did not revoke"
+    status, err = refresh(c.idp, tok["refresh_token"])
+    assert status == 400 and err["error"] == "invalid_grant", (status, err)
+    assert c.idp.stats()["grant_revoked"] - before["grant_revoked"] >= 1
+
+
+def case_device_deny(c: Ctx):
+    before = c.idp.stats()
+    log = os.path.join(c.tmp, "device-deny.log")
+    dev = device_authorize(c.idp)
+    # The user acts before the first poll here (saves an interval; the approve case
+    # above covers polling while pending).
+    proc, _ = run_browser(dev["verification_uri_complete"], consent="deny", log=log)
+    assert proc.returncode == 0 and proc.stdout == "", (proc.returncode, proc.stdout, proc.stderr)
+    status, err, polls = poll_device(c.idp, dev)
+    assert status == 400 and err["error"] == "access_denied", (status, err, polls)
+    assert len(polls) == 1, polls
+    # The denied device_code is spent.
+    status, err = token(c.idp, {"grant_type": DEVICE_GRANT, "device_code": dev["device_code"],
+                                "client_id": CLIENT_ID})
+    assert status == 400 and err["error"] == "invalid_grant", (status, err)
+    line = open(log, encoding="utf-8").read().strip()
+    assert "mode=device consent=deny login=alice result=denied" in line, line
+    delta = stats_delta(before, c.idp.stats())
+    assert delta["device_code_success"] == 0 and delta["authorization_success"] == 0, delta
+    assert delta["errors"] == {"grant.error:access_denied": 1, "grant.error:invalid_grant": 1}, delta
+    # The abort ends on a re-rendered code-entry page, which emits no event: the
+    # server's access_denied counter (authorization.error) does not see device denies.
+    assert delta["access_denied"] == 0, delta
+
+
+def case_device_browser_errors(c: Ctx):
+    dev = device_authorize(c.idp, scope="openid")
+    # Plain page without a code to type: bad usage.
+    proc, _ = run_browser(dev["verification_uri"])
+    assert proc.returncode == 2 and "CA_TEST_USER_CODE" in proc.stderr, (proc.returncode, proc.stderr)
+    # A code the server does not know: the page says so, exit 1.
+    proc, _ = run_browser(dev["verification_uri"] + "?user_code=BBBB-CCCC")
+    assert proc.returncode == 1 and "incorrect" in proc.stderr, (proc.returncode, proc.stderr)
+    assert "BBBB" not in proc.stderr, proc.stderr  # user_code REDACTED in messages
+    # ignore: nothing happens, the device keeps waiting.
+    proc, took = run_browser(dev["verification_uri_complete"], consent="ignore")
+    assert proc.returncode == 0 and took < 1.0, (proc.returncode, proc.stderr, took)
+    status, err = token(c.idp, {"grant_type": DEVICE_GRANT, "device_code": dev["device_code"],
+                                "client_id": CLIENT_ID})
+    assert status == 400 and err["error"] == "authorization_pending", (status, err)
+
+
 def case_stats_reset(c: Ctx):
     status, body = http_json("POST", c.idp.issuer + "/__stats/reset", {})
     assert status == 200 and body["auth_code_success"] == 0 and body["errors"] == {}, body
@@ -630,7 +815,8 @@ def main() -> int:
         case_deny, case_ignore, case_url_as_last_arg, case_other_login,
         case_no_offline_without_consent_prompt, case_custom_scheme, case_ipv6_loopback,
         case_localhost_rejected, case_pkce_required, case_wrong_verifier, case_callback_unreachable,
-        case_device_flow_starts, case_stats_reset,
+        case_device_flow_starts, case_device_flow_browser, case_device_plain_page_and_replay,
+        case_device_deny, case_device_browser_errors, case_stats_reset,
         case_env_knobs, case_stdout_is_one_line,
     ]
     for case in cases:

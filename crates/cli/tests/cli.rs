@@ -545,3 +545,178 @@ async fn unknown_ids_and_bad_arguments_are_clear_errors() {
     assert!(out.status.success());
     assert!(stderr(&out).contains("No accounts yet"));
 }
+
+#[tokio::test]
+async fn device_code_sign_in_prints_the_code_and_completes() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    add_demo_provider(&cli, &idp).await;
+    // $BROWSER opens verification_uri_complete; the scripted browser confirms the code and consents.
+    let out = cli
+        .run(&["connect", "local-demo", "--redirect", "device", "--json"])
+        .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("enter the code"), "{err}");
+    assert!(err.contains("/device"), "{err}");
+    let a: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["subject"], "alice");
+    assert_eq!(a["status"], "connected");
+    let id = a["id"].as_str().unwrap();
+    let stored: Value = serde_json::from_str(&keychain_lookup(SERVICE, id).await.unwrap()).unwrap();
+    assert!(stored["refresh_token"].is_string());
+    assert_eq!(idp.stats().await["device_code_success"], 1);
+    // The token works for the test call.
+    let probe = cli.json(&["test", id, "--json"]).await;
+    assert_eq!(probe["body"]["sub"], "alice");
+
+    // Denied on the device page: a clear message, nothing stored.
+    let out = Cli::new(&sandbox)
+        .with("CA_TEST_CONSENT", "deny")
+        .run(&["connect", "local-demo", "--redirect", "device"])
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("access was denied"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        cli.json(&["list", "--json"])
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The custom scheme belongs to the window.
+    let out = cli
+        .run(&["connect", "local-demo", "--redirect", "scheme"])
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("needs the window"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn a_built_in_provider_is_configured_from_the_command_line() {
+    require_keyring();
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    let providers = cli.json(&["providers", "--json"]).await;
+    let ids: Vec<&str> = providers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "github",
+            "google",
+            "microsoft",
+            "gitlab",
+            "spotify",
+            "discord",
+            "slack",
+            "dropbox",
+            "bitbucket",
+            "twitch",
+            "reddit",
+            "atlassian"
+        ]
+    );
+    let gh = &providers[0];
+    assert_eq!(gh["configured"], false);
+    assert_eq!(gh["capabilities"]["revocation"], "github_token_delete");
+    assert_eq!(gh["setup"]["needs_client_secret"], true);
+    assert_eq!(gh["setup"]["redirect_uris"][0], "http://127.0.0.1/callback");
+    assert!(gh["scope_descriptions"]["read:user"].is_string());
+
+    let out = cli.run(&["connect", "github"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("providers configure github"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The secret comes on stdin and lands in the keychain, never on disk.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_connected-accounts"))
+        .args([
+            "providers",
+            "configure",
+            "github",
+            "--client-id",
+            "Iv1.abc",
+            "--client-secret-stdin",
+            "--json",
+        ])
+        .envs(sandbox.env())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncWriteExt;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"s3cr3t-value-xyz\n")
+        .await
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let gh: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(gh["configured"], true);
+    assert_eq!(gh["client_id"], "Iv1.abc");
+    assert_eq!(
+        keychain_lookup(SERVICE, "client-secret:github")
+            .await
+            .as_deref(),
+        Some("s3cr3t-value-xyz")
+    );
+    assert!(support::files_containing(&sandbox.dir, "s3cr3t-value-xyz").is_empty());
+
+    let out = cli
+        .run(&[
+            "providers",
+            "configure",
+            "gitlab",
+            "--client-id",
+            "x",
+            "--set",
+            "base=http://gitlab.example.com",
+        ])
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "plain http is refused for a self-managed URL"
+    );
+    let out = cli
+        .run(&[
+            "providers",
+            "configure",
+            "gitlab",
+            "--client-id",
+            "x",
+            "--set",
+            "nope=1",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("has no setting \"nope\""),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -24,6 +24,7 @@ pub struct Engine {
     pub(crate) http: reqwest::Client,
     pub(crate) locks: AccountLocks,
     pub(crate) flows: Mutex<HashMap<String, Pending>>,
+    pub(crate) scheme_routes: Mutex<Vec<crate::flow::SchemeRoute>>,
     pub(crate) devices: Mutex<HashMap<String, crate::flow::device::DevicePending>>,
     pub(crate) cancels: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
     /// The built-in profiles (tests swap in copies pointed at local servers).
@@ -52,6 +53,7 @@ impl Engine {
             http: crate::http::client()?,
             flows: Mutex::default(),
             devices: Mutex::default(),
+            scheme_routes: Mutex::default(),
             cancels: Mutex::default(),
             catalog: catalog::builtin().to_vec(),
             flow_timeout: Duration::from_secs(300),

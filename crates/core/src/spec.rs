@@ -131,7 +131,8 @@ impl Spec {
             token_endpoint: p.token_endpoint.clone(),
             device_endpoint: p.device_endpoint.clone(),
             redirect: RedirectRules {
-                kinds: vec![RedirectKind::Loopback],
+                // OpenID servers register native clients' custom schemes too.
+                kinds: vec![RedirectKind::Loopback, RedirectKind::CustomScheme],
                 loopback_host: LoopbackHost::Ipv4,
                 path: "/callback".into(),
                 fixed_port: None,

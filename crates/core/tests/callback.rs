@@ -189,3 +189,84 @@ async fn two_flows_at_once_never_cross_and_cancel_ends_one() {
     // Clean up the keychain entry this test made.
     engine.disconnect(&accounts[0].id, true).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_custom_scheme_callback_is_accepted_only_for_its_pending_flow() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let engine = engine(&sandbox, &idp).await;
+
+    // Nothing pending: refused and audited.
+    let stray = "io.github.connectedaccounts:/oauth/callback?code=x&state=nobody";
+    assert_eq!(
+        engine.deliver_callback_url(stray).await.unwrap_err().kind,
+        ErrorKind::Forged
+    );
+    let too_long = format!("{stray}&pad={}", "a".repeat(10_000));
+    assert!(engine.deliver_callback_url(&too_long).await.is_err());
+    assert!(engine.deliver_callback_url("not a url").await.is_err());
+    assert!(engine
+        .deliver_callback_url("https://evil.example/oauth/callback?state=x")
+        .await
+        .is_err());
+
+    let started = engine
+        .connect_begin_with(
+            "local-demo",
+            None,
+            Some(Duration::from_secs(30)),
+            Some(ca_core::catalog::RedirectKind::CustomScheme),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        started.redirect_uri,
+        "io.github.connectedaccounts:/oauth/callback"
+    );
+    assert_eq!(
+        query_param(&started.authorize_url, "redirect_uri"),
+        started.redirect_uri
+    );
+    let finish = tokio::spawn({
+        let engine = engine.clone();
+        let flow = started.flow_id.clone();
+        async move { engine.connect_finish(&flow).await }
+    });
+    // The browser ends at the custom-scheme URL; the desktop would hand it to the app.
+    let out = tokio::process::Command::new("python3")
+        .arg(support::repo_root().join("tests/idp/browser.py"))
+        .arg(&started.authorize_url)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let callback = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(
+        callback.starts_with("io.github.connectedaccounts:/oauth/callback?code="),
+        "{callback}"
+    );
+    // A forged state first: refused, and the flow keeps waiting.
+    let forged = callback.replace("state=", "state=x");
+    assert!(engine.deliver_callback_url(&forged).await.is_err());
+    engine.deliver_callback_url(&callback).await.unwrap();
+    let account = finish.await.unwrap().unwrap();
+    assert_eq!(account.subject, "alice");
+    // Replayed: the flow is gone.
+    assert!(engine.deliver_callback_url(&callback).await.is_err());
+    let audit = engine.audit_log(50).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .filter(|e| e.kind == "unsolicited_callback")
+            .count()
+            >= 5,
+        "{audit:?}"
+    );
+    engine.disconnect(&account.id, true).await.unwrap();
+}

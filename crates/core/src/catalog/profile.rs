@@ -126,7 +126,7 @@ pub struct ClientRules {
     pub device_needs_secret: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum RedirectKind {
     /// `http://<host>:<any port><path>` (RFC 8252 §7.3).

@@ -23,7 +23,7 @@ use ts_rs::TS;
 
 use crate::account::{self, Account, Grant, ScopesSource};
 use crate::audit::{self, AuditKind};
-use crate::catalog::{Pkce, Protocol};
+use crate::catalog::{Pkce, Protocol, RedirectKind};
 use crate::db::now_ms;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
@@ -36,6 +36,16 @@ use loopback::{Callback, Listener, Page};
 
 /// The app's private-use redirect (RFC 8252 §7.1), for providers that accept custom schemes.
 pub const CUSTOM_SCHEME_REDIRECT: &str = "io.github.connectedaccounts:/oauth/callback";
+
+/// A pending custom-scheme flow's way in: the URL the desktop hands over is routed by `state`.
+pub struct SchemeRoute {
+    flow_id: String,
+    state: String,
+    sender: mpsc::Sender<Callback>,
+}
+
+/// The longest URL accepted from the desktop (real callbacks are a few hundred bytes).
+const MAX_CALLBACK_URL: usize = 8 * 1024;
 
 /// The longest a sign-in may wait for its callback (its `state` expires with it).
 pub const MAX_FLOW_TIMEOUT: Duration = Duration::from_secs(600);
@@ -65,7 +75,7 @@ pub struct Pending {
     deadline: Instant,
     mismatches: u32,
     callbacks: mpsc::Receiver<Callback>,
-    _listener: Listener,
+    _listener: Option<Listener>,
     _guard: AccountGuard,
 }
 
@@ -84,6 +94,20 @@ impl Engine {
         provider_id: &str,
         scopes: Option<Vec<String>>,
         timeout: Option<Duration>,
+        open_browser: bool,
+    ) -> Result<ConnectStarted> {
+        self.connect_begin_with(provider_id, scopes, timeout, None, open_browser)
+            .await
+    }
+
+    /// As [`Engine::connect_begin`], with a chosen redirect kind (default: the provider's
+    /// preferred one). A provider that does not allow custom schemes gets loopback.
+    pub async fn connect_begin_with(
+        &self,
+        provider_id: &str,
+        scopes: Option<Vec<String>>,
+        timeout: Option<Duration>,
+        redirect: Option<RedirectKind>,
         open_browser: bool,
     ) -> Result<ConnectStarted> {
         let timeout = timeout.unwrap_or(self.flow_timeout);
@@ -113,8 +137,25 @@ impl Engine {
             scopes.insert(0, "openid".into());
         }
         let (tx, callbacks) = mpsc::channel(8);
-        let listener = Listener::bind(tx, &provider.redirect).await?;
-        let redirect_uri = listener.redirect_uri.clone();
+        let kind = match redirect.or_else(|| provider.redirect.kinds.first().copied()) {
+            Some(RedirectKind::CustomScheme)
+                if provider
+                    .redirect
+                    .kinds
+                    .contains(&RedirectKind::CustomScheme) =>
+            {
+                RedirectKind::CustomScheme
+            }
+            _ => RedirectKind::Loopback,
+        };
+        let (listener, redirect_uri, scheme_sender) = match kind {
+            RedirectKind::Loopback => {
+                let l = Listener::bind(tx, &provider.redirect).await?;
+                let uri = l.redirect_uri.clone();
+                (Some(l), uri, None)
+            }
+            RedirectKind::CustomScheme => (None, CUSTOM_SCHEME_REDIRECT.to_string(), Some(tx)),
+        };
         let client = token::client(&provider, secret.as_ref(), Some(&redirect_uri))?;
         let mut request = client.authorize_url(|| CsrfToken::new_random_len(32));
         let verifier = if provider.pkce == Pkce::Unsupported {
@@ -177,6 +218,16 @@ impl Engine {
             _listener: listener,
             _guard: guard,
         };
+        if let Some(sender) = scheme_sender {
+            self.scheme_routes
+                .lock()
+                .expect("routes poisoned")
+                .push(SchemeRoute {
+                    flow_id: flow_id.clone(),
+                    state: pending.state.secret().clone(),
+                    sender,
+                });
+        }
         self.flows
             .lock()
             .expect("flows poisoned")
@@ -278,6 +329,10 @@ impl Engine {
             ));
         };
         let result = self.wait_for_callback(&mut pending, &cancel).await;
+        self.scheme_routes
+            .lock()
+            .expect("routes poisoned")
+            .retain(|r| r.flow_id != flow_id);
         self.cancels
             .lock()
             .expect("cancels poisoned")
@@ -469,6 +524,60 @@ impl Engine {
             whoami_scopes,
         )
         .await
+    }
+
+    /// A callback URL the desktop handed to the window (custom scheme, via single-instance or the
+    /// OS). Accepted only for a pending flow with the same `state`; anything else is refused and
+    /// audited. The raw URL never leaves Rust.
+    pub async fn deliver_callback_url(&self, raw: &str) -> Result<()> {
+        let refuse = |why: &str| {
+            Error::new(
+                ErrorKind::Forged,
+                format!("a sign-in response was refused: {why}"),
+            )
+            .hint("if you were signing in, start again from Connected Accounts")
+        };
+        let problem = if raw.len() > MAX_CALLBACK_URL {
+            Some("the URL is too long")
+        } else {
+            None
+        };
+        let parsed = url::Url::parse(raw).ok();
+        let expected = url::Url::parse(CUSTOM_SCHEME_REDIRECT).expect("static URL");
+        let problem = problem.or(match &parsed {
+            None => Some("the URL is malformed"),
+            Some(u) if u.scheme() != expected.scheme() || u.path() != expected.path() => {
+                Some("the URL is not a sign-in callback")
+            }
+            _ => None,
+        });
+        let params: HashMap<String, String> = parsed
+            .as_ref()
+            .map(|u| u.query_pairs().into_owned().collect())
+            .unwrap_or_default();
+        let route = problem.is_none().then(|| {
+            let state = params
+                .get("state")
+                .map(String::as_bytes)
+                .unwrap_or_default();
+            self.scheme_routes
+                .lock()
+                .expect("routes poisoned")
+                .iter()
+                .find(|r| bool::from(r.state.as_bytes().ct_eq(state)))
+                .map(|r| r.sender.clone())
+        });
+        let Some(Some(sender)) = route else {
+            let why = problem
+                .unwrap_or("no sign-in is waiting for it (unknown, replayed or expired state)");
+            audit::record(&self.db, AuditKind::UnsolicitedCallback, None, None, why).await;
+            return Err(refuse(why));
+        };
+        let (reply, _page) = tokio::sync::oneshot::channel();
+        sender
+            .send(Callback { params, reply })
+            .await
+            .map_err(|_| refuse("the sign-in it belongs to has ended"))
     }
 
     /// Stores what a completed sign-in learned: keychain first, then the row. Reconnecting an
