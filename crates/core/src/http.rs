@@ -22,3 +22,32 @@ pub fn client() -> Result<reqwest::Client> {
         .build()
         .map_err(|e| Error::internal("cannot set up the HTTP client").cause(e))
 }
+
+/// A failed request in the user's words; an untrusted certificate gets its own advice.
+pub fn request_failed(e: reqwest::Error, target: &str) -> Error {
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(&e);
+    while let Some(s) = source {
+        chain.push_str(&s.to_string().to_lowercase());
+        chain.push(' ');
+        source = s.source();
+    }
+    let err = if chain.contains("certificate")
+        || chain.contains("unknownissuer")
+        || chain.contains("invalid peer")
+    {
+        Error::new(
+            crate::error::ErrorKind::Network,
+            format!("the certificate of {target} is not trusted"),
+        )
+        .hint(
+            "if it comes from your organisation's own CA, add that CA to the system store \
+             (sudo cp ca.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates) \
+             or point SSL_CERT_FILE at it",
+        )
+    } else {
+        Error::new(crate::error::ErrorKind::Network, format!("cannot reach {target}"))
+            .hint("check the address and your network connection (and HTTPS_PROXY, if you use a proxy), then try again")
+    };
+    err.cause(e.without_url())
+}

@@ -114,11 +114,7 @@ async fn fetch_metadata(
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|e| {
-            Error::new(ErrorKind::Network, format!("cannot reach {issuer}"))
-                .hint("check the issuer URL and your network connection, then try again")
-                .cause(e.without_url())
-        })?;
+        .map_err(|e| crate::http::request_failed(e, issuer))?;
     let status = response.status();
     if matches!(status.as_u16(), 404 | 405 | 410) {
         return Ok(None);
