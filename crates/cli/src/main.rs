@@ -41,6 +41,13 @@ enum Command {
         /// How the sign-in comes back: a loopback redirect, or a code entered in any browser
         #[arg(long, value_enum, default_value_t = Redirect::Loopback)]
         redirect: Redirect,
+        /// Change the scopes of this existing account instead (PROVIDER is then ignored): its
+        /// granted scopes plus each --scope, less each --drop-scope
+        #[arg(long, value_name = "ACCOUNT")]
+        account: Option<String>,
+        /// With --account: a scope to give up (repeatable)
+        #[arg(long = "drop-scope", value_name = "SCOPE", requires = "account")]
+        drop_scopes: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -295,8 +302,37 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
             scopes,
             timeout,
             redirect,
+            account,
+            drop_scopes,
             json,
         } => {
+            if let Some(account) = account {
+                if redirect != Redirect::Loopback {
+                    return Err(Error::invalid_input(
+                        "changing an account's scopes uses the browser sign-in",
+                        "leave out --redirect",
+                    )
+                    .into());
+                }
+                let started = engine
+                    .connect_account_scopes(
+                        &account,
+                        &scopes,
+                        &drop_scopes,
+                        Some(Duration::from_secs(timeout)),
+                        None,
+                        true,
+                    )
+                    .await?;
+                let a = wait_for_browser(engine, started).await?;
+                if json {
+                    print_json(&a);
+                } else {
+                    eprintln!("Updated {}: {}", a.display_name, a.scopes_granted.join(" "));
+                    println!("{}", a.id);
+                }
+                return Ok(());
+            }
             let scopes = (!scopes.is_empty()).then_some(scopes);
             let account = match redirect {
                 Redirect::Scheme => {
@@ -422,6 +458,13 @@ async fn connect_loopback(
     let started = engine
         .connect_begin(provider, scopes, Some(Duration::from_secs(timeout)), true)
         .await?;
+    wait_for_browser(engine, started).await
+}
+
+async fn wait_for_browser(
+    engine: &Engine,
+    started: ca_core::ConnectStarted,
+) -> Result<Account, Failure> {
     eprintln!(
         "Opening your browser to sign in to {}. If it does not open, visit:\n  {}\nWaiting up to {} s (Ctrl-C cancels)…",
         started.provider, started.authorize_url, started.timeout_secs

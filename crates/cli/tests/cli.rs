@@ -720,3 +720,113 @@ async fn a_built_in_provider_is_configured_from_the_command_line() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn scopes_of_an_account_are_changed_by_signing_in_again_as_the_same_person() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    add_demo_provider(&cli, &idp).await;
+    let a = cli
+        .json(&[
+            "connect",
+            "local-demo",
+            "--scope",
+            "openid",
+            "--scope",
+            "email",
+            "--json",
+        ])
+        .await;
+    let id = a["id"].as_str().unwrap();
+    assert_eq!(a["scopes_granted"], serde_json::json!(["openid", "email"]));
+
+    // Add profile: the same account, more scopes.
+    let b = cli
+        .json(&[
+            "connect",
+            "local-demo",
+            "--account",
+            id,
+            "--scope",
+            "profile",
+            "--json",
+        ])
+        .await;
+    assert_eq!(b["id"], id);
+    let granted: Vec<&str> = b["scopes_granted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        granted.contains(&"profile") && granted.contains(&"email"),
+        "{granted:?}"
+    );
+    assert_eq!(
+        b["display_name"], "Alice Example",
+        "profile now gives the name"
+    );
+
+    // Drop email.
+    let c = cli
+        .json(&[
+            "connect",
+            "local-demo",
+            "--account",
+            id,
+            "--drop-scope",
+            "email",
+            "--json",
+        ])
+        .await;
+    assert!(
+        !c["scopes_requested"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "email"),
+        "{c}"
+    );
+    assert_eq!(
+        cli.json(&["list", "--json"])
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "still one account"
+    );
+
+    // Signing in as someone else changes nothing.
+    let out = Cli::new(&sandbox)
+        .with("CA_TEST_LOGIN", "bob")
+        .run(&["connect", "local-demo", "--account", id, "--scope", "email"])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not as the account being changed"),
+        "{}",
+        stderr(&out)
+    );
+    let list = cli.json(&["list", "--json"]).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["subject"], "alice");
+
+    // Several accounts per provider: bob connects on his own.
+    let bob = Cli::new(&sandbox)
+        .with("CA_TEST_LOGIN", "bob")
+        .json(&["connect", "local-demo", "--json"])
+        .await;
+    assert_ne!(bob["id"], id);
+    assert_eq!(
+        cli.json(&["list", "--json"])
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

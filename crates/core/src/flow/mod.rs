@@ -73,6 +73,8 @@ pub struct Pending {
     scopes: Vec<String>,
     redirect_uri: String,
     deadline: Instant,
+    /// Changing an existing account's scopes: who must sign in.
+    expected_subject: Option<String>,
     mismatches: u32,
     callbacks: mpsc::Receiver<Callback>,
     _listener: Option<Listener>,
@@ -109,6 +111,49 @@ impl Engine {
         timeout: Option<Duration>,
         redirect: Option<RedirectKind>,
         open_browser: bool,
+    ) -> Result<ConnectStarted> {
+        self.begin(provider_id, scopes, timeout, redirect, open_browser, None)
+            .await
+    }
+
+    /// Changes an account's scopes by signing in again: its granted scopes plus `add`, less
+    /// `drop`. The sign-in must come back as the same person, or nothing changes.
+    pub async fn connect_account_scopes(
+        &self,
+        account_query: &str,
+        add: &[String],
+        drop: &[String],
+        timeout: Option<Duration>,
+        redirect: Option<RedirectKind>,
+        open_browser: bool,
+    ) -> Result<ConnectStarted> {
+        let row = self.row(account_query).await?;
+        let view = row.view(now_ms());
+        let mut scopes: Vec<String> = view.scopes_granted.iter().chain(add).cloned().collect();
+        let drop = normalize_scopes(drop);
+        scopes = normalize_scopes(&scopes)
+            .into_iter()
+            .filter(|s| !drop.contains(s))
+            .collect();
+        self.begin(
+            &row.provider_id,
+            Some(scopes),
+            timeout,
+            redirect,
+            open_browser,
+            Some(view.subject),
+        )
+        .await
+    }
+
+    async fn begin(
+        &self,
+        provider_id: &str,
+        scopes: Option<Vec<String>>,
+        timeout: Option<Duration>,
+        redirect: Option<RedirectKind>,
+        open_browser: bool,
+        expected_subject: Option<String>,
     ) -> Result<ConnectStarted> {
         let timeout = timeout.unwrap_or(self.flow_timeout);
         if timeout.is_zero() || timeout > MAX_FLOW_TIMEOUT {
@@ -213,6 +258,7 @@ impl Engine {
             scopes,
             redirect_uri,
             deadline: Instant::now() + timeout,
+            expected_subject,
             mismatches: 0,
             callbacks,
             _listener: listener,
@@ -515,6 +561,14 @@ impl Engine {
             "finish signing in",
         )?;
         let (who, whoami_scopes) = self.identify(p, &granted, pending.nonce.as_ref()).await?;
+        if let Some(expected) = &pending.expected_subject {
+            if *expected != who.subject {
+                return Err(Error::invalid_input(
+                    format!("you signed in to {} as {}, not as the account being changed; nothing was changed", p.name, who.display_name),
+                    "sign in again as the same person (your browser may need to sign out of the other account first)",
+                ));
+            }
+        }
         self.store_connected(
             p,
             &pending.account_id,
