@@ -4,6 +4,7 @@ authorization server and the real Secret Service (run under tests/with-keyring.s
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -105,6 +106,9 @@ class Sandbox:
             "CONNECTED_ACCOUNTS_PROFILE": "",
             # No accessibility bus: GTK would start at-spi daemons that outlive the app.
             "NO_AT_BRIDGE": "1",
+            # The scripted browser hands custom-scheme redirects to the desktop, as a browser
+            # would: `gio open` finds the handler the app registered and starts it with the URL.
+            "CA_TEST_OPEN_SCHEME": "gio",
         }
 
     def set_browser(self, mode):
@@ -144,22 +148,34 @@ def driver(display, sandbox):
     assert APP.is_file(), f"build the window first: npx tauri build --debug --no-bundle ({APP})"
     port, native = free_port(), free_port()
     env = {**sandbox.env, "DISPLAY": display}
+    # Its own process group, so WebKitWebDriver (its child) is stopped with it.
     tauri_driver = subprocess.Popen(
         ["tauri-driver", "--port", str(port), "--native-port", str(native)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(os.environ.get("CA_E2E_DRIVER_LOG", os.devnull), "wb"),
+        start_new_session=True,
     )
-    wait_for_port(port, tauri_driver, "tauri-driver")
-    options = ArgOptions()
-    options.set_capability("browserName", "wry")
-    options.set_capability("tauri:options", {"application": str(APP)})
-    started = time.monotonic()
-    drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
-    drv.implicitly_wait(0)
-    drv.e2e_started = started
-    yield drv
+    drv = None
     try:
-        drv.quit()
+        wait_for_port(port, tauri_driver, "tauri-driver")
+        # tauri-driver starts WebKitWebDriver itself; a session asked for before that one listens
+        # is dropped, so wait for both.
+        wait_for_port(native, tauri_driver, "WebKitWebDriver")
+        options = ArgOptions()
+        options.set_capability("browserName", "wry")
+        options.set_capability("tauri:options", {"application": str(APP)})
+        drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+        drv.implicitly_wait(0)
+        yield drv
     finally:
+        if drv is not None:
+            try:
+                drv.quit()
+            except Exception:
+                pass
+        try:
+            os.killpg(tauri_driver.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
         stop(tauri_driver)

@@ -128,3 +128,60 @@ def test_disconnect_confirms_then_revokes_and_forgets(driver, sandbox):
     assert sandbox.keychain(account_id) is None, "tokens deleted from the Secret Service"
     kinds = [e["kind"] for e in json.loads(sandbox.cli("audit", "--json"))]
     assert "revoked" in kinds
+
+
+def test_a_built_in_provider_is_set_up_from_its_guidance(driver, sandbox):
+    row = one(driver, '[data-testid="provider-setup-row"][data-provider-id="github"]')
+    row.find_element(By.CSS_SELECTOR, '[data-testid="setup-toggle"]').click()
+    panel = one(driver, '[data-testid="provider-setup-row"][data-provider-id="github"] [data-testid="setup-panel"]')
+    uris = [e.text for e in panel.find_elements(By.CSS_SELECTOR, '[data-testid="setup-redirect-uri"]')]
+    assert "http://127.0.0.1/callback" in uris
+    assert "github.com/settings/applications/new" in panel.text
+    panel.find_element(By.CSS_SELECTOR, 'input[name="client_id"]').send_keys("Iv1.e2e-client")
+    panel.find_element(By.CSS_SELECTOR, 'input[name="client_secret"]').send_keys("e2e-secret-value")
+    snapshot(driver, "provider-setup")
+    panel.find_element(By.CSS_SELECTOR, '[data-testid="setup-save"]').click()
+    one(driver, '[data-testid="provider-row"][data-provider-id="github"]')
+    assert sandbox.keychain("client-secret:github") == "e2e-secret-value"
+    providers = json.loads(sandbox.cli("providers", "--json"))
+    github = next(p for p in providers if p["id"] == "github")
+    assert github["configured"] and github["client_id"] == "Iv1.e2e-client"
+
+
+def choose_redirect(driver, provider_id, kind):
+    from selenium.webdriver.support.ui import Select
+
+    select = one(driver, f'[data-provider-id="{provider_id}"] [data-testid="connect-redirect"]')
+    Select(select).select_by_value(kind)
+
+
+def test_custom_scheme_sign_in_comes_back_through_the_desktop(driver, sandbox):
+    """The browser ends at io.github.connectedaccounts:/oauth/callback?…; `gio open` starts the
+    registered handler (a second app instance), single-instance forwards the URL here."""
+    sandbox.set_browser("approve")
+    assert not account_rows(driver)
+    choose_redirect(driver, "local-demo", "custom_scheme")
+    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    row = one(driver, '[data-testid="account-row"][data-status="connected"]', seconds=40)
+    assert row.find_element(By.CSS_SELECTOR, '[data-testid="account-name"]').text == "Alice Example"
+    events = json.loads(sandbox.cli("audit", "--json"))
+    started = next(e for e in events if e["kind"] == "flow_started")
+    assert "io.github.connectedaccounts:/oauth/callback" in started["detail"], started
+    sandbox.cli("revoke", row.get_attribute("data-account-id"), "--yes")
+    driver.refresh()
+    wait(driver).until(lambda d: d.execute_script("return document.body.dataset.ready") == "accounts")
+    assert not account_rows(driver)
+
+
+def test_device_code_sign_in_in_the_window(driver, sandbox):
+    sandbox.set_browser("approve")
+    choose_redirect(driver, "local-demo", "device")
+    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    panel = one(driver, '[data-testid="device-waiting"]')
+    code = panel.find_element(By.CSS_SELECTOR, '[data-testid="device-user-code"]').text.strip()
+    assert len(code) >= 8, code
+    assert "/device" in panel.find_element(By.CSS_SELECTOR, '[data-testid="device-verification-uri"]').text
+    snapshot(driver, "device-code")
+    # The app opened the verification page with $BROWSER; polling finishes within a few intervals.
+    row = one(driver, '[data-testid="account-row"][data-status="connected"]', seconds=60)
+    assert "alice@example.test" in row.text

@@ -8,10 +8,13 @@ import type {
   Account,
   AuditEvent,
   ConnectStarted,
+  DeviceStarted,
   DisconnectOutcome,
   NewProvider,
   ProbeResult,
+  ProviderSettings,
   ProviderView,
+  RedirectKind,
   UiError,
 } from "./bindings";
 
@@ -23,13 +26,25 @@ export function addProvider(provider: NewProvider): Promise<ProviderView> {
   return invoke<ProviderView>("add_provider", { provider });
 }
 
+/**
+ * Sets a built-in provider's client ID and parameters. A non-empty `clientSecret` is stored in
+ * the system keychain; null (or blank) keeps whatever secret is stored already.
+ */
+export function configureProvider(settings: ProviderSettings, clientSecret: string | null): Promise<ProviderView> {
+  return invoke<ProviderView>("configure_provider", { settings, clientSecret });
+}
+
 export function listAccounts(): Promise<Account[]> {
   return invoke<Account[]>("list_accounts");
 }
 
-/** Starts a sign-in; Rust opens the system browser itself. */
-export function connectBegin(providerId: string, scopes: string[] | null): Promise<ConnectStarted> {
-  return invoke<ConnectStarted>("connect_begin", { providerId, scopes });
+/**
+ * Starts a browser sign-in; Rust opens the system browser itself. `redirect` picks how the
+ * browser hands the result back (a loopback port or the app's own scheme); null means the
+ * provider's default, the first of its `redirect_kinds`.
+ */
+export function connectBegin(providerId: string, scopes: string[] | null, redirect: RedirectKind | null): Promise<ConnectStarted> {
+  return invoke<ConnectStarted>("connect_begin", { providerId, scopes, redirect });
 }
 
 /** Resolves when the browser callback arrives; rejects on cancel, timeout or error. */
@@ -37,6 +52,17 @@ export function connectFinish(flowId: string): Promise<Account> {
   return invoke<Account>("connect_finish", { flowId });
 }
 
+/** Starts a device sign-in (a code entered on any device); Rust opens the browser at the verification page. */
+export function deviceBegin(providerId: string, scopes: string[] | null): Promise<DeviceStarted> {
+  return invoke<DeviceStarted>("device_begin", { providerId, scopes });
+}
+
+/** Polls until the code is entered; rejects on cancel, expiry, denial or error. */
+export function deviceFinish(flowId: string): Promise<Account> {
+  return invoke<Account>("device_finish", { flowId });
+}
+
+/** Cancels a running browser or device sign-in. */
 export function connectCancel(flowId: string): Promise<void> {
   return invoke<void>("connect_cancel", { flowId });
 }

@@ -1,8 +1,8 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startApp, type AppHandle } from "./app";
-import type { Account, AuditEvent, ConnectStarted, DisconnectOutcome, ProbeResult } from "./bindings";
-import { FakeBackend, NOW, account, deferred, provider, uiError } from "./fake-backend";
+import type { Account, AuditEvent, ConnectStarted, DisconnectOutcome, ProbeResult, ProviderView } from "./bindings";
+import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "./fake-backend";
 
 let handle: AppHandle | null = null;
 
@@ -14,10 +14,21 @@ afterEach(() => {
   delete document.body.dataset.ready;
 });
 
-function baseBackend(opts: { accounts?: Account[]; audit?: AuditEvent[] } = {}): FakeBackend {
+/** Like `list_providers`: a provider added by URL, a configured built-in, and two built-ins still to set up. */
+function baseProviders(): ProviderView[] {
+  return [
+    builtin("github", { configured: true, client_id: "gh-client", scopes: ["repo"] }),
+    builtin("gitlab"),
+    builtin("microsoft"),
+    provider(),
+  ];
+}
+
+function baseBackend(opts: { accounts?: Account[]; audit?: AuditEvent[]; providers?: ProviderView[] } = {}): FakeBackend {
   let accounts = opts.accounts ?? [account()];
+  const providers = opts.providers ?? baseProviders();
   return new FakeBackend({
-    list_providers: () => [provider(), provider({ id: "github", name: "GitHub", issuer: "https://github.com", scopes: ["repo"] })],
+    list_providers: () => providers,
     list_accounts: () => accounts,
     recover_interrupted: () => accounts,
     audit_log: () => opts.audit ?? [],
@@ -210,7 +221,7 @@ describe("connect", () => {
     click(byTestId("connect", gh));
 
     await vi.waitFor(() => expect(byTestId("flow-waiting")).not.toBeNull());
-    expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "github", scopes: ["repo", "read:user"] }]);
+    expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "github", scopes: ["repo", "read:user"], redirect: null }]);
     expect(backend.callsOf("connect_finish")).toEqual([{ flowId: "flow-42" }]);
     const panel = byTestId("flow-waiting")!;
     expect(panel.textContent).toContain("Waiting for you to finish signing in to GitHub in your browser…");
@@ -231,7 +242,9 @@ describe("connect", () => {
       .on("connect_finish", () => new Promise(() => {}));
     await boot(backend);
     click(byTestId("connect", providerRowOf("example")));
-    await vi.waitFor(() => expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "example", scopes: null }]));
+    await vi.waitFor(() =>
+      expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "example", scopes: null, redirect: null }]),
+    );
   });
 
   it("adds the new account, highlights it and clears the waiting panel", async () => {
@@ -464,7 +477,7 @@ describe("providers and activity", () => {
   it("adds a provider from the form", async () => {
     const backend = baseBackend().on("add_provider", (args) => {
       const p = args.provider as { issuer: string; client_id: string; name: string | null; scopes: string[] };
-      return provider({ id: "gitlab", name: p.name ?? "GitLab", issuer: p.issuer, client_id: p.client_id, scopes: p.scopes });
+      return provider({ id: "keycloak", name: p.name ?? "Keycloak", issuer: p.issuer, client_id: p.client_id, scopes: p.scopes });
     });
     await boot(backend);
     const form = byTestId("add-provider-form") as HTMLFormElement;
@@ -475,7 +488,7 @@ describe("providers and activity", () => {
     const set = (name: string, value: string) => {
       (form.querySelector(`input[name="${name}"]`) as HTMLInputElement).value = value;
     };
-    set("issuer", " https://gitlab.com ");
+    set("issuer", " https://sso.example.org/realms/main ");
     set("client_id", "abc123");
     set("name", "");
     set("scopes", "openid  read_user");
@@ -483,9 +496,18 @@ describe("providers and activity", () => {
 
     await vi.waitFor(() => expect(allByTestId("provider-row")).toHaveLength(3));
     expect(backend.callsOf("add_provider")).toEqual([
-      { provider: { issuer: "https://gitlab.com", client_id: "abc123", name: null, scopes: ["openid", "read_user"] } },
+      {
+        provider: {
+          issuer: "https://sso.example.org/realms/main",
+          client_id: "abc123",
+          name: null,
+          scopes: ["openid", "read_user"],
+          userinfo_endpoint: null,
+          revocation_endpoint: null,
+        },
+      },
     ]);
-    expect(providerRowOf("gitlab").textContent).toContain("https://gitlab.com");
+    expect(providerRowOf("keycloak").textContent).toContain("https://sso.example.org/realms/main");
     expect(form.hidden).toBe(true);
   });
 

@@ -7,24 +7,33 @@ import type {
   Account,
   AuditEvent,
   ConnectStarted,
+  DeviceStarted,
   DisconnectOutcome,
   NewProvider,
   ProbeResult,
+  ProviderSettings,
   ProviderView,
+  RedirectKind,
 } from "./bindings";
+import { connectKinds, effectiveKind, redirectArg, type ConnectKind } from "./connect-kinds";
 import { confirmDialog } from "./dialogs";
 import { button, h, replaceChildren } from "./dom";
 import { ProviderForm } from "./provider-form";
-import { accountLabel, accountRow, auditList, flowPanel, providerRow, type RowAction } from "./render";
-import { parseScopes } from "./scopes";
+import { providerRow, setupRow, type SetupControls } from "./provider-rows";
+import type { SetupDraft } from "./provider-setup";
+import { accountLabel, accountRow, auditList, devicePanel, flowPanel, type RowAction } from "./render";
+import { parseScopes, type ScopeDescriptions } from "./scopes";
 import { TestView } from "./test-view";
 import { countdown } from "./time";
 
 export const AUDIT_LIMIT = 50;
 const HIGHLIGHT_MS = 4000;
 
-type Flow = {
-  started: ConnectStarted;
+/** A running sign-in: in the browser (loopback or app-scheme redirect) or with a code on another device. */
+type Flow = (
+  | { kind: "browser"; started: ConnectStarted; redirect: RedirectKind }
+  | { kind: "device"; started: DeviceStarted }
+) & {
   providerName: string;
   deadline: number;
   cancelling: boolean;
@@ -59,6 +68,14 @@ class App {
   private auditError: string | null = null;
   private busy = new Map<string, RowAction>();
   private scopeDrafts = new Map<string, string>();
+  /** How the user chose to connect each provider, when not its default. */
+  private kindChoices = new Map<string, ConnectKind>();
+  /** Providers whose setup or settings panel is unfolded. */
+  private openSetup = new Set<string>();
+  /** What was typed into setup forms (never the client secret), by provider. */
+  private setupDrafts = new Map<string, SetupDraft>();
+  /** Accounts whose "What this account can do" list is unfolded. */
+  private openScopeDetails = new Set<string>();
   private flow: Flow | null = null;
   private flowStarting = false;
   private error: Message | null = null;
@@ -193,9 +210,9 @@ class App {
         h(
           "p",
           { class: "empty", "data-testid": "accounts-empty" },
-          this.providers.length > 0
+          this.providers.some((p) => p.configured)
             ? "No accounts yet — connect one from a provider below."
-            : "No accounts yet — add a provider below, then connect an account with it.",
+            : "No accounts yet — set up a provider below, then connect an account with it.",
         ),
       );
       return;
@@ -210,6 +227,12 @@ class App {
           busy: this.busy.get(account.id),
           highlight: this.highlight === account.id,
           flowActive,
+          scopeDescriptions: this.scopeDescriptionsOf(account.provider),
+          scopeDetailsOpen: this.openScopeDetails.has(account.id),
+          onScopeDetails: (open) => {
+            if (open) this.openScopeDetails.add(account.id);
+            else this.openScopeDetails.delete(account.id);
+          },
           onTest: () => void this.test(account.id),
           onRefresh: () => void this.refresh(account.id),
           onDisconnect: () => void this.disconnect(account.id),
@@ -218,6 +241,7 @@ class App {
               account.provider,
               account.provider_name,
               account.scopes_requested.length > 0 ? account.scopes_requested : null,
+              this.kindOf(account.provider),
             ),
         }),
       );
@@ -247,35 +271,94 @@ class App {
     this.focusKey = null;
   }
 
+  private scopeDescriptionsOf(providerId: string): ScopeDescriptions {
+    return this.providers.find((p) => p.id === providerId)?.scope_descriptions ?? {};
+  }
+
+  /** Configured providers (with Connect) first, then the built-ins still to be set up. */
   private renderProviders(): void {
     if (!this.loaded) return;
-    if (this.providers.length === 0) {
-      replaceChildren(
-        this.providerList,
+    const configured = this.providers.filter((p) => p.configured);
+    const waiting = this.providers.filter((p) => !p.configured);
+    const parts: HTMLElement[] = [];
+    if (configured.length === 0) {
+      parts.push(
         h(
           "p",
           { class: "empty", "data-testid": "providers-empty" },
-          "No providers yet — use “Add provider” with the issuer URL and client ID from the provider’s developer console.",
+          waiting.length > 0
+            ? "No provider is set up yet — pick one under “Set up a provider” below, or use “Add provider” with an issuer URL."
+            : "No providers yet — use “Add provider” with the issuer URL and client ID from the provider’s developer console.",
         ),
       );
-      return;
+    } else {
+      const flowActive = this.flowRunning();
+      const list = h("ul", { class: "providers", "data-testid": "provider-list" });
+      for (const provider of configured) {
+        const kinds = connectKinds(provider);
+        list.appendChild(
+          providerRow(provider, {
+            draftScopes: this.scopeDrafts.get(provider.id) ?? "",
+            flowActive,
+            onDraft: (text) => this.scopeDrafts.set(provider.id, text),
+            kinds,
+            kind: this.kindOf(provider.id),
+            onKind: (kind) => this.chooseKind(provider.id, kind),
+            onConnect: (text, kind) => {
+              const scopes = parseScopes(text);
+              void this.connect(provider.id, provider.name, scopes.length > 0 ? scopes : null, kind);
+            },
+            settings: this.setupControls(provider),
+          }),
+        );
+      }
+      parts.push(list);
     }
-    const flowActive = this.flowRunning();
-    const list = h("ul", { class: "providers", "data-testid": "provider-list" });
-    for (const provider of this.providers) {
-      list.appendChild(
-        providerRow(provider, {
-          draftScopes: this.scopeDrafts.get(provider.id) ?? "",
-          flowActive,
-          onDraft: (text) => this.scopeDrafts.set(provider.id, text),
-          onConnect: (text) => {
-            const scopes = parseScopes(text);
-            void this.connect(provider.id, provider.name, scopes.length > 0 ? scopes : null);
-          },
-        }),
+    if (waiting.length > 0) {
+      parts.push(
+        h(
+          "section",
+          { class: "setup-group", "data-testid": "setup-providers", "aria-labelledby": "setup-title" },
+          h("h3", { class: "group-title", id: "setup-title" }, "Set up a provider"),
+          h(
+            "p",
+            { class: "small muted" },
+            "Register this app with the provider once, paste its client ID here, then connect as many accounts as you like.",
+          ),
+          h(
+            "ul",
+            { class: "providers providers--setup", "data-testid": "setup-list" },
+            ...waiting.map((p) => setupRow(p, this.setupControls(p))),
+          ),
+        ),
       );
     }
-    replaceChildren(this.providerList, list);
+    replaceChildren(this.providerList, ...parts);
+  }
+
+  /** How Connect signs in to this provider: the user's choice, or the provider's default. */
+  private kindOf(providerId: string): ConnectKind {
+    return effectiveKind(connectKinds(this.providers.find((p) => p.id === providerId)), this.kindChoices.get(providerId));
+  }
+
+  private chooseKind(providerId: string, kind: ConnectKind): void {
+    const kinds = connectKinds(this.providers.find((p) => p.id === providerId));
+    if (kind === kinds[0]) this.kindChoices.delete(providerId);
+    else this.kindChoices.set(providerId, kind);
+  }
+
+  private setupControls(provider: ProviderView): SetupControls {
+    const id = provider.id;
+    return {
+      open: this.openSetup.has(id),
+      draft: this.setupDrafts.get(id),
+      onToggle: (open) => {
+        if (open) this.openSetup.add(id);
+        else this.openSetup.delete(id);
+      },
+      onDraft: (draft) => this.setupDrafts.set(id, draft),
+      onSave: (settings, clientSecret) => this.configureProvider(settings, clientSecret),
+    };
   }
 
   /** Enables or disables every connect button without rebuilding the rows (keeps typed scopes and focus). */
@@ -294,15 +377,17 @@ class App {
       replaceChildren(this.flowSlot);
       return;
     }
+    const common = {
+      providerName: flow.providerName,
+      remainingMs: flow.deadline - this.now(),
+      cancelling: flow.cancelling,
+      onCancel: () => void this.cancelFlow(),
+    };
     replaceChildren(
       this.flowSlot,
-      flowPanel({
-        started: flow.started,
-        providerName: flow.providerName,
-        remainingMs: flow.deadline - this.now(),
-        cancelling: flow.cancelling,
-        onCancel: () => void this.cancelFlow(),
-      }),
+      flow.kind === "device"
+        ? devicePanel({ ...common, started: flow.started })
+        : flowPanel({ ...common, started: flow.started, redirect: flow.redirect }),
     );
   }
 
@@ -411,14 +496,57 @@ class App {
     return this.flow !== null || this.flowStarting;
   }
 
-  private async connect(providerId: string, providerName: string, scopes: string[] | null): Promise<void> {
+  /** Signs in to a provider the chosen way; `kind` comes from the row's select (or the default). */
+  private async connect(providerId: string, providerName: string, scopes: string[] | null, kind: ConnectKind): Promise<void> {
     if (this.flowRunning()) return;
+    const kinds = connectKinds(this.providers.find((p) => p.id === providerId));
+    const nameOf = (id: string) => this.providers.find((p) => p.id === id)?.name ?? providerName;
+    if (kind === "device") {
+      await this.runFlow(
+        async (): Promise<Flow> => {
+          const started = await api.deviceBegin(providerId, scopes);
+          return {
+            kind: "device",
+            started,
+            providerName: nameOf(started.provider),
+            deadline: this.now() + started.expires_in_secs * 1000,
+            cancelling: false,
+            cancelled: false,
+          };
+        },
+        (flow) => api.deviceFinish(flow.started.flow_id),
+      );
+    } else {
+      await this.runFlow(
+        async (): Promise<Flow> => {
+          const started = await api.connectBegin(providerId, scopes, redirectArg(kinds, kind));
+          return {
+            kind: "browser",
+            started,
+            redirect: kind,
+            providerName: nameOf(started.provider),
+            deadline: this.now() + started.timeout_secs * 1000,
+            cancelling: false,
+            cancelled: false,
+          };
+        },
+        (flow) => api.connectFinish(flow.started.flow_id),
+      );
+    }
+  }
+
+  /**
+   * Runs one sign-in: `begin` starts it (Connect buttons stay disabled meanwhile), the waiting
+   * panel shows until `finish` settles, then the account appears or the error is shown.
+   * A cancel (by the user or reported by the backend) shows nothing.
+   */
+  private async runFlow(begin: () => Promise<Flow>, finish: (flow: Flow) => Promise<Account>): Promise<void> {
     this.flowStarting = true;
     this.syncConnectButtons();
 
-    let started: ConnectStarted;
+    let flow: Flow;
     try {
-      started = await api.connectBegin(providerId, scopes);
+      flow = await begin();
     } catch (e) {
       this.flowStarting = false;
       this.syncConnectButtons();
@@ -427,23 +555,17 @@ class App {
       return;
     }
     this.flowStarting = false;
-    const flow: Flow = {
-      started,
-      providerName: this.providers.find((p) => p.id === started.provider)?.name ?? providerName,
-      deadline: this.now() + started.timeout_secs * 1000,
-      cancelling: false,
-      cancelled: false,
-    };
     this.flow = flow;
     this.error = null;
     this.renderMessages();
     this.renderFlow();
     this.syncConnectButtons();
     this.startCountdown();
-    this.flowSlot.querySelector<HTMLElement>('[data-testid="cancel-flow"]')?.focus();
+    const focus = flow.kind === "device" ? '[data-testid="device-user-code-copy"]' : '[data-testid="cancel-flow"]';
+    this.flowSlot.querySelector<HTMLElement>(focus)?.focus();
 
     try {
-      const account = await api.connectFinish(started.flow_id);
+      const account = await finish(flow);
       this.upsertAccount(account);
       this.flashAccount(account.id);
     } catch (e) {
@@ -471,7 +593,7 @@ class App {
     this.renderFlow();
     try {
       await api.connectCancel(flow.started.flow_id);
-      // Do not wait for connect_finish to notice: the user asked to stop.
+      // Do not wait for connect_finish / device_finish to notice: the user asked to stop.
       this.endFlow(flow);
     } catch (e) {
       if (this.flow !== flow) return;
@@ -486,7 +608,7 @@ class App {
     this.stopCountdown();
     this.countdownTimer = window.setInterval(() => {
       const flow = this.flow;
-      const el = this.flowSlot.querySelector('[data-testid="flow-countdown"]');
+      const el = this.flowSlot.querySelector('[data-testid="flow-countdown"], [data-testid="device-countdown"]');
       if (!flow || !el) return;
       el.textContent = countdown(flow.deadline - this.now());
     }, 1000);
@@ -609,15 +731,48 @@ class App {
     await this.reloadAccounts();
   }
 
-  // ---- add provider -------------------------------------------------------
+  // ---- add and set up providers -------------------------------------------
+
+  private storeProvider(view: ProviderView): void {
+    const i = this.providers.findIndex((p) => p.id === view.id);
+    if (i >= 0) this.providers[i] = view;
+    else this.providers.push(view);
+  }
+
+  /** Saves a built-in provider's settings; true when saved (errors go to the banner). */
+  private async configureProvider(settings: ProviderSettings, clientSecret: string | null): Promise<boolean> {
+    const wasConfigured = this.providers.find((p) => p.id === settings.provider_id)?.configured ?? false;
+    try {
+      const view = await api.configureProvider(settings, clientSecret);
+      this.storeProvider(view);
+      this.openSetup.delete(view.id);
+      this.setupDrafts.delete(view.id);
+      this.renderProviders();
+      this.renderAccounts(); // the empty-state text and scope descriptions may change
+      this.showNotice(
+        wasConfigured
+          ? `Saved the settings of ${view.name}.`
+          : `${view.name} is set up. Press Connect to sign in with it.`,
+        "info",
+      );
+      const row = [...this.providerList.querySelectorAll<HTMLElement>('[data-testid="provider-row"]')].find(
+        (r) => r.dataset.providerId === view.id,
+      );
+      row?.querySelector<HTMLElement>(wasConfigured ? '[data-testid="settings-toggle"]' : '[data-testid="connect"]')?.focus();
+      return true;
+    } catch (e) {
+      this.showError(e);
+      return false;
+    } finally {
+      void this.loadAudit();
+    }
+  }
 
   /** Sends a filled-in provider form; true when the provider was added. */
   private async addProvider(provider: NewProvider): Promise<boolean> {
     try {
       const added = await api.addProvider(provider);
-      const i = this.providers.findIndex((p) => p.id === added.id);
-      if (i >= 0) this.providers[i] = added;
-      else this.providers.push(added);
+      this.storeProvider(added);
       this.renderProviders();
       this.renderAccounts(); // the empty-state text depends on having providers
       this.showNotice(`Added ${added.name}. Press Connect to sign in with it.`, "info");

@@ -1,12 +1,36 @@
 // Generated from the Rust types by `cargo run -p ca-core --example gen-bindings`. Do not edit.
 
-export type ProviderView = { id: string, name: string, issuer: string, client_id: string, scopes: Array<string>, has_revocation: boolean, has_userinfo: boolean, };
+export type ProviderView = { id: string, name: string, builtin: boolean, configured: boolean, client_id: string, 
+/**
+ * The issuer (discovered providers) or the authorization endpoint's origin.
+ */
+issuer: string, scopes: Array<string>, scope_descriptions: { [key in string]: string }, capabilities: Capabilities, setup: SetupGuide | null, has_revocation: boolean, has_userinfo: boolean, };
+
+export type Capabilities = { protocol: string, pkce: string, client_secret: string, redirect_kinds: Array<string>, device_flow: boolean, refresh_tokens: boolean, rotating_refresh_tokens: boolean, revocation: string, granted_scopes_from: string, };
+
+export type SetupGuide = { register_url: string, instructions: string, 
+/**
+ * Exactly what to paste as the redirect URI(s).
+ */
+redirect_uris: Array<string>, needs_client_secret: boolean, params: Array<SetupParam>, };
+
+export type SetupParam = { name: string, label: string, default: string, value: string | null, help: string | null, };
 
 export type NewProvider = { issuer: string, client_id: string, name: string | null, 
 /**
  * Empty: the OpenID scopes the server supports among openid, profile, email, offline_access.
  */
-scopes: Array<string>, };
+scopes: Array<string>, 
+/**
+ * Endpoints no metadata document gives can be entered by hand.
+ */
+userinfo_endpoint: string | null, revocation_endpoint: string | null, };
+
+export type ProviderSettings = { provider_id: string, client_id: string, 
+/**
+ * e.g. `{"base": "https://gitlab.example.com"}` or `{"tenant": "organizations"}`.
+ */
+params: { [key in string]: string }, };
 
 export type AccountStatus = "connected" | "expiring" | "offline" | "needs_reconnect" | "error" | "connecting" | "refreshing" | "disconnecting";
 
@@ -18,7 +42,11 @@ export type Account = { id: string, provider: string, provider_name: string, dis
  */
 expires_at: string | null, last_error: string | null, created_at: string, updated_at: string, };
 
+export type RedirectKind = "loopback" | "custom_scheme";
+
 export type ConnectStarted = { flow_id: string, provider: string, authorize_url: string, redirect_uri: string, timeout_secs: number, };
+
+export type DeviceStarted = { flow_id: string, provider: string, user_code: string, verification_uri: string, verification_uri_complete: string | null, expires_in_secs: number, interval_secs: number, };
 
 export type ProbeResult = { url: string, method: string, status: number, latency_ms: number, headers: Array<[string, string]>, 
 /**

@@ -64,17 +64,148 @@ export function deferred<T>(): Deferred<T> {
 
 export const NOW = Date.parse("2025-06-01T12:00:00Z");
 
+const OIDC_DESCRIPTIONS: Record<string, string> = {
+  openid: "Sign you in and know who you are",
+  profile: "See your name and profile details",
+  email: "See your e-mail address",
+  offline_access: "Stay connected when you are not using the app (refresh token)",
+};
+
+/** A provider added by its issuer URL (configured, no setup guide), as `list_providers` returns it. */
 export function provider(overrides: Partial<ProviderView> = {}): ProviderView {
   return {
     id: "example",
     name: "Example ID",
+    builtin: false,
+    configured: true,
     issuer: "https://id.example.com",
     client_id: "client-123",
     scopes: ["openid", "email"],
+    scope_descriptions: { ...OIDC_DESCRIPTIONS },
+    capabilities: {
+      protocol: "oidc",
+      pkce: "required",
+      client_secret: "none",
+      redirect_kinds: ["loopback"],
+      device_flow: false,
+      refresh_tokens: true,
+      rotating_refresh_tokens: true,
+      revocation: "rfc7009",
+      granted_scopes_from: "scope_space",
+    },
+    setup: null,
     has_revocation: true,
     has_userinfo: true,
     ...overrides,
   };
+}
+
+/** Built-in providers shaped like the Rust catalog's (GitHub, GitLab, Microsoft), unconfigured unless overridden. */
+export function builtin(id: "github" | "gitlab" | "microsoft", overrides: Partial<ProviderView> = {}): ProviderView {
+  const base: Record<typeof id, ProviderView> = {
+    github: provider({
+      id: "github",
+      name: "GitHub",
+      builtin: true,
+      configured: false,
+      client_id: "",
+      issuer: "https://github.com",
+      scopes: ["read:user", "user:email"],
+      scope_descriptions: {
+        "read:user": "Read your profile information",
+        "user:email": "See your email addresses",
+        repo: "Full access to your public and private repositories",
+      },
+      capabilities: {
+        protocol: "oauth2",
+        pkce: "supported",
+        client_secret: "required",
+        redirect_kinds: ["loopback", "custom_scheme", "device"],
+        device_flow: true,
+        refresh_tokens: false,
+        rotating_refresh_tokens: true,
+        revocation: "github_token_delete",
+        granted_scopes_from: "header",
+      },
+      setup: {
+        register_url: "https://github.com/settings/applications/new",
+        instructions: "Register a new OAuth App with the callback URL http://127.0.0.1/callback.",
+        redirect_uris: ["http://127.0.0.1/callback", "io.github.connectedaccounts:/oauth/callback"],
+        needs_client_secret: true,
+        params: [],
+      },
+    }),
+    gitlab: provider({
+      id: "gitlab",
+      name: "GitLab",
+      builtin: true,
+      configured: false,
+      client_id: "",
+      issuer: "https://gitlab.com",
+      scopes: ["read_user"],
+      scope_descriptions: { read_user: "Read your profile, including your email address" },
+      capabilities: {
+        protocol: "oauth2",
+        pkce: "supported",
+        client_secret: "none",
+        redirect_kinds: ["loopback", "custom_scheme", "device"],
+        device_flow: true,
+        refresh_tokens: true,
+        rotating_refresh_tokens: true,
+        revocation: "rfc7009",
+        granted_scopes_from: "scope_space",
+      },
+      setup: {
+        register_url: "https://gitlab.com/-/user_settings/applications",
+        instructions: "Add a new application under User Settings › Applications and untick \"Confidential\".",
+        redirect_uris: ["http://127.0.0.1/callback", "io.github.connectedaccounts:/oauth/callback"],
+        needs_client_secret: false,
+        params: [
+          {
+            name: "base",
+            label: "GitLab URL",
+            default: "https://gitlab.com",
+            value: null,
+            help: "For a self-managed instance, its address, e.g. https://gitlab.example.com",
+          },
+        ],
+      },
+    }),
+    microsoft: provider({
+      id: "microsoft",
+      name: "Microsoft",
+      builtin: true,
+      configured: false,
+      client_id: "",
+      issuer: "https://login.microsoftonline.com",
+      scopes: ["openid", "offline_access", "User.Read"],
+      scope_descriptions: {
+        openid: "Sign you in",
+        offline_access: "Stay connected when you are not using the app",
+        "User.Read": "Sign you in and read your profile",
+      },
+      capabilities: {
+        protocol: "oauth2",
+        pkce: "supported",
+        client_secret: "none",
+        redirect_kinds: ["loopback", "custom_scheme", "device"],
+        device_flow: true,
+        refresh_tokens: true,
+        rotating_refresh_tokens: true,
+        revocation: "none",
+        granted_scopes_from: "scope_space",
+      },
+      setup: {
+        register_url: "https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade",
+        instructions: "Create a new app registration and add the platform \"Mobile and desktop applications\".",
+        redirect_uris: ["http://localhost/callback", "io.github.connectedaccounts:/oauth/callback"],
+        needs_client_secret: false,
+        params: [{ name: "tenant", label: "Tenant", default: "common", value: null, help: "common, organizations, consumers or a tenant ID" }],
+      },
+      has_revocation: false,
+    }),
+  };
+  return { ...base[id], ...overrides };
 }
 
 export function account(overrides: Partial<Account> = {}): Account {

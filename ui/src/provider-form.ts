@@ -3,8 +3,11 @@ import type { NewProvider } from "./bindings";
 import { button, h } from "./dom";
 import { parseScopes } from "./scopes";
 
-/** Turns the form's fields into a NewProvider, or says what is missing. */
-export function readNewProvider(data: FormData): NewProvider | { problem: string } {
+/** What is wrong with the form; `advanced` when the field is under "Advanced". */
+export type FormProblem = { problem: string; advanced?: boolean };
+
+/** Turns the form's fields into a NewProvider (blank optional fields become null), or says what is missing. */
+export function readNewProvider(data: FormData): NewProvider | FormProblem {
   const text = (name: string) => {
     const v = data.get(name);
     return typeof v === "string" ? v.trim() : "";
@@ -14,7 +17,22 @@ export function readNewProvider(data: FormData): NewProvider | { problem: string
   if (!issuer) return { problem: "Enter the issuer URL." };
   if (!isHttpUrl(issuer)) return { problem: "The issuer must be a full URL, like https://accounts.example.com." };
   if (!clientId) return { problem: "Enter the client ID you registered with the provider." };
-  return { issuer, client_id: clientId, name: text("name") || null, scopes: parseScopes(text("scopes")) };
+  const userinfo = text("userinfo_endpoint");
+  if (userinfo && !isHttpUrl(userinfo)) {
+    return { problem: "The userinfo endpoint must be a full URL, like https://accounts.example.com/userinfo.", advanced: true };
+  }
+  const revocation = text("revocation_endpoint");
+  if (revocation && !isHttpUrl(revocation)) {
+    return { problem: "The revocation endpoint must be a full URL, like https://accounts.example.com/revoke.", advanced: true };
+  }
+  return {
+    issuer,
+    client_id: clientId,
+    name: text("name") || null,
+    scopes: parseScopes(text("scopes")),
+    userinfo_endpoint: userinfo || null,
+    revocation_endpoint: revocation || null,
+  };
 }
 
 function isHttpUrl(text: string): boolean {
@@ -30,6 +48,8 @@ export class ProviderForm {
   /** The "Add provider" button that shows and hides the form. */
   readonly opener: HTMLButtonElement;
   readonly form: HTMLFormElement;
+  /** The "Advanced" disclosure with the hand-entered endpoints. */
+  private readonly advanced: HTMLDetailsElement;
   private readonly problem = h("p", {
     class: "form-error",
     role: "alert",
@@ -52,6 +72,28 @@ export class ProviderForm {
         h("input", { type: "text", name, autocomplete: "off", spellcheck: "false", ...attrs }),
         help ? h("span", { class: "field-help small muted" }, help) : null,
       );
+    const endpointHelp = "only if the provider's metadata does not list it";
+    this.advanced = h(
+      "details",
+      { class: "add-provider-advanced", "data-testid": "add-provider-advanced" },
+      h("summary", { class: "small" }, "Advanced"),
+      h(
+        "div",
+        { class: "add-provider-advanced-fields" },
+        field(
+          "Userinfo endpoint (optional)",
+          "userinfo_endpoint",
+          { placeholder: "https://accounts.example.com/userinfo", inputmode: "url" },
+          endpointHelp,
+        ),
+        field(
+          "Revocation endpoint (optional)",
+          "revocation_endpoint",
+          { placeholder: "https://accounts.example.com/revoke", inputmode: "url" },
+          endpointHelp,
+        ),
+      ),
+    );
     const send = h("button", { type: "submit", class: "btn btn--primary", "data-testid": "add-provider-submit" }, "Add provider");
     const cancel = button("Cancel", { class: "btn", "data-testid": "add-provider-cancel" }, () => this.close());
     this.form = h(
@@ -66,6 +108,7 @@ export class ProviderForm {
       field("Client ID", "client_id", { required: true }),
       field("Name (optional)", "name", { placeholder: "shown in the list" }),
       field("Scopes (optional)", "scopes", { placeholder: "openid email profile" }, "Separate scopes with spaces."),
+      this.advanced,
       this.problem,
       h("div", { class: "actions" }, cancel, send),
     );
@@ -93,6 +136,7 @@ export class ProviderForm {
     if ("problem" in read) {
       this.problem.textContent = read.problem;
       this.problem.hidden = false;
+      if (read.advanced) this.advanced.open = true;
       return;
     }
     this.problem.hidden = true;
@@ -100,6 +144,7 @@ export class ProviderForm {
     try {
       if (await this.submit(read)) {
         this.form.reset();
+        this.advanced.open = false;
         this.close();
       }
     } finally {

@@ -2,9 +2,19 @@
  * Pure view builders: turn accounts, providers, flows, probe results and audit
  * events into DOM. They hold no state; the app module decides when to call them.
  */
-import type { Account, AccountStatus, AuditEvent, ConnectStarted, JsonValue, ProbeResult, ProviderView } from "./bindings";
+import type {
+  Account,
+  AccountStatus,
+  AuditEvent,
+  ConnectStarted,
+  DeviceStarted,
+  JsonValue,
+  ProbeResult,
+  RedirectKind,
+} from "./bindings";
+import { copyRow } from "./copy";
 import { button, h } from "./dom";
-import { scopeView } from "./scopes";
+import { scopeDescription, scopeView, type ScopeDescriptions } from "./scopes";
 import { absoluteTime, countdown, relativeExpiry } from "./time";
 
 export type RowAction = "test" | "refresh" | "disconnect";
@@ -52,13 +62,23 @@ export type AccountRowOptions = {
   highlight: boolean;
   /** A connect flow is running, so "Connect again" must wait. */
   flowActive: boolean;
+  /** What each scope lets the app do (from the account's provider), where known. */
+  scopeDescriptions: ScopeDescriptions;
+  /** "What this account can do" is unfolded (kept across re-renders). */
+  scopeDetailsOpen: boolean;
+  onScopeDetails: (open: boolean) => void;
   onTest: () => void;
   onRefresh: () => void;
   onDisconnect: () => void;
   onReconnect: () => void;
 };
 
-function chipList(scopes: string[], kind: "granted" | "missing", label: string): HTMLElement {
+function chipTitle(kind: "granted" | "missing", description: string | null): string | null {
+  if (kind === "granted") return description;
+  return description ? `requested but not granted: ${description}` : "requested but not granted";
+}
+
+function chipList(scopes: string[], kind: "granted" | "missing", label: string, descriptions: ScopeDescriptions): HTMLElement {
   const list = h("ul", { class: `chips chips--${kind}`, "aria-label": label });
   for (const scope of scopes) {
     list.appendChild(
@@ -67,7 +87,7 @@ function chipList(scopes: string[], kind: "granted" | "missing", label: string):
         {
           class: kind === "granted" ? "chip" : "chip chip--missing",
           "data-testid": `scope-${kind}`,
-          title: kind === "missing" ? "requested but not granted" : null,
+          title: chipTitle(kind, scopeDescription(descriptions, scope)),
         },
         scope,
       ),
@@ -76,7 +96,41 @@ function chipList(scopes: string[], kind: "granted" | "missing", label: string):
   return list;
 }
 
-function scopesBlock(account: Account): HTMLElement {
+/** "What this account can do": the granted scopes the provider describes, folded away by default. */
+function scopeDescriptionList(
+  granted: string[],
+  descriptions: ScopeDescriptions,
+  open: boolean,
+  onToggle: (open: boolean) => void,
+): HTMLElement | null {
+  const described = granted.flatMap((scope) => {
+    const text = scopeDescription(descriptions, scope);
+    return text ? [{ scope, text }] : [];
+  });
+  if (described.length === 0) return null;
+  const details = h(
+    "details",
+    { class: "scope-details", "data-testid": "scope-details", open },
+    h("summary", { class: "small" }, "What this account can do"),
+    h(
+      "ul",
+      { class: "scope-descriptions" },
+      ...described.map(({ scope, text }) =>
+        h(
+          "li",
+          { "data-testid": "scope-description", "data-scope": scope },
+          h("span", { class: "scope-text" }, text),
+          h("code", { class: "scope-name" }, scope),
+        ),
+      ),
+    ),
+  );
+  details.addEventListener("toggle", () => onToggle(details.open));
+  return details;
+}
+
+function scopesBlock(account: Account, opts: AccountRowOptions): HTMLElement {
+  const descriptions = opts.scopeDescriptions;
   const view = scopeView(account);
   const block = h("div", { class: "scopes" });
   if (view.granted.length === 0 && view.missing.length === 0) {
@@ -84,10 +138,12 @@ function scopesBlock(account: Account): HTMLElement {
     return block;
   }
   if (view.granted.length > 0) {
-    block.appendChild(chipList(view.granted, "granted", view.assumed ? "Requested scopes" : "Granted scopes"));
+    block.appendChild(
+      chipList(view.granted, "granted", view.assumed ? "Requested scopes" : "Granted scopes", descriptions),
+    );
   }
   if (view.missing.length > 0) {
-    block.appendChild(chipList(view.missing, "missing", "Requested but not granted"));
+    block.appendChild(chipList(view.missing, "missing", "Requested but not granted", descriptions));
   }
   if (view.assumed) {
     block.appendChild(
@@ -98,6 +154,8 @@ function scopesBlock(account: Account): HTMLElement {
       ),
     );
   }
+  const details = scopeDescriptionList(view.granted, descriptions, opts.scopeDetailsOpen, opts.onScopeDetails);
+  if (details) block.appendChild(details);
   return block;
 }
 
@@ -158,7 +216,7 @@ export function accountRow(account: Account, opts: AccountRowOptions): HTMLEleme
     ),
   );
 
-  row.append(h("div", { class: "account-head" }, who, state, actions), scopesBlock(account));
+  row.append(h("div", { class: "account-head" }, who, state, actions), scopesBlock(account, opts));
 
   if (account.last_error) {
     row.appendChild(h("p", { class: "row-error", "data-testid": "account-error" }, account.last_error));
@@ -184,73 +242,10 @@ export function accountRow(account: Account, opts: AccountRowOptions): HTMLEleme
   return row;
 }
 
-export type ProviderRowOptions = {
-  draftScopes: string;
-  flowActive: boolean;
-  onDraft: (text: string) => void;
-  onConnect: (scopeText: string) => void;
-};
-
-export function providerRow(provider: ProviderView, opts: ProviderRowOptions): HTMLElement {
-  const input = h("input", {
-    type: "text",
-    class: "scope-input",
-    "data-testid": "connect-scopes",
-    name: "connect-scopes",
-    placeholder: provider.scopes.length > 0 ? provider.scopes.join(" ") : "provider default",
-    autocomplete: "off",
-    spellcheck: "false",
-    value: opts.draftScopes,
-  });
-  input.addEventListener("input", () => opts.onDraft(input.value));
-  input.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter" && !connect.disabled) {
-      ev.preventDefault();
-      opts.onConnect(input.value);
-    }
-  });
-  const connect = button(
-    "Connect",
-    { class: "btn btn--primary", "data-testid": "connect", disabled: opts.flowActive, "aria-label": `Connect ${provider.name}` },
-    () => opts.onConnect(input.value),
-  );
-
-  const notes: string[] = [];
-  if (!provider.has_revocation) notes.push("No revocation endpoint: disconnecting only forgets the account on this computer.");
-
-  return h(
-    "li",
-    { class: "provider", "data-testid": "provider-row", "data-provider-id": provider.id },
-    h(
-      "div",
-      { class: "provider-info" },
-      h("span", { class: "provider-name", "data-testid": "provider-name" }, provider.name),
-      h("span", { class: "provider-issuer", "data-testid": "provider-issuer" }, provider.issuer),
-      provider.scopes.length > 0
-        ? h(
-            "ul",
-            { class: "chips chips--plain", "aria-label": "Default scopes", "data-testid": "provider-scopes" },
-            ...provider.scopes.map((s) => h("li", { class: "chip chip--plain" }, s)),
-          )
-        : h("span", { class: "muted small" }, "No default scopes"),
-      ...notes.map((n) => h("p", { class: "muted small" }, n)),
-    ),
-    h(
-      "div",
-      { class: "provider-connect" },
-      h(
-        "label",
-        { class: "scope-label" },
-        h("span", { class: "field-label small" }, "Scopes (optional)"),
-        input,
-      ),
-      connect,
-    ),
-  );
-}
-
 export type FlowPanelOptions = {
   started: ConnectStarted;
+  /** How the browser hands the sign-in back: a loopback port, or the app's own scheme. */
+  redirect: RedirectKind;
   providerName: string;
   remainingMs: number;
   cancelling: boolean;
@@ -270,12 +265,19 @@ export function flowPanel(opts: FlowPanelOptions): HTMLElement {
   url.addEventListener("focus", () => url.select());
   return h(
     "section",
-    { class: "flow", "data-testid": "flow-waiting", "aria-labelledby": "flow-title" },
+    { class: "flow", "data-testid": "flow-waiting", "data-redirect": opts.redirect, "aria-labelledby": "flow-title" },
     h(
       "p",
       { class: "flow-title", id: "flow-title", role: "status" },
       `Waiting for you to finish signing in to ${opts.providerName} in your browser…`,
     ),
+    opts.redirect === "custom_scheme"
+      ? h(
+          "p",
+          { class: "small", "data-testid": "flow-app-link" },
+          "When you approve, the browser hands the sign-in back to this app through the app’s own address below. If the browser asks whether to open Connected Accounts, allow it.",
+        )
+      : null,
     h(
       "dl",
       { class: "facts" },
@@ -297,6 +299,58 @@ export function flowPanel(opts: FlowPanelOptions): HTMLElement {
       button(
         opts.cancelling ? "Cancelling…" : "Cancel",
         { class: "btn", "data-testid": "cancel-flow", disabled: opts.cancelling },
+        opts.onCancel,
+      ),
+    ),
+  );
+}
+
+export type DevicePanelOptions = {
+  started: DeviceStarted;
+  providerName: string;
+  remainingMs: number;
+  cancelling: boolean;
+  onCancel: () => void;
+};
+
+/** A device sign-in in progress: where to go, the code to type there, and how long it stays valid. */
+export function devicePanel(opts: DevicePanelOptions): HTMLElement {
+  const { started } = opts;
+  return h(
+    "section",
+    { class: "flow flow--device", "data-testid": "device-waiting", "aria-labelledby": "device-title" },
+    h(
+      "p",
+      { class: "flow-title", id: "device-title", role: "status" },
+      `Waiting for you to sign in to ${opts.providerName} with a code…`,
+    ),
+    h(
+      "p",
+      { class: "device-instruction", "data-testid": "device-instruction" },
+      "Open ",
+      h("strong", { class: "device-uri" }, started.verification_uri),
+      " on any device and enter this code:",
+    ),
+    copyRow(started.user_code, "device-user-code", "the code", "device-code"),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Address"),
+      h("dd", {}, copyRow(started.verification_uri, "device-verification-uri", "the address")),
+      h("dt", {}, "Time left"),
+      h("dd", {}, h("span", { class: "countdown", "data-testid": "device-countdown" }, countdown(opts.remainingMs))),
+    ),
+    h(
+      "p",
+      { class: "small muted" },
+      "The app also opened this page in the browser on this computer; sign in there instead if that is easier.",
+    ),
+    h(
+      "div",
+      { class: "actions" },
+      button(
+        opts.cancelling ? "Cancelling…" : "Cancel",
+        { class: "btn", "data-testid": "cancel-device", disabled: opts.cancelling },
         opts.onCancel,
       ),
     ),

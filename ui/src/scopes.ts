@@ -32,3 +32,13 @@ export function scopeView(account: Account): ScopeView {
 export function parseScopes(text: string): string[] {
   return unique(text.split(/\s+/));
 }
+
+/** Scope → what it lets the app do, as the provider's catalog entry words it. */
+export type ScopeDescriptions = Readonly<Record<string, string>>;
+
+/** The description of `scope`, or null (also for names like "constructor" that are not own keys). */
+export function scopeDescription(descriptions: ScopeDescriptions, scope: string): string | null {
+  if (!Object.prototype.hasOwnProperty.call(descriptions, scope)) return null;
+  const text = descriptions[scope];
+  return typeof text === "string" && text.trim() !== "" ? text : null;
+}

@@ -245,7 +245,7 @@ impl Engine {
             AuditKind::FlowStarted,
             Some(&account_id),
             Some(&provider.id),
-            &format!("loopback {redirect_uri}, scopes {}", scopes.join(" ")),
+            &format!("redirect {redirect_uri}, scopes {}", scopes.join(" ")),
         )
         .await;
         let pending = Pending {
