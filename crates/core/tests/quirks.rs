@@ -596,3 +596,234 @@ async fn gitlab_self_managed_base_url_and_microsoft_tenant_fill_the_endpoints() 
     h.engine.connect_cancel(&started.flow_id);
     let _ = h.engine.connect_finish(&started.flow_id).await;
 }
+
+#[tokio::test]
+async fn github_device_flow_honours_pending_with_http_200_and_slow_down() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/login/device/code"))
+        .and(body_string_contains("client_id=cid-123"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "device_code": "3584d83530557fdd1f46af8289938c8ef79f9dc5", "user_code": "WDJB-MJHT",
+            "verification_uri": "https://github.com/login/device", "expires_in": 900, "interval": 1
+        })))
+        .mount(&server)
+        .await;
+    // GitHub answers polling with HTTP 200 and an error field.
+    for (priority, body) in [
+        (1, serde_json::json!({"error": "authorization_pending"})),
+        (2, serde_json::json!({"error": "slow_down", "interval": 6})),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/login/oauth/access_token"))
+            .and(body_string_contains(
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code",
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .up_to_n_times(1)
+            .with_priority(priority)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/access_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "gho_device", "token_type": "bearer", "scope": "read:user"
+        })))
+        .with_priority(3)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("X-OAuth-Scopes", "read:user")
+                .set_body_json(serde_json::json!({"id": 1, "login": "octo"})),
+        )
+        .mount(&server)
+        .await;
+    // Device-flow tokens need no secret at GitHub.
+    let h = harness("github", &server, None, &[]).await;
+    let started = h.engine.device_begin("github", None, false).await.unwrap();
+    assert_eq!(started.user_code, "WDJB-MJHT");
+    assert_eq!(started.interval_secs, 1);
+    let clock = std::time::Instant::now();
+    let account = h.engine.device_finish(&started.flow_id).await.unwrap();
+    // 1 s, 1 s, then 1 + 5 s after slow_down: without honouring it this takes about 3 s.
+    assert!(
+        clock.elapsed() >= Duration::from_secs(7),
+        "slow_down ignored: {:?}",
+        clock.elapsed()
+    );
+    assert_eq!(account.display_name, "octo");
+    let requests = server.received_requests().await.unwrap();
+    let poll_count = requests
+        .iter()
+        .filter(|r| r.url.path() == "/login/oauth/access_token")
+        .count();
+    assert_eq!(
+        poll_count, 3,
+        "pending, slow_down, then the token; never a poll after success"
+    );
+    for r in requests
+        .iter()
+        .filter(|r| r.url.path() == "/login/oauth/access_token")
+    {
+        assert!(
+            !form(r).contains_key("client_secret"),
+            "no secret in the device flow"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_provider_without_custom_schemes_gets_loopback_and_refresh_keeps_a_non_rotated_token() {
+    let server = MockServer::start().await;
+    // Spotify: PKCE without a secret; each refresh returns a new refresh token (rotation).
+    Mock::given(method("POST"))
+        .and(path("/api/token"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .and(body_string_contains("code_verifier="))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "sp-at-1", "token_type": "Bearer", "scope": "user-read-email user-read-private",
+            "expires_in": 3600, "refresh_token": "sp-rt-1"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=sp-rt-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "sp-at-2", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "sp-rt-2",
+            "scope": "user-read-email user-read-private"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "wizzler", "display_name": "JM Wizzler", "email": "email@example.com"})))
+        .mount(&server)
+        .await;
+    let h = harness("spotify", &server, None, &[]).await;
+    let started = h
+        .engine
+        .connect_begin_with(
+            "spotify",
+            None,
+            None,
+            Some(ca_core::catalog::RedirectKind::CustomScheme),
+            false,
+        )
+        .await
+        .unwrap();
+    // Spotify's profile allows custom schemes; Google's does not (the desktop client type).
+    assert_eq!(
+        started.redirect_uri,
+        "io.github.connectedaccounts:/oauth/callback"
+    );
+    h.engine.connect_cancel(&started.flow_id);
+    let _ = h.engine.connect_finish(&started.flow_id).await;
+    let g = harness("google", &server, Some(SECRET), &[]).await;
+    let started = g
+        .engine
+        .connect_begin_with(
+            "google",
+            None,
+            None,
+            Some(ca_core::catalog::RedirectKind::CustomScheme),
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(
+        started.redirect_uri.starts_with("http://127.0.0.1:"),
+        "Google forbids custom schemes: {}",
+        started.redirect_uri
+    );
+    g.engine.connect_cancel(&started.flow_id);
+    let _ = g.engine.connect_finish(&started.flow_id).await;
+
+    let (account, _, _) = sign_in(&h, "spotify").await;
+    let account = account.unwrap();
+    assert_eq!(account.display_name, "JM Wizzler");
+    h.engine.refresh(&account.id).await.unwrap();
+    let stored: serde_json::Value =
+        serde_json::from_str(&keychain_lookup(&h.namespace, &account.id).await.unwrap()).unwrap();
+    assert_eq!(
+        stored["refresh_token"], "sp-rt-2",
+        "the rotated refresh token is saved"
+    );
+    assert_eq!(stored["access_token"], "sp-at-2");
+
+    // A refresh reply without a refresh token (Google, GitLab sometimes) keeps the one we have.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/api/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"access_token": "sp-at-3", "token_type": "Bearer", "expires_in": 3600})))
+        .mount(&server)
+        .await;
+    h.engine.refresh(&account.id).await.unwrap();
+    let stored: serde_json::Value =
+        serde_json::from_str(&keychain_lookup(&h.namespace, &account.id).await.unwrap()).unwrap();
+    assert_eq!(stored["refresh_token"], "sp-rt-2");
+    assert_eq!(stored["access_token"], "sp-at-3");
+}
+
+#[tokio::test]
+async fn discord_token_and_revoke_calls_are_form_encoded_from_a_public_client() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/oauth2/token"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string_contains("client_id=cid-123"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "6qrZcUqja7812RVdnEKjpzOL4CvHBFG", "token_type": "Bearer", "expires_in": 604800,
+            "refresh_token": "D43f5y0ahjqew82jZ4NViEr2YafMKhue", "scope": "identify email"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/users/@me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "80351110224678912", "username": "Nelly", "email": "nelly@discord.com"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/oauth2/token/revoke"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+        .mount(&server)
+        .await;
+    let h = harness("discord", &server, None, &[]).await;
+    let (account, params, _) = sign_in(&h, "discord").await;
+    let account = account.unwrap();
+    assert_eq!(
+        params["scope"], "identify email",
+        "scopes joined by a space (sent as %20/+)"
+    );
+    assert_eq!(account.subject, "80351110224678912");
+    assert_eq!(account.scopes_granted, vec!["identify", "email"]);
+    let token_call = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path() == "/api/oauth2/token")
+        .unwrap();
+    let body = form(&token_call);
+    assert!(!body.contains_key("client_secret"));
+    assert_eq!(body["grant_type"], "authorization_code");
+    assert!(body.contains_key("code_verifier"));
+    assert!(matches!(
+        h.engine.disconnect(&account.id, false).await.unwrap(),
+        DisconnectOutcome::Revoked
+    ));
+    let revokes = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/oauth2/token/revoke")
+        .count();
+    assert_eq!(revokes, 2);
+}
