@@ -469,12 +469,25 @@ async fn wait_for_browser(
         "Opening your browser to sign in to {}. If it does not open, visit:\n  {}\nWaiting up to {} s (Ctrl-C cancels)…",
         started.provider, started.authorize_url, started.timeout_secs
     );
-    let finish = engine.connect_finish(&started.flow_id);
+    finish_or_cancel(
+        engine,
+        &started.flow_id,
+        engine.connect_finish(&started.flow_id),
+    )
+    .await
+}
+
+/// Waits for a sign-in; Ctrl-C cancels it (and still waits for it to wind down).
+async fn finish_or_cancel(
+    engine: &Engine,
+    flow_id: &str,
+    finish: impl std::future::Future<Output = ca_core::Result<Account>>,
+) -> Result<Account, Failure> {
     tokio::pin!(finish);
     Ok(tokio::select! {
         r = &mut finish => r?,
         _ = tokio::signal::ctrl_c() => {
-            engine.connect_cancel(&started.flow_id);
+            engine.connect_cancel(flow_id);
             finish.await?
         }
     })
@@ -490,15 +503,12 @@ async fn connect_device(
         "To sign in to {}, open {} in any browser and enter the code:\n\n    {}\n\nWaiting up to {} s (Ctrl-C cancels)…",
         started.provider, started.verification_uri, started.user_code, started.expires_in_secs
     );
-    let finish = engine.device_finish(&started.flow_id);
-    tokio::pin!(finish);
-    Ok(tokio::select! {
-        r = &mut finish => r?,
-        _ = tokio::signal::ctrl_c() => {
-            engine.connect_cancel(&started.flow_id);
-            finish.await?
-        }
-    })
+    finish_or_cancel(
+        engine,
+        &started.flow_id,
+        engine.device_finish(&started.flow_id),
+    )
+    .await
 }
 
 async fn revoke(engine: &Engine, account: &str, yes: bool) -> Result<DisconnectOutcome, Failure> {

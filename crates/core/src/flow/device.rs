@@ -170,35 +170,16 @@ impl Engine {
             r = self.device_poll(&pending) => r,
             _ = cancel.notified() => Err(Error::new(ErrorKind::Cancelled, "the sign-in was cancelled")),
         };
-        self.cancels
-            .lock()
-            .expect("cancels poisoned")
-            .remove(flow_id);
-        let (kind, detail) = match &result {
-            Ok(a) => (
-                AuditKind::FlowCompleted,
-                format!("account {} (device code)", a.id),
-            ),
-            Err(e) if e.kind == ErrorKind::Cancelled => {
-                (AuditKind::FlowCancelled, e.message.clone())
-            }
-            Err(e) => (AuditKind::FlowFailed, e.detailed()),
-        };
-        audit::record(
-            &self.db,
-            kind,
-            Some(&pending.account_id),
-            Some(&pending.spec.id),
-            &detail,
+        let (account_id, provider_id) = (pending.account_id.clone(), pending.spec.id.clone());
+        drop(pending); // releases the pending id's lock
+        self.end_flow(
+            flow_id,
+            &account_id,
+            &provider_id,
+            " (device code)",
+            &result,
         )
         .await;
-        let id = pending.account_id.clone();
-        drop(pending);
-        match &result {
-            Err(_) => self.roll_back_account(&id).await,
-            Ok(a) if a.id != id => self.locks.forget(&id),
-            Ok(_) => {}
-        }
         result
     }
 

@@ -375,6 +375,24 @@ impl Engine {
             ));
         };
         let result = self.wait_for_callback(&mut pending, &cancel).await;
+        let (account_id, provider_id) = (pending.account_id.clone(), pending.provider.id.clone());
+        drop(pending); // closes the listener and releases the pending id's lock
+        self.end_flow(flow_id, &account_id, &provider_id, "", &result)
+            .await;
+        result
+    }
+
+    /// Ends a sign-in of any kind once its pending state is dropped: audits how it ended, then
+    /// rolls the intent back on failure, or forgets the pending id when a reconnect settled on
+    /// an existing account.
+    pub(crate) async fn end_flow(
+        &self,
+        flow_id: &str,
+        account_id: &str,
+        provider_id: &str,
+        how: &str,
+        result: &Result<Account>,
+    ) {
         self.scheme_routes
             .lock()
             .expect("routes poisoned")
@@ -383,32 +401,19 @@ impl Engine {
             .lock()
             .expect("cancels poisoned")
             .remove(flow_id);
-        let (kind, detail) = match &result {
-            Ok(a) => (AuditKind::FlowCompleted, format!("account {}", a.id)),
+        let (kind, detail) = match result {
+            Ok(a) => (AuditKind::FlowCompleted, format!("account {}{how}", a.id)),
             Err(e) if e.kind == ErrorKind::Cancelled => {
                 (AuditKind::FlowCancelled, e.message.clone())
             }
             Err(e) => (AuditKind::FlowFailed, e.detailed()),
         };
-        audit::record(
-            &self.db,
-            kind,
-            Some(&pending.account_id),
-            Some(&pending.provider.id),
-            &detail,
-        )
-        .await;
-        match &result {
-            Err(_) => self.roll_back(pending).await,
-            Ok(a) if a.id != pending.account_id => {
-                // A reconnect settled on the existing account; the pending row is gone already.
-                let id = pending.account_id.clone();
-                drop(pending);
-                self.locks.forget(&id);
-            }
+        audit::record(&self.db, kind, Some(account_id), Some(provider_id), &detail).await;
+        match result {
+            Err(_) => self.roll_back_account(account_id).await,
+            Ok(a) if a.id != account_id => self.locks.forget(account_id),
             Ok(_) => {}
         }
-        result
     }
 
     async fn wait_for_callback(&self, pending: &mut Pending, cancel: &Notify) -> Result<Account> {
