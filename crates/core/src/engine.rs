@@ -70,6 +70,12 @@ impl Engine {
 
     // --- providers -------------------------------------------------------------------------
 
+    /// Sets the limit on each provider request (default 30 s, or the environment's).
+    pub fn with_http_timeout(mut self, timeout: Duration) -> Result<Self> {
+        self.http = crate::http::client_with(timeout)?;
+        Ok(self)
+    }
+
     /// Replaces the built-in catalog (tests point profiles at local servers).
     pub fn with_catalog(mut self, catalog: Vec<Profile>) -> Self {
         self.catalog = catalog;

@@ -14,10 +14,14 @@ pub fn client() -> Result<reqwest::Client> {
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|s| *s > 0)
         .unwrap_or(30);
+    client_with(Duration::from_secs(timeout))
+}
+
+pub fn client_with(timeout: Duration) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(timeout.min(10)))
-        .timeout(Duration::from_secs(timeout))
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
         .user_agent(concat!("connected-accounts/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::internal("cannot set up the HTTP client").cause(e))

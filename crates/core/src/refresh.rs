@@ -123,11 +123,12 @@ impl Engine {
         let client = token::client(&provider, secret.as_ref(), None)?;
         account::set_status(&self.db, &row.id, AccountStatus::Refreshing, None).await?;
         let doing = "refresh the token";
+        let http = token::Recording::new(&self.http);
         let response = client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_string()))
-            .request_async(&self.http)
+            .request_async(&http)
             .await
-            .map_err(|e| token::request_error(e, &provider.name, doing))
+            .map_err(|e| token::request_error_at(e, http.last(), &provider.name, doing))
             .and_then(|r| {
                 r.read(
                     &provider.token,

@@ -428,3 +428,93 @@ mod tests {
         assert!(!shown.contains("SECRET"), "{shown}");
     }
 }
+
+/// What the last token-endpoint reply's status line said (oauth2 keeps neither the status nor
+/// the headers of an error it cannot parse).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReplyStatus {
+    pub code: u16,
+    /// `Retry-After` in seconds, when the provider sent one.
+    pub retry_after: Option<u64>,
+}
+
+/// oauth2's HTTP client extension point: reqwest, remembering the last reply's status.
+pub struct Recording<'a> {
+    client: &'a reqwest::Client,
+    last: std::sync::Mutex<Option<ReplyStatus>>,
+}
+
+impl<'a> Recording<'a> {
+    pub fn new(client: &'a reqwest::Client) -> Self {
+        Self {
+            client,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn last(&self) -> Option<ReplyStatus> {
+        *self.last.lock().expect("status poisoned")
+    }
+}
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Recording<'_> {
+    type Error = oauth2::HttpClientError<reqwest::Error>;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = std::result::Result<oauth2::HttpResponse, Self::Error>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let response = oauth2::AsyncHttpClient::call(self.client, request).await?;
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok());
+            *self.last.lock().expect("status poisoned") = Some(ReplyStatus {
+                code: response.status().as_u16(),
+                retry_after,
+            });
+            Ok(response)
+        })
+    }
+}
+
+/// A token-endpoint failure, using the reply's status when oauth2 could not read the body:
+/// a provider in trouble (5xx) or asking to slow down (429) is said so, not "unreadable".
+pub fn request_error_at(
+    e: TokenError,
+    status: Option<ReplyStatus>,
+    provider: &str,
+    doing: &str,
+) -> Error {
+    let unreadable = matches!(
+        e,
+        oauth2::RequestTokenError::Parse(..) | oauth2::RequestTokenError::Other(_)
+    );
+    match status {
+        Some(ReplyStatus {
+            code: 429,
+            retry_after,
+        }) if unreadable => {
+            let wait = retry_after
+                .map(|s| format!(" in {s} s"))
+                .unwrap_or_else(|| " later".into());
+            Error::new(
+                ErrorKind::Provider,
+                format!("{provider} asks to slow down (HTTP 429) while trying to {doing}"),
+            )
+            .hint(format!("nothing was changed; try again{wait}"))
+        }
+        Some(ReplyStatus { code, .. }) if unreadable && code >= 500 => Error::new(
+            ErrorKind::Provider,
+            format!("{provider} is having trouble (HTTP {code}) and could not {doing}"),
+        )
+        .hint("nothing was changed; try again later"),
+        _ => request_error(e, provider, doing),
+    }
+}

@@ -3,128 +3,19 @@
 //! the app sends (method, path, headers, body) and the state the app ends in. The tokens still go
 //! to the real Secret Service (run under tests/with-keyring.sh).
 
+mod double;
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::Engine as _;
-use ca_core::catalog::{self, Profile, Revocation};
-use ca_core::engine::ProviderSettings;
-use ca_core::paths::Paths;
-use ca_core::secret::Keychain;
-use ca_core::{Account, DisconnectOutcome, Engine, ErrorKind, SecretString};
-use support::{keychain_lookup, require_keyring, Sandbox};
+use ca_core::{DisconnectOutcome, ErrorKind};
+use double::{harness, query, sign_in, CLIENT_ID, SECRET};
+use support::keychain_lookup;
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
-
-const CLIENT_ID: &str = "cid-123";
-const SECRET: &str = "shh-not-so-secret";
-
-/// Points every URL of a profile at the test double (same paths).
-fn rebase(profile: &Profile, base: &str) -> Profile {
-    let mut p = profile.clone();
-    let move_url = |u: &mut String| {
-        if let Ok(parsed) = url::Url::parse(u) {
-            let rest = &u[parsed.origin().ascii_serialization().len()..];
-            *u = format!("{base}{rest}");
-        }
-    };
-    move_url(&mut p.endpoints.authorization);
-    move_url(&mut p.endpoints.token);
-    if let Some(d) = p.endpoints.device.as_mut() {
-        move_url(d);
-    }
-    move_url(&mut p.whoami.url);
-    match &mut p.revocation {
-        Revocation::Rfc7009 { url }
-        | Revocation::GithubTokenDelete { url }
-        | Revocation::BearerSelf { url, .. } => move_url(url),
-        Revocation::None { .. } => {}
-    }
-    p
-}
-
-struct Harness {
-    engine: Arc<Engine>,
-    namespace: String,
-    _sandbox: Sandbox,
-}
-
-async fn harness(
-    id: &str,
-    server: &MockServer,
-    secret: Option<&str>,
-    params: &[(&str, &str)],
-) -> Harness {
-    require_keyring();
-    let sandbox = Sandbox::new();
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let namespace = format!("connected-accounts-quirks-{id}-{}-{n}", std::process::id());
-    let profile = rebase(catalog::find(id).unwrap(), &server.uri());
-    let engine = Engine::open(
-        Paths::rooted(&sandbox.dir, &namespace),
-        Keychain::platform(namespace.clone()),
-    )
-    .await
-    .unwrap()
-    .with_catalog(vec![profile]);
-    engine
-        .configure_provider(
-            ProviderSettings {
-                provider_id: id.into(),
-                client_id: CLIENT_ID.into(),
-                params: params
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect::<BTreeMap<_, _>>(),
-            },
-            secret.map(SecretString::new),
-        )
-        .await
-        .unwrap();
-    Harness {
-        engine: Arc::new(engine),
-        namespace,
-        _sandbox: sandbox,
-    }
-}
-
-fn query(url: &str) -> HashMap<String, String> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
-}
-
-/// Starts a sign-in, plays the provider's redirect back with `code`, and returns the result and
-/// the authorization URL's parameters.
-async fn sign_in(
-    h: &Harness,
-    id: &str,
-) -> (ca_core::Result<Account>, HashMap<String, String>, String) {
-    let started = h
-        .engine
-        .connect_begin(id, None, Some(Duration::from_secs(20)), false)
-        .await
-        .unwrap();
-    let params = query(&started.authorize_url);
-    let finish = tokio::spawn({
-        let engine = h.engine.clone();
-        let flow = started.flow_id.clone();
-        async move { engine.connect_finish(&flow).await }
-    });
-    let callback = format!(
-        "{}?code=the-code&state={}",
-        started.redirect_uri, params["state"]
-    );
-    let _ = reqwest::get(&callback).await;
-    (finish.await.unwrap(), params, started.redirect_uri)
-}
 
 fn basic(user: &str, password: &str) -> String {
     format!(

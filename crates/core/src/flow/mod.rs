@@ -555,10 +555,11 @@ impl Engine {
         if let Some(v) = &pending.verifier {
             exchange = exchange.set_pkce_verifier(PkceCodeVerifier::new(v.secret().clone()));
         }
+        let http = token::Recording::new(&self.http);
         let response = exchange
-            .request_async(&self.http)
+            .request_async(&http)
             .await
-            .map_err(|e| token::request_error(e, &p.name, "finish signing in"))?;
+            .map_err(|e| token::request_error_at(e, http.last(), &p.name, "finish signing in"))?;
         let granted = response.read(
             &p.token,
             p.scopes.granted_from,
