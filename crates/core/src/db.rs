@@ -24,24 +24,38 @@ pub async fn open(path: &Path) -> Result<Db> {
         .connect_with(options)
         .await
         .map_err(|e| {
-            Error::storage(
-                format!("cannot open the account database {}", path.display()),
-                "check that the folder exists and is writable",
-                e,
-            )
+            if is_damaged(&e.to_string()) {
+                damaged(path, e)
+            } else {
+                Error::storage(
+                    format!("cannot open the account database {}", path.display()),
+                    "check that the folder exists and is writable",
+                    e,
+                )
+            }
         })?;
     MIGRATOR.run(&pool).await.map_err(|e| {
+        if is_damaged(&e.to_string()) {
+            return damaged(path, e);
+        }
         Error::new(
             ErrorKind::Storage,
-            format!(
-                "the account database {} cannot be upgraded; it was left untouched",
-                path.display()
-            ),
+            format!("the account database {} cannot be upgraded; it was left untouched", path.display()),
         )
-        .hint("if it was written by a newer version of Connected Accounts, update the app")
+        .hint("it was written by a newer version of Connected Accounts (or its history was edited): update the app, or move the file aside to start afresh")
         .cause(e)
     })?;
     Ok(pool)
+}
+
+fn is_damaged(error: &str) -> bool {
+    error.contains("not a database") || error.contains("malformed")
+}
+
+fn damaged(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::new(ErrorKind::Storage, format!("the account database {} is damaged", path.display()))
+        .hint("move the file aside and start Connected Accounts again; the tokens in your keychain are untouched, so accounts can be connected again")
+        .cause(e)
 }
 
 /// Milliseconds since the Unix epoch, now.
