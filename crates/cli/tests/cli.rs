@@ -830,3 +830,76 @@ async fn scopes_of_an_account_are_changed_by_signing_in_again_as_the_same_person
         2
     );
 }
+
+#[tokio::test]
+async fn at_trace_level_no_token_reaches_disk_logs_audit_output_or_keychain_labels() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox).with("RUST_LOG", "trace");
+    add_demo_provider(&cli, &idp).await;
+    let mut outputs = Vec::new();
+    let id = cli.ok(&["connect", "local-demo", "--json"]).await;
+    outputs.push(id.clone());
+    let id = serde_json::from_str::<Value>(&id).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut secrets = Vec::new();
+    let mut remember = |stored: String| {
+        let v: Value = serde_json::from_str(&stored).unwrap();
+        for k in ["access_token", "refresh_token", "id_token"] {
+            if let Some(s) = v[k].as_str() {
+                secrets.push(s.to_string());
+            }
+        }
+    };
+    remember(keychain_lookup(SERVICE, &id).await.unwrap());
+    for args in [
+        vec!["show", &id, "--json"],
+        vec!["test", &id, "--json"],
+        vec!["refresh", &id, "--json"],
+        vec!["list", "--json"],
+    ] {
+        outputs.push(cli.ok(&args).await);
+    }
+    remember(keychain_lookup(SERVICE, &id).await.unwrap());
+    outputs.push(cli.ok(&["audit", "--json", "--limit", "1000"]).await);
+    let labels = tokio::process::Command::new("secret-tool")
+        .args(["search", "--all", "service", SERVICE])
+        .output()
+        .await
+        .unwrap();
+    // Everything secret-tool prints except the secret itself: labels and attributes.
+    let described: String = String::from_utf8_lossy(&labels.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&labels.stderr).lines())
+        .filter(|l| !l.starts_with("secret = "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(described.contains(&id), "the item is there: {described}");
+    outputs.push(cli.ok(&["revoke", &id, "--yes", "--json"]).await);
+
+    assert!(
+        sandbox.log_dir().join("cli.log").metadata().unwrap().len() > 0,
+        "trace logging wrote something"
+    );
+    assert!(
+        secrets.len() >= 5,
+        "two token sets with access, refresh and ID tokens"
+    );
+    for secret in &secrets {
+        let hits = support::files_containing(&sandbox.dir, secret);
+        assert!(hits.is_empty(), "a token is on disk in {hits:?}");
+        for out in &outputs {
+            assert!(
+                !out.contains(secret.as_str()),
+                "a token is in command output"
+            );
+        }
+        assert!(
+            !described.contains(secret.as_str()),
+            "a token is in a keychain label or attribute"
+        );
+    }
+}
