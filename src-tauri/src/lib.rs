@@ -9,6 +9,27 @@ use std::sync::Arc;
 
 use tauri::Manager;
 
+/// Every command the window may call (build.rs declares the same list for the capability).
+pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
+{
+    tauri::generate_handler![
+        commands::list_providers,
+        commands::add_provider,
+        commands::configure_provider,
+        commands::list_accounts,
+        commands::connect_begin,
+        commands::connect_finish,
+        commands::connect_cancel,
+        commands::device_begin,
+        commands::device_finish,
+        commands::refresh_account,
+        commands::test_account,
+        commands::disconnect_account,
+        commands::recover_interrupted,
+        commands::audit_log,
+    ]
+}
+
 pub fn run() {
     // Opening the engine touches only SQLite; it takes milliseconds and must precede the first
     // command, so it runs before the window is built.
@@ -34,27 +55,15 @@ pub fn run() {
             }
         }))
         .plugin(tauri_plugin_deep_link::init())
-        .manage(engine.clone())
-        .setup(move |app| {
-            deep_link::wire(app, engine.clone());
-            Ok(())
+        .setup({
+            let engine = engine.clone();
+            move |app| {
+                deep_link::wire(app, engine);
+                Ok(())
+            }
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::list_providers,
-            commands::add_provider,
-            commands::configure_provider,
-            commands::list_accounts,
-            commands::connect_begin,
-            commands::connect_finish,
-            commands::connect_cancel,
-            commands::device_begin,
-            commands::device_finish,
-            commands::refresh_account,
-            commands::test_account,
-            commands::disconnect_account,
-            commands::recover_interrupted,
-            commands::audit_log,
-        ])
+        .manage(engine)
+        .invoke_handler(handler())
         .run(tauri::generate_context!())
         .expect("error while running Connected Accounts");
 }
