@@ -58,7 +58,11 @@ pub fn run() {
         .setup({
             let engine = engine.clone();
             move |app| {
-                deep_link::wire(app, engine);
+                deep_link::wire(app, engine.clone());
+                // Refresh ahead of expiry while the window runs (metadata only until one is due).
+                tauri::async_runtime::spawn(engine.run_scheduler(Arc::new(|event| {
+                    tracing::info!(?event, "background refresh");
+                })));
                 Ok(())
             }
         })

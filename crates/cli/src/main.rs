@@ -86,6 +86,12 @@ enum Command {
     },
     /// Print only an access token that stays valid for at least the refresh margin
     Token { account: String },
+    /// Finish or roll back operations an interruption left half done (the window does this
+    /// after it starts)
+    Recover {
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the security audit log, newest first
     Audit {
         #[arg(long, default_value_t = 50)]
@@ -427,6 +433,16 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
             {
                 eprintln!("error: could not write the token to standard output");
                 return Err(Failure::Reported(1));
+            }
+        }
+        Command::Recover { json } => {
+            let accounts = engine.recover_interrupted().await?;
+            if json {
+                print_json(&accounts);
+            } else {
+                for a in &accounts {
+                    print_line(a);
+                }
             }
         }
         Command::Audit { limit, json } => {

@@ -27,6 +27,8 @@ pub struct Engine {
     pub(crate) scheme_routes: Mutex<Vec<crate::flow::SchemeRoute>>,
     pub(crate) devices: Mutex<HashMap<String, crate::flow::device::DevicePending>>,
     pub(crate) cancels: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
+    /// Wakes the refresh scheduler when accounts change.
+    pub(crate) schedule_changed: tokio::sync::Notify,
     /// The built-in profiles (tests swap in copies pointed at local servers).
     pub(crate) catalog: Vec<Profile>,
     /// How long a sign-in waits for the browser by default.
@@ -56,6 +58,7 @@ impl Engine {
             scheme_routes: Mutex::default(),
             cancels: Mutex::default(),
             catalog: catalog::builtin().to_vec(),
+            schedule_changed: tokio::sync::Notify::new(),
             flow_timeout: Duration::from_secs(300),
         })
     }

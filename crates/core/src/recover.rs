@@ -19,7 +19,16 @@ impl Engine {
             };
             let outcome = match row.status() {
                 AccountStatus::Connecting => {
-                    // The tokens (if any reached the keychain) belong to no finished account.
+                    // Tokens that reached the keychain belong to no finished account: revoke
+                    // them (best effort) so no live grant is left behind, then forget them.
+                    if let (Ok(Some(tokens)), Ok(spec)) = (
+                        self.read_tokens(&row.id).await,
+                        self.spec(&row.provider_id).await,
+                    ) {
+                        if let Err(e) = self.revoke_at(&spec, &tokens).await {
+                            tracing::warn!(account = %row.id, error = %e.detailed(), "could not revoke an interrupted sign-in's tokens");
+                        }
+                    }
                     self.delete_tokens(&row.id).await?;
                     account::delete(&self.db, &row.id).await?;
                     "an interrupted sign-in was rolled back".to_string()

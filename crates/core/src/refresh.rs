@@ -168,6 +168,7 @@ impl Engine {
             obtained_at_ms: now,
         };
         // The rotated refresh token is the only copy that still works: keychain first, retried.
+        crate::crash::point("refresh-after-response");
         let mut saved = self.write_tokens(&row.id, fresh.clone()).await;
         for delay_ms in [100, 500] {
             if saved.is_ok() {
@@ -189,6 +190,7 @@ impl Engine {
                 .await;
             return Err(e);
         }
+        crate::crash::point("refresh-after-keychain");
         account::complete_refresh(&self.db, &row.id, fresh.expires_at_ms, granted.as_deref())
             .await?;
         self.audit(AuditKind::RefreshSucceeded, row, "").await;

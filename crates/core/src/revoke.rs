@@ -135,12 +135,15 @@ impl Engine {
                 }
             }
         };
+        crate::crash::point("disconnect-after-revoke");
         if let Err(e) = self.delete_tokens(&row.id).await {
             self.settle(&row.id, previous, Some(&e.message)).await;
             return Err(e);
         }
+        crate::crash::point("disconnect-after-keychain");
         account::delete(&self.db, &row.id).await?;
         self.locks.forget(&row.id);
+        self.accounts_changed();
         Ok(outcome)
     }
 
@@ -148,7 +151,7 @@ impl Engine {
     /// its access tokens at most servers), then the access token. Sent with reqwest rather than
     /// oauth2's `revoke_token`, which refuses http even on loopback and knows only RFC 7009;
     /// `provider::check_endpoint_url` requires https everywhere else.
-    async fn revoke_at(&self, provider: &Spec, tokens: &TokenSet) -> Result<()> {
+    pub(crate) async fn revoke_at(&self, provider: &Spec, tokens: &TokenSet) -> Result<()> {
         let secret = self.client_secret_for(provider).await?;
         let mut calls: Vec<reqwest::RequestBuilder> = Vec::new();
         match &provider.revocation {

@@ -97,3 +97,54 @@ async fn interrupted_operations_are_rolled_back_or_finished() {
     assert_eq!(probe.body["sub"], "alice");
     engine.disconnect(&refreshing, true).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_scheduler_refreshes_ahead_of_expiry_without_being_asked() {
+    require_keyring();
+    // 4-second tokens: due at half their lifetime.
+    let idp = Idp::start_with(&[("IDP_ACCESS_TTL", "4")]).await;
+    let sandbox = Sandbox::new();
+    let namespace = format!("connected-accounts-scheduler-{}", std::process::id());
+    let engine = std::sync::Arc::new(support::demo_engine(&sandbox, &idp, &namespace).await);
+    let started = engine
+        .connect_begin("local-demo", None, None, false)
+        .await
+        .unwrap();
+    let browser = tokio::process::Command::new("python3")
+        .arg(support::repo_root().join("tests/idp/browser.py"))
+        .arg(&started.authorize_url)
+        .status();
+    let (account, status) = tokio::join!(engine.connect_finish(&started.flow_id), browser);
+    assert!(status.unwrap().success());
+    let account = account.unwrap();
+    let first = keychain_lookup(&namespace, &account.id).await.unwrap();
+
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let scheduler = tokio::spawn(engine.clone().run_scheduler(std::sync::Arc::new(move |e| {
+        seen.lock().unwrap().push(format!("{e:?}"));
+    })));
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    scheduler.abort();
+
+    let refreshes = idp.stats().await["refresh_success"].as_u64().unwrap();
+    // Refreshed without being asked (due every ~2 s), and no busy loop (that would be dozens).
+    assert!((1..=6).contains(&refreshes), "{refreshes} refreshes");
+    assert_eq!(idp.stats().await["refresh_reuse_detected"], 0);
+    assert_ne!(
+        keychain_lookup(&namespace, &account.id).await.unwrap(),
+        first
+    );
+    assert!(
+        events
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|e| e.starts_with("Refreshed")),
+        "{:?}",
+        events.lock().unwrap()
+    );
+    let probe = engine.test_account(&account.id).await.unwrap();
+    assert_eq!(probe.status, 200);
+    engine.disconnect(&account.id, true).await.unwrap();
+}

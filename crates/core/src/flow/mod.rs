@@ -675,7 +675,9 @@ impl Engine {
             }
         }
         let target = existing.clone().unwrap_or_else(|| pending_id.to_string());
+        crate::crash::point("connect-after-exchange");
         self.write_tokens(&target, tokens).await?;
+        crate::crash::point("connect-after-keychain");
         let grant = Grant {
             scopes_requested: requested.to_vec(),
             scopes_granted,
@@ -686,6 +688,7 @@ impl Engine {
         if existing.is_some() {
             account::delete(&self.db, pending_id).await?;
         }
+        self.accounts_changed();
         Ok(account::get(&self.db, &target).await?.view(now_ms()))
     }
 }

@@ -1,0 +1,14 @@
+//! Named crash points for the fault tests: with `CONNECTED_ACCOUNTS_CRASH_AT=<name>` the process
+//! kills itself with SIGKILL (as an OOM kill or a power cut would: no destructors, no flushing)
+//! when it reaches that point. Unset, this does nothing.
+
+pub const CRASH_ENV: &str = "CONNECTED_ACCOUNTS_CRASH_AT";
+
+pub fn point(name: &str) {
+    if std::env::var(CRASH_ENV).as_deref() == Ok(name) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &std::process::id().to_string()])
+            .status();
+        std::process::abort();
+    }
+}

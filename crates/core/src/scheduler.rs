@@ -1,0 +1,200 @@
+//! Automatic refresh while the window runs. One timer, armed for the account due first; woken
+//! early when accounts change. Timers are monotonic and stop while the machine sleeps, so a wait
+//! never exceeds `MAX_WAIT`: after a resume the schedule is recomputed from wall-clock expiry times
+//! within that bound (and `token`/Test always check wall-clock expiry before using a token).
+//! At most `CONCURRENT` refreshes run at once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use crate::account::{self, Account, AccountRow, AccountStatus};
+use crate::db::now_ms;
+use crate::engine::Engine;
+use crate::error::ErrorKind;
+
+/// Refresh this long before expiry (or at half the token's lifetime, if that is sooner).
+pub const LEAD: Duration = Duration::from_secs(5 * 60);
+/// The longest single wait (bounds how late a refresh can be after the machine resumes).
+pub const MAX_WAIT: Duration = Duration::from_secs(10 * 60);
+/// Retry an account that was offline after this long.
+pub const OFFLINE_RETRY: Duration = Duration::from_secs(60);
+/// Retry an account whose provider failed after this long.
+pub const ERROR_RETRY: Duration = Duration::from_secs(5 * 60);
+const CONCURRENT: usize = 4;
+
+/// What the scheduler reports (the window turns these into UI updates and notifications).
+#[derive(Debug, Clone)]
+pub enum SchedulerEvent {
+    Refreshed(Account),
+    NeedsReconnect(Account),
+    Failed(Account),
+}
+
+/// When an account is due, from its row alone (metadata; no keychain read). `None`: never.
+pub fn due_at(row: &AccountRow) -> Option<i64> {
+    let expires = row.expires_at?;
+    match row.status() {
+        AccountStatus::Connected | AccountStatus::Expiring => {
+            // updated_at is when the current token was stored, so this is half its lifetime.
+            let half_life = ((expires - row.updated_at) / 2).max(1_000);
+            Some(expires - half_life.min(LEAD.as_millis() as i64))
+        }
+        AccountStatus::Offline => Some(row.updated_at + OFFLINE_RETRY.as_millis() as i64),
+        AccountStatus::Error => Some(row.updated_at + ERROR_RETRY.as_millis() as i64),
+        _ => None,
+    }
+}
+
+impl Engine {
+    /// Wakes the scheduler to recompute its timer (an account was added, refreshed or removed).
+    pub fn accounts_changed(&self) {
+        self.schedule_changed.notify_one();
+    }
+
+    /// Runs until the process ends.
+    pub async fn run_scheduler(
+        self: Arc<Self>,
+        on_event: Arc<dyn Fn(SchedulerEvent) + Send + Sync>,
+    ) {
+        let slots = Arc::new(Semaphore::new(CONCURRENT));
+        // Rows already tried in their current version (id → updated_at): an account that is due
+        // but cannot be refreshed (no refresh token) is not retried until its row changes.
+        let mut attempted: HashMap<String, i64> = HashMap::new();
+        loop {
+            let rows = match account::list(&self.db).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(error = %e.detailed(), "scheduler could not read the accounts");
+                    Vec::new()
+                }
+            };
+            let now = now_ms();
+            let mut tasks = tokio::task::JoinSet::new();
+            let mut next: Option<i64> = None;
+            attempted.retain(|id, _| rows.iter().any(|r| &r.id == id));
+            for row in rows {
+                let Some(due) = due_at(&row) else { continue };
+                if attempted.get(&row.id) == Some(&row.updated_at) {
+                    continue;
+                }
+                if due > now {
+                    next = Some(next.map_or(due, |n| n.min(due)));
+                    continue;
+                }
+                attempted.insert(row.id.clone(), row.updated_at);
+                let (engine, slots, on_event) = (self.clone(), slots.clone(), on_event.clone());
+                tasks.spawn(async move {
+                    let _slot = slots.acquire_owned().await;
+                    engine.refresh_due(&row, &*on_event).await;
+                });
+            }
+            let started = !tasks.is_empty();
+            while tasks.join_next().await.is_some() {}
+            if started {
+                continue; // recompute from the rows the refreshes just changed
+            }
+            let wait = next
+                .map(|n| Duration::from_millis((n - now_ms()).max(0) as u64))
+                .unwrap_or(MAX_WAIT)
+                .min(MAX_WAIT);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.schedule_changed.notified() => {}
+            }
+        }
+    }
+
+    /// Refreshes one due account, unless someone else (another process) already did.
+    async fn refresh_due(
+        &self,
+        row: &AccountRow,
+        on_event: &(dyn Fn(SchedulerEvent) + Send + Sync),
+    ) {
+        let Ok(_guard) = self.locks.lock(&row.id).await else {
+            return;
+        };
+        let Ok(Some(current)) = account::find(&self.db, &row.id).await else {
+            return;
+        };
+        if due_at(&current).is_none_or(|due| due > now_ms()) {
+            return;
+        }
+        let tokens = match self.read_tokens(&row.id).await {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                let _ = self.tokens_or_reconnect(&current).await;
+                if let Ok(Some(r)) = account::find(&self.db, &row.id).await {
+                    on_event(SchedulerEvent::NeedsReconnect(r.view(now_ms())));
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(account = %row.id, error = %e.detailed(), "scheduler could not read the keychain");
+                return;
+            }
+        };
+        if tokens.refresh_token.is_none() {
+            return;
+        }
+        let result = self.refresh_locked(&current, tokens).await;
+        let Ok(Some(after)) = account::find(&self.db, &row.id).await else {
+            return;
+        };
+        let view = after.view(now_ms());
+        on_event(match result {
+            Ok(_) => SchedulerEvent::Refreshed(view),
+            Err(e) if e.kind == ErrorKind::NeedsReconnect => SchedulerEvent::NeedsReconnect(view),
+            Err(_) => SchedulerEvent::Failed(view),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(status: &str, updated_at: i64, expires_at: Option<i64>) -> AccountRow {
+        AccountRow {
+            id: "a".into(),
+            provider_id: "p".into(),
+            provider_name: "P".into(),
+            subject: Some("s".into()),
+            display_name: "d".into(),
+            email: None,
+            scopes_requested: "[]".into(),
+            scopes_granted: "[]".into(),
+            scopes_source: "server".into(),
+            status: status.into(),
+            expires_at,
+            last_error: None,
+            created_at: 0,
+            updated_at,
+        }
+    }
+
+    #[test]
+    fn due_times_come_from_expiry_and_status() {
+        let hour = 3_600_000;
+        assert_eq!(
+            due_at(&row("connected", 0, Some(hour))),
+            Some(hour - 300_000),
+            "5 min ahead"
+        );
+        assert_eq!(
+            due_at(&row("connected", 0, Some(4_000))),
+            Some(2_000),
+            "half of a short lifetime"
+        );
+        assert_eq!(
+            due_at(&row("connected", 0, None)),
+            None,
+            "no expiry, nothing to do"
+        );
+        assert_eq!(due_at(&row("offline", 10_000, Some(hour))), Some(70_000));
+        assert_eq!(due_at(&row("needs_reconnect", 0, Some(hour))), None);
+        assert_eq!(due_at(&row("refreshing", 0, Some(hour))), None);
+    }
+}
