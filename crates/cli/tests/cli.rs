@@ -903,3 +903,57 @@ async fn at_trace_level_no_token_reaches_disk_logs_audit_output_or_keychain_labe
         );
     }
 }
+
+/// The Secret Service calls that read secrets, as `dbus-monitor` sees them while `args` runs.
+async fn secret_reads_during(sandbox: &Sandbox, args: &[&str]) -> (usize, std::process::Output) {
+    let mut monitor = tokio::process::Command::new("dbus-monitor")
+        .args([
+            "--session",
+            "type='method_call',interface='org.freedesktop.Secret.Service'",
+            "type='method_call',interface='org.freedesktop.Secret.Item'",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("dbus-monitor (dbus package)");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let out = Cli::new(sandbox).run(args).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    monitor.start_kill().unwrap();
+    let seen = monitor.wait_with_output().await.unwrap();
+    let text = String::from_utf8_lossy(&seen.stdout);
+    let reads = text
+        .lines()
+        .filter(|l| {
+            l.contains("member=SearchItems")
+                || l.contains("member=GetSecrets")
+                || l.contains("member=GetSecret")
+        })
+        .count();
+    (reads, out)
+}
+
+#[tokio::test]
+async fn listing_reads_no_secret_while_a_token_read_does() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    add_demo_provider(&cli, &idp).await;
+    let id = cli.ok(&["connect", "local-demo"]).await.trim().to_string();
+    // What the window does at start-up: providers and accounts from SQLite only.
+    for args in [
+        ["list", "--json"].as_slice(),
+        ["providers", "--json"].as_slice(),
+        ["show", id.as_str()].as_slice(),
+    ] {
+        let (reads, out) = secret_reads_during(&sandbox, args).await;
+        assert!(out.status.success());
+        assert_eq!(reads, 0, "{args:?} read the keychain");
+    }
+    // The monitor does see reads: `token` needs the secret.
+    let (reads, out) = secret_reads_during(&sandbox, &["token", &id]).await;
+    assert!(out.status.success());
+    assert!(reads >= 1, "dbus-monitor saw no secret read at all");
+}

@@ -290,10 +290,19 @@ impl Engine {
     }
 }
 
+/// How long a keychain call may take: a locked keychain may wait on an unlock prompt nobody
+/// answers, and nothing of ours may hang on it.
+pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::internal("a keychain task failed").cause(e))?
+    match tokio::time::timeout(KEYCHAIN_TIMEOUT, tokio::task::spawn_blocking(f)).await {
+        Ok(joined) => joined.map_err(|e| Error::internal("a keychain task failed").cause(e))?,
+        Err(_) => Err(Error::new(
+            crate::error::ErrorKind::Keychain,
+            "the system keychain did not answer",
+        )
+        .hint("it may be locked and waiting for you to unlock it: unlock it (log in again, or open Passwords and Keys) and retry")),
+    }
 }
 
 /// A built-in provider's settings, from the window's setup form or `providers configure`.
