@@ -118,7 +118,13 @@ pub struct Keychain {
     service: String,
     store: OnceLock<Store>,
     factory: fn() -> keyring_core::Result<Store>,
+    /// The largest secret one entry may hold (Windows Credential Manager: 2,560 bytes); larger
+    /// token sets are split into parts.
+    max_secret: Option<usize>,
 }
+
+/// Windows Credential Manager refuses credential blobs over 2,560 bytes.
+pub const WINDOWS_MAX_SECRET: usize = 2560;
 
 impl Keychain {
     /// The platform's keychain: Secret Service on Linux, Keychain Services on macOS, Credential
@@ -128,7 +134,15 @@ impl Keychain {
             service: service.into(),
             store: OnceLock::new(),
             factory: platform_store,
+            max_secret: cfg!(target_os = "windows").then_some(WINDOWS_MAX_SECRET),
         }
+    }
+
+    /// Splits secrets larger than `max` bytes into parts (tests use the Windows limit on the
+    /// Secret Service).
+    pub fn with_max_secret(mut self, max: usize) -> Self {
+        self.max_secret = Some(max.max(256));
+        self
     }
 
     /// A keychain over another store (tests inject failing stores).
@@ -140,6 +154,7 @@ impl Keychain {
             service: service.into(),
             store: OnceLock::new(),
             factory,
+            max_secret: None,
         }
     }
 
@@ -164,21 +179,94 @@ impl Keychain {
 
     /// Saves (or replaces) the account's tokens. Blocking: call from a blocking thread.
     pub fn put(&self, account_id: &str, tokens: &TokenSet) -> Result<()> {
-        let entry = self.entry(account_id)?;
-        entry.set_secret(&tokens.to_bytes()).map_err(keychain_error)
+        let bytes = tokens.to_bytes();
+        let old_parts = self.parts_of(account_id)?;
+        match self.max_secret {
+            Some(max) if bytes.len() > max => {
+                // Parts first, under a new generation; the header last. A failure half-way
+                // leaves the previous header and its parts intact.
+                let generation = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+                let chunks: Vec<&[u8]> = bytes.chunks(max).collect();
+                for (i, chunk) in chunks.iter().enumerate() {
+                    self.entry(&part_key(account_id, &generation, i))?
+                        .set_secret(chunk)
+                        .map_err(keychain_error)?;
+                }
+                let header = serde_json::to_vec(
+                    &serde_json::json!({ "v": 1, "parts": chunks.len(), "generation": generation }),
+                )
+                .expect("header serializes");
+                self.entry(account_id)?
+                    .set_secret(&header)
+                    .map_err(keychain_error)?;
+            }
+            _ => self
+                .entry(account_id)?
+                .set_secret(&bytes)
+                .map_err(keychain_error)?,
+        }
+        self.delete_parts(account_id, old_parts);
+        Ok(())
     }
 
     /// The account's tokens, or `None` when the keychain has no entry for it.
     pub fn get(&self, account_id: &str) -> Result<Option<TokenSet>> {
-        let entry = self.entry(account_id)?;
-        match entry.get_secret() {
-            Ok(mut bytes) => {
-                let set = TokenSet::from_bytes(&bytes);
-                bytes.zeroize();
-                set.map(Some)
+        let Some(mut bytes) = self.raw(account_id)? else {
+            return Ok(None);
+        };
+        if let Some((generation, n)) = header(&bytes) {
+            bytes.zeroize();
+            for i in 0..n {
+                let mut part = self
+                    .raw(&part_key(account_id, &generation, i))?
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Keychain,
+                            "part of this account's keychain entry is missing",
+                        )
+                        .hint("disconnect the account and connect it again")
+                    })?;
+                bytes.extend_from_slice(&part);
+                part.zeroize();
             }
+        }
+        let set = TokenSet::from_bytes(&bytes);
+        bytes.zeroize();
+        set.map(Some)
+    }
+
+    fn raw(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        match self.entry(key)?.get_secret() {
+            Ok(bytes) => Ok(Some(bytes)),
             Err(keyring_core::Error::NoEntry) => Ok(None),
             Err(e) => Err(keychain_error(e)),
+        }
+    }
+
+    /// The part keys the current entry of `account_id` points to (none when it is whole).
+    fn parts_of(&self, account_id: &str) -> Result<Vec<String>> {
+        let Some(mut bytes) = self.raw(account_id)? else {
+            return Ok(Vec::new());
+        };
+        let parts = header(&bytes)
+            .map(|(generation, n)| {
+                (0..n)
+                    .map(|i| part_key(account_id, &generation, i))
+                    .collect()
+            })
+            .unwrap_or_default();
+        bytes.zeroize();
+        Ok(parts)
+    }
+
+    fn delete_parts(&self, account_id: &str, parts: Vec<String>) {
+        for key in parts {
+            if let Err(e) = self
+                .entry(&key)
+                .and_then(|e| e.delete_credential().or_else(ignore_missing))
+            {
+                tracing::warn!(account = account_id, error = %e.detailed(), "could not remove an old keychain part");
+            }
         }
     }
 
@@ -204,13 +292,34 @@ impl Keychain {
         }
     }
 
-    /// Deletes the account's entry; deleting a missing entry is not an error.
+    /// Deletes the account's entry (and its parts); deleting a missing entry is not an error.
     pub fn delete(&self, account_id: &str) -> Result<()> {
+        let parts = self.parts_of(account_id)?;
+        self.delete_parts(account_id, parts);
         let entry = self.entry(account_id)?;
         match entry.delete_credential() {
             Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
             Err(e) => Err(keychain_error(e)),
         }
+    }
+}
+
+fn part_key(account_id: &str, generation: &str, i: usize) -> String {
+    format!("{account_id}#{generation}.{i}")
+}
+
+/// A split entry's header: `{"v":1,"parts":N,"generation":"…"}` (a token set has no `parts`).
+fn header(bytes: &[u8]) -> Option<(String, usize)> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let n = v.get("parts")?.as_u64()? as usize;
+    let generation = v.get("generation")?.as_str()?.to_string();
+    (n <= 64).then_some((generation, n))
+}
+
+fn ignore_missing(e: keyring_core::Error) -> std::result::Result<(), Error> {
+    match e {
+        keyring_core::Error::NoEntry => Ok(()),
+        e => Err(keychain_error(e)),
     }
 }
 
