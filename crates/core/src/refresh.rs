@@ -163,7 +163,8 @@ impl Engine {
             access_token: response.access_token,
             // A server that does not rotate sends no new refresh token: keep the one we have.
             refresh_token: response.refresh_token.or(old.refresh_token),
-            id_token: response.id_token.map(SecretString::new).or(old.id_token),
+            // A refresh's ID token is not verified here, so keep the one verified at sign-in.
+            id_token: old.id_token,
             expires_at_ms: response.expires_in.map(|d| now + d.as_millis() as i64),
             obtained_at_ms: now,
         };

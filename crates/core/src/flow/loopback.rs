@@ -23,7 +23,7 @@ use crate::catalog::{LoopbackHost, RedirectRules};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Connections served at once; more wait in the kernel's backlog.
-const MAX_CONNECTIONS: usize = 16;
+const MAX_CONNECTIONS: usize = 64;
 
 /// A request that reached the callback path, with a channel for the page to answer with.
 #[derive(Debug)]
@@ -106,7 +106,7 @@ impl Listener {
                         let service = service_fn(move |req| handle(req, tx.clone(), path.clone()));
                         let conn = http1::Builder::new()
                             .timer(TokioTimer::new())
-                            .header_read_timeout(Duration::from_secs(5))
+                            .header_read_timeout(Duration::from_secs(3))
                             .keep_alive(false)
                             .serve_connection(TokioIo::new(stream), service);
                         // A client that never finishes is cut off.
@@ -310,5 +310,69 @@ mod host_form_tests {
             "{}",
             l.redirect_uri
         );
+    }
+}
+
+#[cfg(test)]
+mod hostile_tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn slow_and_many_connections_do_not_block_the_real_callback() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let rules = RedirectRules {
+            kinds: vec![],
+            loopback_host: LoopbackHost::Ipv4,
+            path: "/callback".into(),
+            fixed_port: None,
+        };
+        let l = Listener::bind(tx, &rules).await.unwrap();
+        let port: u16 = l.redirect_uri[17..]
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        // More idle connections than the listener serves at once, and one that trickles a header.
+        let mut idle = Vec::new();
+        for _ in 0..(MAX_CONNECTIONS * 3) {
+            idle.push(
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .unwrap(),
+            );
+        }
+        let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        slow.write_all(b"GET /callback?state=").await.unwrap();
+        let answer = tokio::spawn(async move {
+            let cb = rx.recv().await.unwrap();
+            assert_eq!(cb.params.get("code").map(String::as_str), Some("real"));
+            cb.reply
+                .send(Page {
+                    status: 200,
+                    title: "Done",
+                    text: "ok".into(),
+                })
+                .unwrap();
+        });
+        // The real browser's callback still gets through (idle clients are cut off after the
+        // header timeout, freeing their slots).
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        s.write_all(b"GET /callback?code=real&state=s HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = String::new();
+        tokio::time::timeout(Duration::from_secs(20), s.read_to_string(&mut out))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        answer.await.unwrap();
+        drop(idle);
     }
 }
