@@ -3,6 +3,7 @@ ways a sign-in can end (cancel, denied)."""
 
 import json
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -11,7 +12,9 @@ from conftest import snapshot
 
 
 def wait(driver, seconds=20):
-    return WebDriverWait(driver, seconds, poll_frequency=0.1)
+    # The list re-renders after each action, so an element found a moment ago may be replaced;
+    # the condition is simply tried again.
+    return WebDriverWait(driver, seconds, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def css(driver, selector):

@@ -29,7 +29,10 @@ impl Engine {
                             tracing::warn!(account = %row.id, error = %e.detailed(), "could not revoke an interrupted sign-in's tokens");
                         }
                     }
-                    self.delete_tokens(&row.id).await?;
+                    if let Err(e) = self.delete_tokens(&row.id).await {
+                        tracing::warn!(account = %row.id, error = %e.detailed(), "could not roll back an interrupted sign-in yet");
+                        continue;
+                    }
                     account::delete(&self.db, &row.id).await?;
                     "an interrupted sign-in was rolled back".to_string()
                 }

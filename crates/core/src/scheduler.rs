@@ -40,6 +40,8 @@ pub fn due_at(row: &AccountRow) -> Option<i64> {
         AccountStatus::Connected | AccountStatus::Expiring => {
             // updated_at is when the current token was stored, so this is half its lifetime.
             let half_life = ((expires - row.updated_at) / 2).max(1_000);
+            // At least 1 s of half-life: with expiries clamped when read (token.rs), refreshes
+            // never run back to back.
             Some(expires - half_life.min(LEAD.as_millis() as i64))
         }
         AccountStatus::Offline => Some(row.updated_at + OFFLINE_RETRY.as_millis() as i64),
@@ -132,7 +134,9 @@ impl Engine {
                 return;
             }
             Err(e) => {
-                tracing::warn!(account = %row.id, error = %e.detailed(), "scheduler could not read the keychain");
+                // Recorded on the row, so it is retried after ERROR_RETRY.
+                self.settle(&row.id, AccountStatus::Error, Some(&e.message))
+                    .await;
                 return;
             }
         };

@@ -188,9 +188,17 @@ impl Keychain {
                 let generation = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
                 let chunks: Vec<&[u8]> = bytes.chunks(max).collect();
                 for (i, chunk) in chunks.iter().enumerate() {
-                    self.entry(&part_key(account_id, &generation, i))?
-                        .set_secret(chunk)
-                        .map_err(keychain_error)?;
+                    let written = self
+                        .entry(&part_key(account_id, &generation, i))
+                        .and_then(|e| e.set_secret(chunk).map_err(keychain_error));
+                    if let Err(e) = written {
+                        // Leave no fragment of the new tokens behind; the old set stays whole.
+                        let done = (0..i)
+                            .map(|j| part_key(account_id, &generation, j))
+                            .collect();
+                        self.delete_parts(account_id, done);
+                        return Err(e);
+                    }
                 }
                 let header = serde_json::to_vec(
                     &serde_json::json!({ "v": 1, "parts": chunks.len(), "generation": generation }),
@@ -294,13 +302,15 @@ impl Keychain {
 
     /// Deletes the account's entry (and its parts); deleting a missing entry is not an error.
     pub fn delete(&self, account_id: &str) -> Result<()> {
+        // The header first: a crash after it leaves stray parts, never a header without parts.
         let parts = self.parts_of(account_id)?;
-        self.delete_parts(account_id, parts);
         let entry = self.entry(account_id)?;
         match entry.delete_credential() {
-            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
-            Err(e) => Err(keychain_error(e)),
+            Ok(()) | Err(keyring_core::Error::NoEntry) => {}
+            Err(e) => return Err(keychain_error(e)),
         }
+        self.delete_parts(account_id, parts);
+        Ok(())
     }
 }
 

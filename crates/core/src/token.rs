@@ -179,7 +179,9 @@ impl ProviderTokenResponse {
             .and_then(|p| raw.pointer(p))
             .and_then(number)
             .or(self.expires_in)
-            .map(Duration::from_secs);
+            // 0 says nothing useful and absurd values overflow: keep 1 s .. 10 years.
+            .filter(|s| *s > 0)
+            .map(|s| Duration::from_secs(s.min(10 * 365 * 24 * 3600)));
         let scope_value = match &rules.scope_pointer {
             Some(p) => raw.pointer(p),
             None => self.raw.get("scope"),

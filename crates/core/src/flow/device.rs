@@ -45,6 +45,18 @@ pub struct DevicePending {
     _guard: AccountGuard,
 }
 
+impl DevicePending {
+    pub(crate) fn expired(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+    pub(crate) fn account_id(&self) -> &str {
+        &self.account_id
+    }
+    pub(crate) fn provider_id(&self) -> &str {
+        &self.spec.id
+    }
+}
+
 impl Engine {
     /// Asks the provider for a device code and records the intent.
     pub async fn device_begin(
@@ -166,10 +178,8 @@ impl Engine {
                 "start the sign-in again",
             ));
         };
-        let result = tokio::select! {
-            r = self.device_poll(&pending) => r,
-            _ = cancel.notified() => Err(Error::new(ErrorKind::Cancelled, "the sign-in was cancelled")),
-        };
+        // Cancel is honoured while waiting between polls, never half-way through storing.
+        let result = self.device_poll(&pending, &cancel).await;
         let (account_id, provider_id) = (pending.account_id.clone(), pending.spec.id.clone());
         drop(pending); // releases the pending id's lock
         self.end_flow(
@@ -183,7 +193,7 @@ impl Engine {
         result
     }
 
-    async fn device_poll(&self, p: &DevicePending) -> Result<Account> {
+    async fn device_poll(&self, p: &DevicePending, cancel: &Notify) -> Result<Account> {
         let spec = &p.spec;
         let mut interval = p.interval;
         loop {
@@ -194,7 +204,12 @@ impl Engine {
                 )
                 .hint("start the sign-in again"));
             }
-            tokio::time::sleep(interval).await;
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = cancel.notified() => {
+                    return Err(Error::new(ErrorKind::Cancelled, "the sign-in was cancelled"));
+                }
+            }
             let mut form = vec![
                 ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
                 ("device_code", p.device_code.expose()),

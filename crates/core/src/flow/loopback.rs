@@ -184,6 +184,17 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Redirect rules for the listener's tests.
+#[cfg(test)]
+pub(crate) fn test_rules(host: LoopbackHost, path: &str) -> RedirectRules {
+    RedirectRules {
+        kinds: vec![],
+        loopback_host: host,
+        path: path.into(),
+        fixed_port: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,12 +213,7 @@ mod tests {
     #[tokio::test]
     async fn serves_only_the_callback_path_on_loopback() {
         let (tx, mut rx) = mpsc::channel(4);
-        let rules = RedirectRules {
-            kinds: vec![],
-            loopback_host: LoopbackHost::Ipv4,
-            path: "/callback".into(),
-            fixed_port: None,
-        };
+        let rules = test_rules(LoopbackHost::Ipv4, "/callback");
         let l = Listener::bind(tx, &rules).await.unwrap();
         assert!(l.redirect_uri.starts_with("http://127.0.0.1:"));
         assert!(l.redirect_uri.ends_with("/callback"));
@@ -265,12 +271,7 @@ mod host_form_tests {
     #[tokio::test]
     async fn localhost_listens_on_both_loopback_addresses_on_one_port() {
         let (tx, _rx) = mpsc::channel(4);
-        let rules = RedirectRules {
-            kinds: vec![],
-            loopback_host: LoopbackHost::Localhost,
-            path: "/auth/done".into(),
-            fixed_port: None,
-        };
+        let rules = test_rules(LoopbackHost::Localhost, "/auth/done");
         let l = Listener::bind(tx, &rules).await.unwrap();
         assert!(
             l.redirect_uri.starts_with("http://localhost:"),
@@ -298,12 +299,7 @@ mod host_form_tests {
             return; // no IPv6 loopback on this machine
         }
         let (tx, _rx) = mpsc::channel(4);
-        let rules = RedirectRules {
-            kinds: vec![],
-            loopback_host: LoopbackHost::Ipv6,
-            path: "/callback".into(),
-            fixed_port: None,
-        };
+        let rules = test_rules(LoopbackHost::Ipv6, "/callback");
         let l = Listener::bind(tx, &rules).await.unwrap();
         assert!(
             l.redirect_uri.starts_with("http://[::1]:"),
@@ -321,12 +317,7 @@ mod hostile_tests {
     #[tokio::test]
     async fn slow_and_many_connections_do_not_block_the_real_callback() {
         let (tx, mut rx) = mpsc::channel(4);
-        let rules = RedirectRules {
-            kinds: vec![],
-            loopback_host: LoopbackHost::Ipv4,
-            path: "/callback".into(),
-            fixed_port: None,
-        };
+        let rules = test_rules(LoopbackHost::Ipv4, "/callback");
         let l = Listener::bind(tx, &rules).await.unwrap();
         let port: u16 = l.redirect_uri[17..]
             .split('/')

@@ -322,6 +322,36 @@ impl Engine {
                 })
                 .collect()
         };
+        let expired_devices: Vec<(String, String, String)> = {
+            let mut devices = self.devices.lock().expect("devices poisoned");
+            let ids: Vec<String> = devices
+                .iter()
+                .filter(|(_, d)| d.expired())
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.into_iter()
+                .filter_map(|id| {
+                    devices
+                        .remove(&id)
+                        .map(|d| (id, d.account_id().to_string(), d.provider_id().to_string()))
+                })
+                .collect()
+        };
+        for (flow_id, account_id, provider_id) in expired_devices {
+            self.cancels
+                .lock()
+                .expect("cancels poisoned")
+                .remove(&flow_id);
+            audit::record(
+                &self.db,
+                AuditKind::FlowFailed,
+                Some(&account_id),
+                Some(&provider_id),
+                "device code expired with nobody waiting",
+            )
+            .await;
+            self.roll_back_account(&account_id).await;
+        }
         for pending in expired {
             let (account_id, provider_id) =
                 (pending.account_id.clone(), pending.provider.id.clone());
@@ -340,6 +370,11 @@ impl Engine {
     /// Undoes a sign-in that did not complete: tokens (if any reached the keychain), then the row.
     async fn roll_back(&self, pending: Pending) {
         let id = pending.account_id.clone();
+        let state = pending.state.secret().clone();
+        self.scheme_routes
+            .lock()
+            .expect("routes poisoned")
+            .retain(|r| r.state != state);
         drop(pending);
         self.roll_back_account(&id).await;
     }
@@ -569,6 +604,17 @@ impl Engine {
         let (who, whoami_scopes) = self.identify(p, &granted, pending.nonce.as_ref()).await?;
         if let Some(expected) = &pending.expected_subject {
             if *expected != who.subject {
+                // Nobody wanted this person's new grant: give it back (best effort).
+                let unwanted = TokenSet {
+                    access_token: granted.access_token.clone(),
+                    refresh_token: granted.refresh_token.clone(),
+                    id_token: None,
+                    expires_at_ms: None,
+                    obtained_at_ms: now_ms(),
+                };
+                if let Err(e) = self.revoke_at(p, &unwanted).await {
+                    tracing::warn!(error = %e.detailed(), "could not revoke a sign-in as the wrong person");
+                }
                 return Err(Error::invalid_input(
                     format!("you signed in to {} as {}, not as the account being changed; nothing was changed", p.name, who.display_name),
                     "sign in again as the same person (your browser may need to sign out of the other account first)",
@@ -634,10 +680,12 @@ impl Engine {
             return Err(refuse(why));
         };
         let (reply, _page) = tokio::sync::oneshot::channel();
-        sender
-            .send(Callback { params, reply })
-            .await
-            .map_err(|_| refuse("the sign-in it belongs to has ended"))
+        if sender.send(Callback { params, reply }).await.is_err() {
+            let why = "the sign-in it belongs to has ended";
+            audit::record(&self.db, AuditKind::UnsolicitedCallback, None, None, why).await;
+            return Err(refuse(why));
+        }
+        Ok(())
     }
 
     /// Stores what a completed sign-in learned: keychain first, then the row. Reconnecting an
@@ -675,6 +723,13 @@ impl Engine {
             }
         }
         let target = existing.clone().unwrap_or_else(|| pending_id.to_string());
+        let mut tokens = tokens;
+        if existing.is_some() && tokens.refresh_token.is_none() {
+            // A re-consent that returned no refresh token keeps the one the account has.
+            if let Ok(Some(old)) = self.read_tokens(&target).await {
+                tokens.refresh_token = old.refresh_token;
+            }
+        }
         crate::crash::point("connect-after-exchange");
         self.write_tokens(&target, tokens).await?;
         crate::crash::point("connect-after-keychain");
