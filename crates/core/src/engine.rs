@@ -92,8 +92,9 @@ impl Engine {
     /// Every provider: the built-in catalog (configured or not), then the ones added by URL.
     pub async fn providers(&self) -> Result<Vec<ProviderView>> {
         let mut out = Vec::new();
+        let mut stored = provider::all_settings(&self.db).await?;
         for profile in &self.catalog {
-            let settings = provider::settings(&self.db, &profile.id).await?;
+            let settings = stored.remove(&profile.id).unwrap_or_default();
             let spec = Spec::from_profile(profile, &settings);
             out.push(ProviderView::new(&spec, Some(profile), &settings));
         }

@@ -10,7 +10,6 @@ use tokio::sync::OwnedMutexGuard;
 
 use crate::error::{Error, Result};
 
-#[derive(Default)]
 pub struct AccountLocks {
     dir: PathBuf,
     local: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,

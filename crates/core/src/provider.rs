@@ -428,6 +428,26 @@ pub async fn settings(db: &Db, id: &str) -> Result<crate::spec::Settings> {
     })
 }
 
+/// Every built-in provider's stored settings, in one query (the window lists them all at start).
+pub async fn all_settings(
+    db: &Db,
+) -> Result<std::collections::HashMap<String, crate::spec::Settings>> {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, client_id, params FROM providers WHERE profile IS NOT NULL")
+            .fetch_all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, client_id, params)| {
+            let settings = crate::spec::Settings {
+                client_id: Some(client_id).filter(|c| !c.is_empty()),
+                params: serde_json::from_str(&params).unwrap_or_default(),
+            };
+            (id, settings)
+        })
+        .collect())
+}
+
 /// Saves a built-in provider's settings. The endpoint columns hold the resolved URLs for reference;
 /// the catalog stays the source of truth.
 pub async fn save_settings(

@@ -7,11 +7,12 @@ use ts_rs::TS;
 
 use crate::account::{self, AccountRow, AccountStatus};
 use crate::audit::AuditKind;
-use crate::catalog::{ClientAuth, Revocation};
+use crate::catalog::Revocation;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::TokenSet;
 use crate::spec::Spec;
+use crate::token;
 
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -167,16 +168,7 @@ impl Engine {
                         .http
                         .post(url)
                         .header(reqwest::header::ACCEPT, "application/json");
-                    match (provider.client_auth, &secret) {
-                        (ClientAuth::SecretBasic, Some(s)) => {
-                            call = call.basic_auth(&provider.client_id, Some(s.expose()));
-                        }
-                        (ClientAuth::SecretPost, Some(s)) => {
-                            form.push(("client_id", provider.client_id.as_str()));
-                            form.push(("client_secret", s.expose()));
-                        }
-                        _ => form.push(("client_id", provider.client_id.as_str())),
-                    }
+                    call = token::authenticate(provider, secret.as_ref(), call, &mut form);
                     calls.push(call.form(&form));
                 }
             }

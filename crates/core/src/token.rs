@@ -520,3 +520,29 @@ pub fn request_error_at(
         _ => request_error(e, provider, doing),
     }
 }
+
+/// Client authentication for the requests we send with reqwest (device polling, RFC 7009
+/// revocation), the same way [`client`] sets it up for oauth2's: Basic with the secret (Reddit's
+/// installed apps: an empty one), or `client_id` (and the secret, for `secret_post`) in the form.
+pub fn authenticate<'a>(
+    spec: &'a Spec,
+    secret: Option<&'a SecretString>,
+    request: reqwest::RequestBuilder,
+    form: &mut Vec<(&'a str, &'a str)>,
+) -> reqwest::RequestBuilder {
+    match (spec.client_auth, secret) {
+        (ClientAuth::SecretBasic, s) => request.basic_auth(
+            &spec.client_id,
+            Some(s.map(SecretString::expose).unwrap_or("")),
+        ),
+        (ClientAuth::SecretPost, Some(s)) => {
+            form.push(("client_id", spec.client_id.as_str()));
+            form.push(("client_secret", s.expose()));
+            request
+        }
+        _ => {
+            form.push(("client_id", spec.client_id.as_str()));
+            request
+        }
+    }
+}

@@ -218,16 +218,7 @@ impl Engine {
                 .http
                 .post(&spec.token_endpoint)
                 .header(reqwest::header::ACCEPT, "application/json");
-            match (&p.secret, spec.client_auth) {
-                (Some(s), ClientAuth::SecretBasic) => {
-                    request = request.basic_auth(&spec.client_id, Some(s.expose()))
-                }
-                (Some(s), _) => {
-                    form.push(("client_id", spec.client_id.as_str()));
-                    form.push(("client_secret", s.expose()));
-                }
-                (None, _) => form.push(("client_id", spec.client_id.as_str())),
-            }
+            request = token::authenticate(spec, p.secret.as_ref(), request, &mut form);
             let response = request.form(&form).send().await.map_err(|e| {
                 Error::new(
                     ErrorKind::Network,
