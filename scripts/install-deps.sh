@@ -14,6 +14,8 @@ APT_PACKAGES=(
   # run and test headless
   xvfb xauth webkit2gtk-driver dbus-daemon dbus-x11 x11-utils xdg-utils
   desktop-file-utils gnome-keyring libsecret-tools libglib2.0-bin python3-venv
+  # a real notification server for the window test of "needs reconnect"
+  dunst
 )
 
 missing=()

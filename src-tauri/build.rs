@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "configure_provider",
     "device_begin",
     "device_finish",
+    "watch_accounts",
 ];
 
 fn main() {

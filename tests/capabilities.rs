@@ -41,6 +41,7 @@ fn the_main_window_may_call_only_our_commands() {
     .unwrap();
     let app = mock_builder()
         .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_notification::init())
         .manage(Arc::new(engine))
         .invoke_handler(connected_accounts_app::handler())
         .build(tauri::generate_context!())
@@ -60,8 +61,15 @@ fn the_main_window_may_call_only_our_commands() {
         call(&webview, "audit_log")
     );
 
-    let plugin = call(&webview, "plugin:deep-link|get_current").unwrap_err();
-    assert!(plugin.contains("not allowed"), "{plugin}");
+    // The plugins serve Rust only: the webview may call none of their commands.
+    for command in [
+        "plugin:deep-link|get_current",
+        "plugin:notification|notify",
+        "plugin:notification|is_permission_granted",
+    ] {
+        let refused = call(&webview, command).unwrap_err();
+        assert!(refused.contains("not allowed"), "{command}: {refused}");
+    }
     let undeclared = call(&webview, "read_token").unwrap_err();
     assert!(
         undeclared.contains("not allowed") || undeclared.contains("not found"),

@@ -4,15 +4,18 @@ use std::sync::Arc;
 
 use ca_core::catalog::RedirectKind;
 use ca_core::engine::ProviderSettings;
+use ca_core::AccountUpdate;
 use ca_core::DeviceStarted;
 use ca_core::SecretString;
 use ca_core::{
     Account, AuditEvent, ConnectStarted, DisconnectOutcome, Engine, NewProvider, ProbeResult,
     ProviderView,
 };
+use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::error::CommandResult;
+use crate::updates::Watcher;
 
 type Core<'a> = State<'a, Arc<Engine>>;
 
@@ -89,6 +92,12 @@ pub async fn disconnect_account(
 #[tauri::command]
 pub async fn recover_interrupted(core: Core<'_>) -> CommandResult<Vec<Account>> {
     Ok(core.recover_interrupted().await?)
+}
+
+/// The UI's channel for background changes (see updates.rs).
+#[tauri::command]
+pub fn watch_accounts(watcher: State<'_, Arc<Watcher>>, on_update: Channel<AccountUpdate>) {
+    watcher.set(on_update);
 }
 
 #[tauri::command]

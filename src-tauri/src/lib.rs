@@ -4,6 +4,7 @@
 mod commands;
 mod deep_link;
 mod error;
+mod updates;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::disconnect_account,
         commands::recover_interrupted,
         commands::audit_log,
+        commands::watch_accounts,
     ]
 }
 
@@ -45,6 +47,7 @@ pub fn run() {
     let _log = ca_core::logging::init(engine.paths(), "app");
     tracing::info!(data = %engine.paths().data_dir.display(), "starting the window");
     let engine = Arc::new(engine);
+    let watcher = Arc::new(updates::Watcher::default());
 
     tauri::Builder::default()
         // First: a second launch (the desktop handing over a sign-in URL) is forwarded to this
@@ -55,18 +58,20 @@ pub fn run() {
             }
         }))
         .plugin(tauri_plugin_deep_link::init())
+        // Used from Rust only: no capability grants the webview its commands.
+        .plugin(tauri_plugin_notification::init())
         .setup({
-            let engine = engine.clone();
+            let (engine, watcher) = (engine.clone(), watcher.clone());
             move |app| {
                 deep_link::wire(app, engine.clone());
+                updates::forward(app.handle().clone(), &engine, watcher);
                 // Refresh ahead of expiry while the window runs (metadata only until one is due).
-                tauri::async_runtime::spawn(engine.run_scheduler(Arc::new(|event| {
-                    tracing::info!(?event, "background refresh");
-                })));
+                tauri::async_runtime::spawn(engine.run_scheduler());
                 Ok(())
             }
         })
         .manage(engine)
+        .manage(watcher)
         .invoke_handler(handler())
         .run(tauri::generate_context!())
         .expect("error while running Connected Accounts");

@@ -76,18 +76,82 @@ def display():
     stop(xvfb)
 
 
-@pytest.fixture(scope="session")
-def idp():
+def start_idp(**env):
+    """A real oidc-provider on a free loopback port: (process, issuer)."""
     proc = subprocess.Popen(
         ["node", str(ROOT / "tests/idp/server.mjs")],
-        env={**os.environ, "IDP_PORT": "0", "IDP_EXIT_ON_STDIN_EOF": "1"},
+        env={**os.environ, "IDP_PORT": "0", "IDP_EXIT_ON_STDIN_EOF": "1", **env},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    info = json.loads(proc.stdout.readline())
-    yield info["issuer"]
+    return proc, json.loads(proc.stdout.readline())["issuer"]
+
+
+@pytest.fixture(scope="session")
+def idp():
+    proc, issuer = start_idp()
+    yield issuer
+    stop(proc)
+
+
+class SecretReads:
+    """Counts the Secret Service calls that read secrets (dbus-monitor on the session bus)."""
+
+    def __init__(self):
+        self.log = tempfile.NamedTemporaryFile(prefix="ca-dbus-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(
+            [
+                "dbus-monitor", "--session",
+                "type='method_call',interface='org.freedesktop.Secret.Service'",
+                "type='method_call',interface='org.freedesktop.Secret.Item'",
+            ],
+            stdout=self.log,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.3)
+
+    def count(self):
+        time.sleep(0.3)  # let dbus-monitor write what it saw
+        text = Path(self.log.name).read_text(errors="replace")
+        return sum(
+            1 for line in text.splitlines()
+            if any(f"member={m}" in line for m in ("SearchItems", "GetSecrets", "GetSecret"))
+        )
+
+    def close(self):
+        stop(self.proc)
+        os.unlink(self.log.name)
+
+
+@pytest.fixture(scope="session")
+def notifications(display):
+    """A real notification server (dunst) on the test session bus; yields a reader of what it got."""
+    proc = subprocess.Popen(["dunst"], env={**os.environ, "DISPLAY": display},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def received():
+        subprocess.run(["dunstctl", "close-all"], check=False, capture_output=True)
+        out = subprocess.run(["dunstctl", "history"], capture_output=True, text=True)
+        if out.returncode != 0 or not out.stdout.strip():
+            return []
+        return [
+            {"summary": n["summary"]["data"], "body": n["body"]["data"]}
+            for group in json.loads(out.stdout)["data"] for n in group
+        ]
+
+    # Wait until it owns the name (asking dunstctl earlier would make D-Bus start another dunst).
+    deadline = time.time() + 10
+    while "boolean true" not in subprocess.run(
+        ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+         "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.Notifications"],
+        capture_output=True, text=True,
+    ).stdout:
+        if time.time() > deadline or proc.poll() is not None:
+            raise RuntimeError("dunst did not start")
+        time.sleep(0.1)
+    yield received
     stop(proc)
 
 
@@ -95,12 +159,20 @@ class Sandbox:
     def __init__(self, root: Path):
         self.root = root
         self.mode_file = root / "browser-mode"
+        # Every token seen in the keychain during the session, and every IPC reply the UI got:
+        # the leak scan at the end searches the files and the replies for the tokens.
+        self.tokens = set()
+        self.ipc = []
         self.set_browser("approve")
         self.env = {
             **os.environ,
             "XDG_DATA_HOME": str(root / "data"),
             "XDG_STATE_HOME": str(root / "state"),
             "XDG_CONFIG_HOME": str(root / "config"),
+            # The webview keeps its cache here: inside the sandbox, so the leak scan covers it.
+            "XDG_CACHE_HOME": str(root / "cache"),
+            # Everything our code logs, at the most verbose level (the leak scan reads the logs).
+            "RUST_LOG": "trace",
             "BROWSER": str(ROOT / "tests/e2e/browser-switch.sh"),
             "CA_E2E_MODE_FILE": str(self.mode_file),
             "CONNECTED_ACCOUNTS_PROFILE": "",
@@ -114,9 +186,17 @@ class Sandbox:
     def set_browser(self, mode):
         self.mode_file.write_text(mode)
 
-    def cli(self, *args):
-        out = subprocess.run([str(CLI), *args], env=self.env, capture_output=True, text=True, check=True)
+    def cli(self, *args, env=None):
+        out = subprocess.run([str(CLI), *args], env={**self.env, **(env or {})},
+                             capture_output=True, text=True, check=True)
         return out.stdout
+
+    def remember_tokens(self, account_id):
+        stored = json.loads(self.keychain(account_id))
+        for key in ("access_token", "refresh_token", "id_token"):
+            if stored.get(key):
+                self.tokens.add(stored[key])
+        return stored
 
     def keychain(self, account_id):
         out = subprocess.run(
@@ -131,6 +211,9 @@ def sandbox(idp, keyring):
     root = Path(tempfile.mkdtemp(prefix="ca-e2e-"))
     box = Sandbox(root)
     box.cli("providers", "add", "--issuer", idp, "--client-id", "connected-accounts-demo", "--name", "Local demo")
+    # One account exists before the window starts, so start-up has something it could read.
+    seeded = json.loads(box.cli("connect", "local-demo", "--json", env={"CA_TEST_LOGIN": "seeded"}))
+    box.seeded_account = seeded["id"]
     yield box
     shutil.rmtree(root, ignore_errors=True)
 
@@ -144,7 +227,14 @@ def snapshot(driver, name):
 
 
 @pytest.fixture(scope="session")
-def driver(display, sandbox):
+def secret_reads(sandbox):
+    reads = SecretReads()
+    yield reads
+    reads.close()
+
+
+@pytest.fixture(scope="session")
+def driver(display, sandbox, secret_reads, notifications):
     assert APP.is_file(), f"build the window first: npx tauri build --debug --no-bundle ({APP})"
     port, native = free_port(), free_port()
     env = {**sandbox.env, "DISPLAY": display}

@@ -43,6 +43,7 @@ Environment:
   CA_TEST_BROWSER_LOG  optional file; one line per run is appended with what was done
                        (code, state and user_code REDACTED, HTTP status of the callback;
                        device runs log `mode=device consent=approve|deny|ignore`)
+  CA_TEST_PRINT_CALLBACK  1: print the final callback URL instead of following it
 
 Exit status: 0 when the callback was delivered (whatever the app answered) or
 printed, or (device flow) the success page resp. the "interrupted" page after a
@@ -510,6 +511,10 @@ def deliver(opener, target: str, mode: str, saw_consent: bool) -> str:
         print(target, flush=True)
         return f"result=printed url={redact(target)}"
 
+    if os.environ.get("CA_TEST_PRINT_CALLBACK") == "1":
+        # The mix-up test plays an attacker who takes this callback elsewhere: print, don't follow.
+        print(target, flush=True)
+        return f"result=printed url={redact(target)}"
     status, _headers, _body = fetch(opener, "GET", target)
     return f"result=callback status={status} url={redact(target)}"
 

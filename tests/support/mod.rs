@@ -77,6 +77,20 @@ impl Idp {
     }
 }
 
+/// `connected-accounts` arguments that add `idp` as the provider "Local demo" (id `local-demo`).
+pub fn add_demo_provider_args(idp: &Idp) -> [&str; 8] {
+    [
+        "providers",
+        "add",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        "connected-accounts-demo",
+        "--name",
+        "Local demo",
+    ]
+}
+
 /// Private XDG folders (data, state, config) for one test.
 pub struct Sandbox {
     pub dir: PathBuf,

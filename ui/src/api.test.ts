@@ -133,6 +133,21 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
     });
   }
 
+  it("watchAccounts hands the backend a channel whose messages reach the handler", async () => {
+    const backend = new FakeBackend().on("watch_accounts", () => null);
+    mockIPC(backend.handle);
+    const seen: unknown[] = [];
+    await api.watchAccounts((u) => seen.push(u));
+    expect(backend.commands()).toEqual(["watch_accounts"]);
+    const channel = backend.calls[0]?.args.onUpdate as { id: number };
+    const update = { kind: "refreshed", account: account() };
+    (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, d: unknown) => void } }).__TAURI_INTERNALS__.runCallback(
+      channel.id,
+      { index: 0, message: update },
+    );
+    expect(seen).toEqual([update]);
+  });
+
   it("returns the backend's value untouched", async () => {
     const accounts = [account(), account({ id: "acc-2" })];
     const providers = [provider()];

@@ -3,9 +3,10 @@
  * No other module imports `@tauri-apps/api` (a test enforces it).
  * Command names are snake_case; argument keys are camelCase, as Tauri 2 maps them.
  */
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   Account,
+  AccountUpdate,
   AuditEvent,
   ConnectStarted,
   DeviceStarted,
@@ -17,6 +18,16 @@ import type {
   RedirectKind,
   UiError,
 } from "./bindings";
+
+/**
+ * Background changes (the refresh scheduler's), pushed by the backend over a channel: the only
+ * push the window gets (it holds no event permission). Each carries one account's metadata.
+ */
+export function watchAccounts(onUpdate: (update: AccountUpdate) => void): Promise<void> {
+  const channel = new Channel<AccountUpdate>();
+  channel.onmessage = onUpdate;
+  return invoke<void>("watch_accounts", { onUpdate: channel });
+}
 
 export function listProviders(): Promise<ProviderView[]> {
   return invoke<ProviderView[]>("list_providers");

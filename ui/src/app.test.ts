@@ -1,7 +1,7 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startApp, type AppHandle } from "./app";
-import type { Account, AuditEvent, ConnectStarted, DisconnectOutcome, ProbeResult, ProviderView } from "./bindings";
+import type { Account, AccountUpdate, AuditEvent, ConnectStarted, DisconnectOutcome, ProbeResult, ProviderView } from "./bindings";
 import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "./fake-backend";
 
 let handle: AppHandle | null = null;
@@ -32,6 +32,7 @@ function baseBackend(opts: { accounts?: Account[]; audit?: AuditEvent[]; provide
     list_accounts: () => accounts,
     recover_interrupted: () => accounts,
     audit_log: () => opts.audit ?? [],
+    watch_accounts: () => null,
   }).on("__set_accounts", (a) => {
     accounts = a.list as Account[];
   });
@@ -94,7 +95,8 @@ describe("start-up", () => {
     });
     await boot(backend);
 
-    expect(backend.commands().slice(0, 2).sort()).toEqual(["list_accounts", "list_providers"]);
+    // Subscribed to background changes first, then the two lists in parallel.
+    expect(backend.commands().slice(0, 3)).toEqual(["watch_accounts", "list_providers", "list_accounts"]);
     expect(backend.callsOf("recover_interrupted")).toHaveLength(1);
     expect(seenAtRecover).toEqual({ ready: "accounts", rows: 1 });
     expect(document.body.dataset.ready).toBe("accounts");
@@ -234,6 +236,32 @@ describe("connect", () => {
     expect(backend.callsOf("connect_cancel")).toEqual([{ flowId: "flow-42" }]);
     expect(byTestId("error-banner")).toBeNull();
     expect(allByTestId("connect").every((b) => !(b as HTMLButtonElement).disabled)).toBe(true);
+  });
+
+  it("drops a pending sign-in's row that a list read meanwhile showed, once the sign-in is cancelled", async () => {
+    const finish = deferred<Account>();
+    const recovered = deferred<Account[]>();
+    const backend = baseBackend({ accounts: [] })
+      .on("recover_interrupted", () => recovered.promise)
+      .on("connect_begin", () => started)
+      .on("connect_finish", () => finish.promise)
+      .on("connect_cancel", () => {
+        finish.reject(uiError("cancelled", "Sign-in was cancelled."));
+        return null;
+      });
+    mockIPC(backend.handle);
+    const root = document.createElement("div");
+    document.body.appendChild(root);
+    handle = startApp(root, { now: () => NOW });
+    await vi.waitFor(() => expect(document.body.dataset.ready).toBe("accounts"));
+    click(byTestId("connect", providerRowOf("github")));
+    await vi.waitFor(() => expect(byTestId("flow-waiting")).not.toBeNull());
+    // Start-up's recovery answers while the sign-in is pending, with its "connecting…" row.
+    recovered.resolve([account({ id: "pending", status: "connecting" })]);
+    await vi.waitFor(() => expect(allByTestId("account-row")).toHaveLength(1));
+    click(byTestId("cancel-flow"));
+    await vi.waitFor(() => expect(byTestId("flow-waiting")).toBeNull());
+    await vi.waitFor(() => expect(allByTestId("account-row")).toHaveLength(0));
   });
 
   it("sends null scopes when the override is empty", async () => {
@@ -535,5 +563,52 @@ describe("providers and activity", () => {
     expect(entries.map((e) => e.dataset.kind)).toEqual(["flow_completed", "flow_started"]);
     expect(entries[1]?.textContent).toContain("<i>started</i>");
     expect(entries[0]?.querySelector("time")?.getAttribute("datetime")).toBe("2025-06-01T11:59:00Z");
+  });
+});
+
+describe("background changes", () => {
+  /** Delivers messages the way Tauri does: through the channel's registered callback, in order. */
+  function channelOf(backend: FakeBackend): (update: AccountUpdate) => void {
+    const [args] = backend.callsOf("watch_accounts");
+    if (!args) throw new Error("the app never subscribed to background changes");
+    const id = (args.onUpdate as { id: number }).id;
+    let index = 0;
+    const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } })
+      .__TAURI_INTERNALS__;
+    return (message) => internals.runCallback(id, { index: index++, message });
+  }
+
+  it("replaces a row in place when the backend refreshes it, without re-reading the list", async () => {
+    const backend = baseBackend({ accounts: [account(), account({ id: "acc-2", display_name: "Grace" })] }).on(
+      "watch_accounts",
+      () => null,
+    );
+    await boot(backend);
+    const push = channelOf(backend);
+    const lists = backend.callsOf("list_accounts").length;
+
+    push({ kind: "needs_reconnect", account: account({ status: "needs_reconnect", last_error: "invalid_grant" }) });
+    expect(row("acc-1").dataset.status).toBe("needs_reconnect");
+    expect(byTestId("reconnect-hint", row("acc-1"))).not.toBeNull();
+    expect(row("acc-2").dataset.status).toBe("connected");
+
+    push({ kind: "refreshed", account: account({ status: "connected" }) });
+    expect(row("acc-1").dataset.status).toBe("connected");
+    expect(backend.callsOf("list_accounts").length).toBe(lists);
+  });
+
+  it("never brings back an account that is no longer listed", async () => {
+    const backend = baseBackend().on("watch_accounts", () => null);
+    await boot(backend);
+    channelOf(backend)({ kind: "refreshed", account: account({ id: "gone", display_name: "Gone" }) });
+    expect(allByTestId("account-row").map((r) => r.dataset.accountId)).toEqual(["acc-1"]);
+  });
+
+  it("subscribes before the first list, so no change falls in between", async () => {
+    const backend = baseBackend().on("watch_accounts", () => null);
+    await boot(backend);
+    const order = backend.commands();
+    expect(order.indexOf("watch_accounts")).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf("watch_accounts")).toBeLessThan(order.indexOf("list_accounts"));
   });
 });

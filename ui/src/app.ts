@@ -5,6 +5,7 @@
 import * as api from "./api";
 import type {
   Account,
+  AccountUpdate,
   AuditEvent,
   ConnectStarted,
   DeviceStarted,
@@ -108,6 +109,11 @@ class App {
   async start(): Promise<void> {
     this.buildSkeleton();
     this.accountList.appendChild(h("p", { class: "empty" }, "Loading accounts…"));
+    // Before the first list, so no background change falls between the two.
+    api.watchAccounts((update) => this.applyBackgroundUpdate(update)).catch((e: unknown) => {
+      // The list still works; it just won't change by itself until the next action.
+      console.warn("background updates unavailable", e);
+    });
     try {
       const [providers, accounts] = await Promise.all([api.listProviders(), api.listAccounts()]);
       this.providers = providers;
@@ -486,6 +492,16 @@ class App {
     else this.accounts.push(account);
   }
 
+  /** A change the backend made by itself (a scheduled refresh): replace that row in place. */
+  private applyBackgroundUpdate(update: AccountUpdate): void {
+    const i = this.accounts.findIndex((a) => a.id === update.account.id);
+    // Not listed (disconnected meanwhile, or still connecting): a late update must not add it.
+    if (i < 0) return;
+    this.accountsSeq++; // an older list in flight must not undo this
+    this.accounts[i] = update.account;
+    this.renderAccounts();
+  }
+
   private findAccount(id: string): Account | undefined {
     return this.accounts.find((a) => a.id === id);
   }
@@ -570,6 +586,8 @@ class App {
       this.flashAccount(account.id);
     } catch (e) {
       if (!flow.cancelled && !api.isCancelled(e)) this.showError(e);
+      // A list read while the sign-in was pending may show its "connecting…" row: re-read.
+      void this.reloadAccounts();
     } finally {
       this.endFlow(flow);
       void this.loadAudit();

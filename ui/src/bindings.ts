@@ -42,6 +42,8 @@ export type Account = { id: string, provider: string, provider_name: string, dis
  */
 expires_at: string | null, last_error: string | null, created_at: string, updated_at: string, };
 
+export type AccountUpdate = { "kind": "refreshed", "account": Account } | { "kind": "needs_reconnect", "account": Account } | { "kind": "failed", "account": Account };
+
 export type RedirectKind = "loopback" | "custom_scheme";
 
 export type ConnectStarted = { flow_id: string, provider: string, authorize_url: string, redirect_uri: string, timeout_secs: number, };

@@ -185,7 +185,9 @@ async fn run(command: Command) -> Result<(), Exit> {
         .await
         .map_err(|e| Exit(report(&e)))?;
     let _log = ca_core::logging::init(engine.paths(), "cli");
-    execute(&engine, command).await.map_err(|e| match e {
+    let result = execute(&engine, command).await;
+    engine.close().await;
+    result.map_err(|e| match e {
         Failure::Reported(code) => Exit(code),
         Failure::Core(e) => Exit(report(&e)),
     })

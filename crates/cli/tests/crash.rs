@@ -45,21 +45,7 @@ async fn setup() -> (Idp, Sandbox) {
     require_keyring();
     let idp = Idp::start().await;
     let sandbox = Sandbox::new();
-    let out = run(
-        &sandbox,
-        None,
-        &[
-            "providers",
-            "add",
-            "--issuer",
-            &idp.issuer,
-            "--client-id",
-            "connected-accounts-demo",
-            "--name",
-            "Local demo",
-        ],
-    )
-    .await;
+    let out = run(&sandbox, None, &support::add_demo_provider_args(&idp)).await;
     assert!(out.status.success());
     (idp, sandbox)
 }

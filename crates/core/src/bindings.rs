@@ -20,6 +20,7 @@ pub fn typescript() -> String {
         AccountStatus::decl(&cfg),
         ScopesSource::decl(&cfg),
         Account::decl(&cfg),
+        crate::AccountUpdate::decl(&cfg),
         crate::catalog::RedirectKind::decl(&cfg),
         ConnectStarted::decl(&cfg),
         crate::DeviceStarted::decl(&cfg),

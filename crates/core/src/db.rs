@@ -11,6 +11,15 @@ pub type Db = SqlitePool;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Why the folder of `path` cannot be written, if it cannot: SQLite's open error does not say
+/// (creating the write-ahead log fails the same way on a full or a read-only disk).
+fn write_probe(path: &Path) -> Option<std::io::ErrorKind> {
+    let probe = path.with_extension("write-probe");
+    let written = std::fs::write(&probe, [0u8; 64 * 1024]);
+    let _ = std::fs::remove_file(&probe);
+    written.err().map(|e| e.kind())
+}
+
 /// Opens (creating if needed) and migrates the database at `path`.
 pub async fn open(path: &Path) -> Result<Db> {
     let options = SqliteConnectOptions::new()
@@ -25,14 +34,24 @@ pub async fn open(path: &Path) -> Result<Db> {
         .await
         .map_err(|e| {
             if is_damaged(&e.to_string()) {
-                damaged(path, e)
-            } else {
-                Error::storage(
-                    format!("cannot open the account database {}", path.display()),
-                    "check that the folder exists and is writable",
-                    e,
-                )
+                return damaged(path, e);
             }
+            // Opening in WAL mode writes (the shared-memory file), so a full or read-only disk
+            // shows here first; say which, as later writes do.
+            let (why, hint) = match (crate::error::sqlite_code(&e), write_probe(path)) {
+                (Some(13), _) | (_, Some(std::io::ErrorKind::StorageFull)) => (
+                    "the disk is full",
+                    "free some disk space, then try again; nothing was changed",
+                ),
+                (Some(8), _) | (_, Some(std::io::ErrorKind::ReadOnlyFilesystem)) => (
+                    "it is read-only",
+                    "make the data folder (or the disk it is on) writable, then try again; nothing was changed",
+                ),
+                _ => ("", "check that the folder exists and is writable"),
+            };
+            let message = format!("cannot open the account database {}", path.display());
+            let message = if why.is_empty() { message } else { format!("{message}: {why}") };
+            Error::storage(message, hint, e)
         })?;
     MIGRATOR.run(&pool).await.map_err(|e| {
         if is_damaged(&e.to_string()) {

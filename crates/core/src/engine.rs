@@ -29,6 +29,8 @@ pub struct Engine {
     pub(crate) cancels: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
     /// Wakes the refresh scheduler when accounts change.
     pub(crate) schedule_changed: tokio::sync::Notify,
+    /// Background account changes, for the window (`subscribe`).
+    pub(crate) updates: tokio::sync::broadcast::Sender<crate::scheduler::AccountUpdate>,
     /// The built-in profiles (tests swap in copies pointed at local servers).
     pub(crate) catalog: Vec<Profile>,
     /// How long a sign-in waits for the browser by default.
@@ -59,8 +61,15 @@ impl Engine {
             cancels: Mutex::default(),
             catalog: catalog::builtin().to_vec(),
             schedule_changed: tokio::sync::Notify::new(),
+            updates: tokio::sync::broadcast::channel(64).0,
             flow_timeout: Duration::from_secs(300),
         })
+    }
+
+    /// Closes the database cleanly: the last connection folds the write-ahead log back into the
+    /// file, so at rest the database is one file (nothing half-applied for a copy or backup).
+    pub async fn close(&self) {
+        self.db.close().await;
     }
 
     pub fn paths(&self) -> &Paths {

@@ -100,15 +100,38 @@ impl Error {
     }
 }
 
+/// SQLite's primary result code (the low byte of the extended code sqlx reports), if any.
+pub(crate) fn sqlite_code(e: &sqlx::Error) -> Option<i32> {
+    match e {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .map(|c| c & 0xff),
+        _ => None,
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
-        let hint = match &e {
-            sqlx::Error::Database(db) if db.message().contains("locked") => {
-                "another program holds the database; close other copies of Connected Accounts and try again"
-            }
-            _ => "check that the disk is writable and not full; the log file has the details",
+        let (message, hint) = match sqlite_code(&e) {
+            Some(5 | 6) => (
+                "the account database is busy",
+                "another program holds the database; close other copies of Connected Accounts and try again",
+            ),
+            Some(8) => (
+                "the account database is read-only",
+                "make the data folder (or the disk it is on) writable, then try again; nothing was changed",
+            ),
+            Some(13) => (
+                "the disk holding the account database is full",
+                "free some disk space, then try again; nothing was changed",
+            ),
+            _ => (
+                "the account database failed",
+                "check that the disk is writable and not full; the log file has the details",
+            ),
         };
-        Error::storage("the account database failed", hint, e)
+        Error::storage(message, hint, e)
     }
 }
 

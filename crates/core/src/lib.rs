@@ -11,6 +11,8 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod flow;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod locks;
 pub mod logging;
@@ -34,5 +36,6 @@ pub use flow::ConnectStarted;
 pub use probe::ProbeResult;
 pub use provider::NewProvider;
 pub use revoke::DisconnectOutcome;
+pub use scheduler::AccountUpdate;
 pub use secret::SecretString;
 pub use spec::ProviderView;

@@ -43,7 +43,7 @@ pub struct NewProvider {
 
 /// An authorization server's metadata (RFC 8414) or OpenID discovery document: the fields we use.
 #[derive(Debug, Clone, Default, Deserialize)]
-struct Metadata {
+pub(crate) struct Metadata {
     issuer: Option<String>,
     authorization_endpoint: Option<String>,
     token_endpoint: Option<String>,
@@ -57,7 +57,7 @@ struct Metadata {
 
 impl Metadata {
     /// Fills what `self` lacks from `other`.
-    fn merge(mut self, other: Metadata) -> Metadata {
+    pub(crate) fn merge(mut self, other: Metadata) -> Metadata {
         macro_rules! fill {
             ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = other.$f; } )* };
         }
@@ -139,11 +139,23 @@ async fn fetch_metadata(
             return Err(bad(format!("it is larger than {} KB", MAX_DOCUMENT / 1024)));
         }
     }
-    let metadata: Metadata = serde_json::from_slice(&body)
+    read_metadata(url, &body, issuer).map(Some)
+}
+
+/// Reads one metadata document: JSON that names exactly the issuer asked for.
+pub(crate) fn read_metadata(url: &str, body: &[u8], issuer: &str) -> Result<Metadata> {
+    let bad = |why: String| {
+        Error::new(
+            ErrorKind::Provider,
+            format!("the metadata at {url} is not usable: {why}"),
+        )
+        .hint("check the issuer URL; if it is right, the server's configuration is broken")
+    };
+    let metadata: Metadata = serde_json::from_slice(body)
         .map_err(|e| bad(format!("not a JSON metadata document ({e})")))?;
     // RFC 8414 §3.3 / OIDC Discovery §4.3: the document must name exactly the issuer asked for.
     match metadata.issuer.as_deref() {
-        Some(i) if i == issuer => Ok(Some(metadata)),
+        Some(i) if i == issuer => Ok(metadata),
         Some(i) => Err(Error::new(
             ErrorKind::Forged,
             format!("the metadata at {url} names the issuer {i:?}, not {issuer:?}"),
@@ -203,6 +215,14 @@ pub async fn discover(http: &reqwest::Client, new: &NewProvider) -> Result<Provi
         Error::new(ErrorKind::Provider, format!("{issuer} publishes no OAuth or OpenID metadata"))
             .hint("check the issuer URL (it serves /.well-known/openid-configuration or /.well-known/oauth-authorization-server)")
     })?;
+    resolve(new, metadata)
+}
+
+/// Turns what discovery found into a provider: required endpoints present, every URL https (or
+/// http on loopback), default scopes limited to what the server supports.
+pub(crate) fn resolve(new: &NewProvider, metadata: Metadata) -> Result<Provider> {
+    let issuer = new.issuer.trim().to_string();
+    let issuer_url = check_endpoint_url("issuer URL", &issuer)?;
     let manual = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)

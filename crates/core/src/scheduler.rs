@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
 use tokio::sync::Semaphore;
+use ts_rs::TS;
 
 use crate::account::{self, Account, AccountRow, AccountStatus};
 use crate::db::now_ms;
@@ -25,12 +27,22 @@ pub const OFFLINE_RETRY: Duration = Duration::from_secs(60);
 pub const ERROR_RETRY: Duration = Duration::from_secs(5 * 60);
 const CONCURRENT: usize = 4;
 
-/// What the scheduler reports (the window turns these into UI updates and notifications).
-#[derive(Debug, Clone)]
-pub enum SchedulerEvent {
+/// An account that changed in the background (the window updates its row; `needs_reconnect`
+/// also raises a desktop notification). Carries the account's metadata only, never a token.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", content = "account", rename_all = "snake_case")]
+pub enum AccountUpdate {
     Refreshed(Account),
     NeedsReconnect(Account),
     Failed(Account),
+}
+
+impl AccountUpdate {
+    pub fn account(&self) -> &Account {
+        match self {
+            Self::Refreshed(a) | Self::NeedsReconnect(a) | Self::Failed(a) => a,
+        }
+    }
 }
 
 /// When an account is due, from its row alone (metadata; no keychain read). `None`: never.
@@ -56,11 +68,14 @@ impl Engine {
         self.schedule_changed.notify_one();
     }
 
-    /// Runs until the process ends.
-    pub async fn run_scheduler(
-        self: Arc<Self>,
-        on_event: Arc<dyn Fn(SchedulerEvent) + Send + Sync>,
-    ) {
+    /// Background changes to accounts, as they happen (a receiver that falls behind skips the
+    /// oldest; it can re-read the list).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<AccountUpdate> {
+        self.updates.subscribe()
+    }
+
+    /// Runs until the process ends; what it changes is published to `subscribe`rs.
+    pub async fn run_scheduler(self: Arc<Self>) {
         let slots = Arc::new(Semaphore::new(CONCURRENT));
         // Rows already tried in their current version (id → updated_at): an account that is due
         // but cannot be refreshed (no refresh token) is not retried until its row changes.
@@ -87,10 +102,14 @@ impl Engine {
                     continue;
                 }
                 attempted.insert(row.id.clone(), row.updated_at);
-                let (engine, slots, on_event) = (self.clone(), slots.clone(), on_event.clone());
+                let (engine, slots) = (self.clone(), slots.clone());
                 tasks.spawn(async move {
                     let _slot = slots.acquire_owned().await;
-                    engine.refresh_due(&row, &*on_event).await;
+                    if let Some(update) = engine.refresh_due(&row).await {
+                        tracing::info!(?update, "background refresh");
+                        // No receiver (no window, no watcher) is not an error.
+                        let _ = engine.updates.send(update);
+                    }
                 });
             }
             let started = !tasks.is_empty();
@@ -110,49 +129,36 @@ impl Engine {
     }
 
     /// Refreshes one due account, unless someone else (another process) already did.
-    async fn refresh_due(
-        &self,
-        row: &AccountRow,
-        on_event: &(dyn Fn(SchedulerEvent) + Send + Sync),
-    ) {
-        let Ok(_guard) = self.locks.lock(&row.id).await else {
-            return;
-        };
-        let Ok(Some(current)) = account::find(&self.db, &row.id).await else {
-            return;
-        };
+    async fn refresh_due(&self, row: &AccountRow) -> Option<AccountUpdate> {
+        let _guard = self.locks.lock(&row.id).await.ok()?;
+        let current = account::find(&self.db, &row.id).await.ok()??;
         if due_at(&current).is_none_or(|due| due > now_ms()) {
-            return;
+            return None;
         }
+        let view = |r: AccountRow| r.view(now_ms());
         let tokens = match self.read_tokens(&row.id).await {
             Ok(Some(t)) => t,
             Ok(None) => {
                 let _ = self.tokens_or_reconnect(&current).await;
-                if let Ok(Some(r)) = account::find(&self.db, &row.id).await {
-                    on_event(SchedulerEvent::NeedsReconnect(r.view(now_ms())));
-                }
-                return;
+                let after = account::find(&self.db, &row.id).await.ok()??;
+                return Some(AccountUpdate::NeedsReconnect(view(after)));
             }
             Err(e) => {
                 // Recorded on the row, so it is retried after ERROR_RETRY.
                 self.settle(&row.id, AccountStatus::Error, Some(&e.message))
                     .await;
-                return;
+                let after = account::find(&self.db, &row.id).await.ok()??;
+                return Some(AccountUpdate::Failed(view(after)));
             }
         };
-        if tokens.refresh_token.is_none() {
-            return;
-        }
+        tokens.refresh_token.as_ref()?;
         let result = self.refresh_locked(&current, tokens).await;
-        let Ok(Some(after)) = account::find(&self.db, &row.id).await else {
-            return;
-        };
-        let view = after.view(now_ms());
-        on_event(match result {
-            Ok(_) => SchedulerEvent::Refreshed(view),
-            Err(e) if e.kind == ErrorKind::NeedsReconnect => SchedulerEvent::NeedsReconnect(view),
-            Err(_) => SchedulerEvent::Failed(view),
-        });
+        let after = view(account::find(&self.db, &row.id).await.ok()??);
+        Some(match result {
+            Ok(_) => AccountUpdate::Refreshed(after),
+            Err(e) if e.kind == ErrorKind::NeedsReconnect => AccountUpdate::NeedsReconnect(after),
+            Err(_) => AccountUpdate::Failed(after),
+        })
     }
 }
 

@@ -187,16 +187,19 @@ impl Keychain {
                 // leaves the previous header and its parts intact.
                 let generation = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
                 let chunks: Vec<&[u8]> = bytes.chunks(max).collect();
+                // Leave no fragment of the new tokens behind on failure; the old set stays whole.
+                let abandon = |written: usize| {
+                    let parts = (0..written)
+                        .map(|j| part_key(account_id, &generation, j))
+                        .collect();
+                    self.delete_parts(account_id, parts);
+                };
                 for (i, chunk) in chunks.iter().enumerate() {
                     let written = self
                         .entry(&part_key(account_id, &generation, i))
                         .and_then(|e| e.set_secret(chunk).map_err(keychain_error));
                     if let Err(e) = written {
-                        // Leave no fragment of the new tokens behind; the old set stays whole.
-                        let done = (0..i)
-                            .map(|j| part_key(account_id, &generation, j))
-                            .collect();
-                        self.delete_parts(account_id, done);
+                        abandon(i);
                         return Err(e);
                     }
                 }
@@ -204,9 +207,13 @@ impl Keychain {
                     &serde_json::json!({ "v": 1, "parts": chunks.len(), "generation": generation }),
                 )
                 .expect("header serializes");
-                self.entry(account_id)?
-                    .set_secret(&header)
-                    .map_err(keychain_error)?;
+                let switched = self
+                    .entry(account_id)
+                    .and_then(|e| e.set_secret(&header).map_err(keychain_error));
+                if let Err(e) = switched {
+                    abandon(chunks.len());
+                    return Err(e);
+                }
             }
             _ => self
                 .entry(account_id)?
@@ -433,5 +440,184 @@ mod tests {
         let e = k.get("acc1").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Keychain);
         assert!(e.hint.unwrap().contains("gnome-keyring"));
+    }
+
+    /// A store that behaves like Windows Credential Manager on size (refuses a secret over
+    /// `max` bytes) and can fail the n-th write from now: the faults the split write must survive.
+    #[derive(Debug)]
+    struct LimitStore {
+        max: usize,
+        items: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+        writes_left: std::sync::Mutex<Option<usize>>,
+    }
+
+    #[derive(Debug)]
+    struct LimitCred {
+        store: Arc<LimitStore>,
+        user: String,
+    }
+
+    impl keyring_core::api::CredentialApi for LimitCred {
+        fn set_secret(&self, secret: &[u8]) -> keyring_core::Result<()> {
+            if secret.len() > self.store.max {
+                return Err(keyring_core::Error::TooLong(
+                    "secret".into(),
+                    self.store.max as u32,
+                ));
+            }
+            if let Some(n) = self.store.writes_left.lock().unwrap().as_mut() {
+                if *n == 0 {
+                    return Err(keyring_core::Error::PlatformFailure(
+                        "injected write failure".into(),
+                    ));
+                }
+                *n -= 1;
+            }
+            self.store
+                .items
+                .lock()
+                .unwrap()
+                .insert(self.user.clone(), secret.to_vec());
+            Ok(())
+        }
+        fn get_secret(&self) -> keyring_core::Result<Vec<u8>> {
+            let items = self.store.items.lock().unwrap();
+            items
+                .get(&self.user)
+                .cloned()
+                .ok_or(keyring_core::Error::NoEntry)
+        }
+        fn delete_credential(&self) -> keyring_core::Result<()> {
+            let removed = self.store.items.lock().unwrap().remove(&self.user);
+            removed.map(|_| ()).ok_or(keyring_core::Error::NoEntry)
+        }
+        fn get_credential(&self) -> keyring_core::Result<Option<Arc<keyring_core::Credential>>> {
+            Ok(None)
+        }
+        fn get_specifiers(&self) -> Option<(String, String)> {
+            Some(("ca-test".into(), self.user.clone()))
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    #[derive(Debug)]
+    struct LimitStoreHandle(Arc<LimitStore>);
+
+    impl keyring_core::api::CredentialStoreApi for LimitStoreHandle {
+        fn vendor(&self) -> String {
+            "test".into()
+        }
+        fn id(&self) -> String {
+            "limit".into()
+        }
+        fn build(
+            &self,
+            _service: &str,
+            user: &str,
+            _modifiers: Option<&std::collections::HashMap<&str, &str>>,
+        ) -> keyring_core::Result<Entry> {
+            Ok(Entry::new_with_credential(Arc::new(LimitCred {
+                store: self.0.clone(),
+                user: user.into(),
+            })))
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    fn windows_like() -> (Keychain, Arc<LimitStore>) {
+        let store = Arc::new(LimitStore {
+            max: WINDOWS_MAX_SECRET,
+            items: Default::default(),
+            writes_left: Default::default(),
+        });
+        let keychain = Keychain {
+            service: "ca-test".into(),
+            store: OnceLock::from(Arc::new(LimitStoreHandle(store.clone())) as Store),
+            factory: || Err(keyring_core::Error::PlatformFailure("unused".into())),
+            max_secret: None,
+        };
+        (keychain, store)
+    }
+
+    /// Token sets the size Microsoft and Google hand out with ID tokens (several KB).
+    fn big(tag: &str) -> TokenSet {
+        TokenSet {
+            access_token: SecretString::new(format!("at-{tag}-{}", "x".repeat(4000))),
+            refresh_token: Some(SecretString::new(format!("rt-{tag}-{}", "y".repeat(1500)))),
+            id_token: Some(SecretString::new(format!("id-{tag}-{}", "z".repeat(2000)))),
+            expires_at_ms: Some(1),
+            obtained_at_ms: 2,
+        }
+    }
+
+    #[test]
+    fn a_store_with_the_windows_limit_never_receives_an_oversized_secret() {
+        let (unsplit, _) = windows_like();
+        let refused = unsplit.put("acc", &big("a")).unwrap_err();
+        assert_eq!(
+            refused.kind,
+            ErrorKind::Keychain,
+            "the store enforces its limit"
+        );
+
+        let (keychain, store) = windows_like();
+        let keychain = keychain.with_max_secret(WINDOWS_MAX_SECRET);
+        keychain.put("acc", &big("a")).unwrap();
+        let back = keychain.get("acc").unwrap().unwrap();
+        assert_eq!(back.access_token, big("a").access_token);
+        assert_eq!(back.refresh_token, big("a").refresh_token);
+        assert_eq!(back.id_token, big("a").id_token);
+        {
+            let items = store.items.lock().unwrap();
+            assert!(items.len() >= 4, "header and parts: {:?}", items.keys());
+            assert!(items.values().all(|v| v.len() <= WINDOWS_MAX_SECRET));
+        }
+        // A small set afterwards is one entry again, and the old parts are gone.
+        keychain.put("acc", &sample()).unwrap();
+        assert_eq!(store.items.lock().unwrap().len(), 1);
+        assert_eq!(
+            keychain.get("acc").unwrap().unwrap().access_token.expose(),
+            "at-SECRET-1"
+        );
+    }
+
+    #[test]
+    fn a_write_that_fails_half_way_keeps_the_previous_tokens_whole() {
+        let (keychain, store) = windows_like();
+        let keychain = keychain.with_max_secret(WINDOWS_MAX_SECRET);
+        keychain.put("acc", &big("old")).unwrap();
+        let before = store.items.lock().unwrap().clone();
+        let writes = before.len(); // the new set needs as many writes as the old one
+        for fail_at in 0..writes {
+            *store.writes_left.lock().unwrap() = Some(fail_at);
+            let e = keychain.put("acc", &big("new")).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Keychain);
+            *store.writes_left.lock().unwrap() = None;
+            let kept = keychain.get("acc").unwrap().unwrap();
+            assert_eq!(
+                kept.refresh_token,
+                big("old").refresh_token,
+                "failed at write {fail_at}"
+            );
+            assert_eq!(
+                *store.items.lock().unwrap(),
+                before,
+                "no fragment left at write {fail_at}"
+            );
+        }
+        keychain.put("acc", &big("new")).unwrap();
+        assert_eq!(
+            keychain.get("acc").unwrap().unwrap().refresh_token,
+            big("new").refresh_token
+        );
+        assert_eq!(
+            store.items.lock().unwrap().len(),
+            writes,
+            "the old parts were removed"
+        );
     }
 }

@@ -141,6 +141,97 @@ async fn an_issuer_mismatch_ends_the_flow_and_stores_nothing() {
     assert!(audit.iter().any(|e| e.kind == "iss_mismatch"));
 }
 
+/// What the scripted browser would have delivered after consent at `url`, without delivering it.
+async fn intercepted_callback(url: &str) -> String {
+    let out = tokio::process::Command::new("python3")
+        .arg(support::repo_root().join("tests/idp/browser.py"))
+        .arg(url)
+        .env("CA_TEST_PRINT_CALLBACK", "1")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "the scripted browser failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Mix-up (RFC 9207): two real authorization servers. A flow started for A receives B's code
+/// (as an attacker who controls B would inject it), with B's `iss` or with `iss` stripped. Both
+/// are refused and audited, and the code is never sent to anyone's token endpoint.
+#[tokio::test]
+async fn a_code_from_another_server_is_refused_mix_up() {
+    require_keyring();
+    let (a, b) = (Idp::start().await, Idp::start().await);
+    let sandbox = Sandbox::new();
+    let engine = engine(&sandbox, &a).await;
+    engine
+        .add_provider(ca_core::NewProvider {
+            issuer: b.issuer.clone(),
+            client_id: "connected-accounts-demo".into(),
+            name: Some("Server B".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    for strip_iss in [false, true] {
+        let for_a = engine
+            .connect_begin("local-demo", None, Some(Duration::from_secs(30)), false)
+            .await
+            .unwrap();
+        let finish_a = tokio::spawn({
+            let engine = engine.clone();
+            let flow = for_a.flow_id.clone();
+            async move { engine.connect_finish(&flow).await }
+        });
+        // A real sign-in at B gives a real code from B, with B's issuer.
+        let for_b = engine
+            .connect_begin("server-b", None, Some(Duration::from_secs(30)), false)
+            .await
+            .unwrap();
+        let finish_b = tokio::spawn({
+            let engine = engine.clone();
+            let flow = for_b.flow_id.clone();
+            async move { engine.connect_finish(&flow).await }
+        });
+        let from_b = intercepted_callback(&for_b.authorize_url).await;
+        assert_eq!(query_param(&from_b, "iss"), b.issuer);
+        let code = query_param(&from_b, "code");
+
+        let mut injected = url::Url::parse(&for_a.redirect_uri).unwrap();
+        injected
+            .query_pairs_mut()
+            .append_pair("code", &code)
+            .append_pair("state", &query_param(&for_a.authorize_url, "state"));
+        if !strip_iss {
+            injected.query_pairs_mut().append_pair("iss", &b.issuer);
+        }
+        let r = get(injected.as_str()).await.unwrap();
+        assert_eq!(r.status(), 400, "strip_iss={strip_iss}");
+        let err = finish_a.await.unwrap().unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Forged, "{err:?}");
+        assert!(err.message.contains("issuer mismatch"), "{}", err.message);
+        // The person never finished at B (the attacker took the code): B's flow is cancelled.
+        assert!(engine.connect_cancel(&for_b.flow_id));
+        assert!(finish_b.await.unwrap().is_err());
+    }
+
+    assert!(
+        engine.accounts().await.unwrap().is_empty(),
+        "nothing was stored"
+    );
+    let audit = engine.audit_log(50).await.unwrap();
+    let refused: Vec<_> = audit
+        .iter()
+        .filter(|e| e.kind == "iss_mismatch" && e.provider_id.as_deref() == Some("local-demo"))
+        .collect();
+    assert_eq!(refused.len(), 2, "{audit:?}");
+    for (server, name) in [(&a, "A"), (&b, "B")] {
+        let stats = server.stats().await;
+        assert_eq!(stats["auth_code_success"], 0, "server {name}: {stats}");
+        assert_eq!(stats["auth_code_error"], 0, "server {name}: {stats}");
+    }
+}
+
 #[tokio::test]
 async fn two_flows_at_once_never_cross_and_cancel_ends_one() {
     require_keyring();

@@ -119,13 +119,14 @@ async fn the_scheduler_refreshes_ahead_of_expiry_without_being_asked() {
     let account = account.unwrap();
     let first = keychain_lookup(&namespace, &account.id).await.unwrap();
 
-    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = events.clone();
-    let scheduler = tokio::spawn(engine.clone().run_scheduler(std::sync::Arc::new(move |e| {
-        seen.lock().unwrap().push(format!("{e:?}"));
-    })));
+    let mut updates = engine.subscribe();
+    let scheduler = tokio::spawn(engine.clone().run_scheduler());
     tokio::time::sleep(std::time::Duration::from_secs(7)).await;
     scheduler.abort();
+    let mut events = Vec::new();
+    while let Ok(update) = updates.try_recv() {
+        events.push(update);
+    }
 
     let refreshes = idp.stats().await["refresh_success"].as_u64().unwrap();
     // Refreshed without being asked (due every ~2 s), and no busy loop (that would be dozens).
@@ -135,14 +136,13 @@ async fn the_scheduler_refreshes_ahead_of_expiry_without_being_asked() {
         keychain_lookup(&namespace, &account.id).await.unwrap(),
         first
     );
+    // Every background refresh was published, as the window's list and notifications need.
+    assert_eq!(events.len() as u64, refreshes, "{events:?}");
     assert!(
         events
-            .lock()
-            .unwrap()
             .iter()
-            .all(|e| e.starts_with("Refreshed")),
-        "{:?}",
-        events.lock().unwrap()
+            .all(|e| matches!(e, ca_core::AccountUpdate::Refreshed(a) if a.id == account.id)),
+        "{events:?}"
     );
     let probe = engine.test_account(&account.id).await.unwrap();
     assert_eq!(probe.status, 200);

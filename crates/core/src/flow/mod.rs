@@ -437,13 +437,19 @@ impl Engine {
             .expect("cancels poisoned")
             .remove(flow_id);
         let (kind, detail) = match result {
+            Ok(a) if a.id != account_id => (
+                AuditKind::FlowCompleted,
+                format!("reconnected account {}{how}", a.id),
+            ),
             Ok(a) => (AuditKind::FlowCompleted, format!("account {}{how}", a.id)),
             Err(e) if e.kind == ErrorKind::Cancelled => {
                 (AuditKind::FlowCancelled, e.message.clone())
             }
             Err(e) => (AuditKind::FlowFailed, e.detailed()),
         };
-        audit::record(&self.db, kind, Some(account_id), Some(provider_id), &detail).await;
+        // A reconnect lands in the existing account: its history goes on under its own id.
+        let audited = result.as_ref().map_or(account_id, |a| a.id.as_str());
+        audit::record(&self.db, kind, Some(audited), Some(provider_id), &detail).await;
         match result {
             Err(_) => self.roll_back_account(account_id).await,
             Ok(a) if a.id != account_id => self.locks.forget(account_id),
@@ -643,41 +649,27 @@ impl Engine {
             )
             .hint("if you were signing in, start again from Connected Accounts")
         };
-        let problem = if raw.len() > MAX_CALLBACK_URL {
-            Some("the URL is too long")
-        } else {
-            None
-        };
-        let parsed = url::Url::parse(raw).ok();
-        let expected = url::Url::parse(CUSTOM_SCHEME_REDIRECT).expect("static URL");
-        let problem = problem.or(match &parsed {
-            None => Some("the URL is malformed"),
-            Some(u) if u.scheme() != expected.scheme() || u.path() != expected.path() => {
-                Some("the URL is not a sign-in callback")
-            }
-            _ => None,
-        });
-        let params: HashMap<String, String> = parsed
-            .as_ref()
-            .map(|u| u.query_pairs().into_owned().collect())
-            .unwrap_or_default();
-        let route = problem.is_none().then(|| {
+        let routed = read_scheme_callback(raw).and_then(|params| {
             let state = params
                 .get("state")
                 .map(String::as_bytes)
                 .unwrap_or_default();
-            self.scheme_routes
+            let sender = self
+                .scheme_routes
                 .lock()
                 .expect("routes poisoned")
                 .iter()
                 .find(|r| bool::from(r.state.as_bytes().ct_eq(state)))
                 .map(|r| r.sender.clone())
+                .ok_or("no sign-in is waiting for it (unknown, replayed or expired state)")?;
+            Ok((params, sender))
         });
-        let Some(Some(sender)) = route else {
-            let why = problem
-                .unwrap_or("no sign-in is waiting for it (unknown, replayed or expired state)");
-            audit::record(&self.db, AuditKind::UnsolicitedCallback, None, None, why).await;
-            return Err(refuse(why));
+        let (params, sender) = match routed {
+            Ok(found) => found,
+            Err(why) => {
+                audit::record(&self.db, AuditKind::UnsolicitedCallback, None, None, why).await;
+                return Err(refuse(why));
+            }
         };
         let (reply, _page) = tokio::sync::oneshot::channel();
         if sender.send(Callback { params, reply }).await.is_err() {
@@ -746,4 +738,28 @@ impl Engine {
         self.accounts_changed();
         Ok(account::get(&self.db, &target).await?.view(now_ms()))
     }
+}
+
+/// Reads a custom-scheme callback URL: its query parameters, or why it is not a callback.
+pub(crate) fn read_scheme_callback(
+    raw: &str,
+) -> std::result::Result<HashMap<String, String>, &'static str> {
+    if raw.len() > MAX_CALLBACK_URL {
+        return Err("the URL is too long");
+    }
+    // Literally our scheme first: URL parsing would strip leading control characters and
+    // spaces (found by fuzzing), and nothing but the desktop's exact hand-over is wanted here.
+    let scheme = CUSTOM_SCHEME_REDIRECT.split(':').next().unwrap_or_default();
+    if !raw
+        .get(..=scheme.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(&format!("{scheme}:")))
+    {
+        return Err("the URL is not a sign-in callback");
+    }
+    let url = url::Url::parse(raw).map_err(|_| "the URL is malformed")?;
+    let expected = url::Url::parse(CUSTOM_SCHEME_REDIRECT).expect("static URL");
+    if url.scheme() != expected.scheme() || url.path() != expected.path() {
+        return Err("the URL is not a sign-in callback");
+    }
+    Ok(url.query_pairs().into_owned().collect())
 }
