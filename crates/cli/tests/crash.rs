@@ -125,6 +125,64 @@ async fn killed_during_refresh_after_saving_keeps_the_new_refresh_token() {
     assert_eq!(stats["refresh_reuse_detected"], 0);
 }
 
+/// A bug that panics with tokens in hand (after the rotated token was saved), with full
+/// backtraces and trace logging: the panic output and the files show no token, and the account
+/// carries on.
+#[tokio::test]
+async fn a_panic_with_tokens_in_hand_shows_none_and_loses_nothing() {
+    let (idp, sandbox) = setup().await;
+    let id = connected(&sandbox).await;
+    let before = keychain_lookup(SERVICE, &id).await.unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_connected-accounts"))
+        .args(["refresh", &id])
+        .envs(sandbox.env())
+        .env("CONNECTED_ACCOUNTS_PANIC_AT", "refresh-after-keychain")
+        .env("RUST_BACKTRACE", "full")
+        .env("RUST_LOG", "trace")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(101), "{printed}");
+    assert!(printed.contains("test panic at refresh-after-keychain"));
+    assert!(
+        printed.contains("stack backtrace"),
+        "a full backtrace was printed"
+    );
+    let after = keychain_lookup(SERVICE, &id).await.unwrap();
+    let mut tokens = Vec::new();
+    for stored in [&before, &after] {
+        let v: Value = serde_json::from_str(stored).unwrap();
+        for key in ["access_token", "refresh_token", "id_token"] {
+            tokens.extend(v[key].as_str().map(str::to_owned));
+        }
+    }
+    assert!(tokens.len() >= 5, "tokens before and after the rotation");
+    for token in &tokens {
+        assert!(
+            !printed.contains(token.as_str()),
+            "a token is in the panic output"
+        );
+        let hits = support::files_containing(&sandbox.dir, token);
+        assert!(hits.is_empty(), "a token is on disk in {hits:?}");
+    }
+    // The rotated token was saved before the panic: the account recovers and works.
+    assert_eq!(
+        json(&sandbox, &["recover", "--json"]).await[0]["status"],
+        "connected"
+    );
+    assert_eq!(
+        json(&sandbox, &["refresh", &id, "--json"]).await["status"],
+        "connected"
+    );
+    assert_eq!(idp.stats().await["refresh_reuse_detected"], 0);
+}
+
 #[tokio::test]
 async fn killed_between_the_servers_rotation_and_the_keychain_write_is_a_clear_reconnect() {
     let (_idp, sandbox) = setup().await;

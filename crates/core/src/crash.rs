@@ -1,10 +1,15 @@
 //! Named crash points for the fault tests: with `CONNECTED_ACCOUNTS_CRASH_AT=<name>` the process
 //! kills itself with SIGKILL (as an OOM kill or a power cut would: no destructors, no flushing)
-//! when it reaches that point. Unset, this does nothing.
+//! when it reaches that point; with `CONNECTED_ACCOUNTS_PANIC_AT=<name>` it panics there (a bug
+//! with tokens in hand: the panic output must show none). Unset, this does nothing.
 
 pub const CRASH_ENV: &str = "CONNECTED_ACCOUNTS_CRASH_AT";
+pub const PANIC_ENV: &str = "CONNECTED_ACCOUNTS_PANIC_AT";
 
 pub fn point(name: &str) {
+    if std::env::var(PANIC_ENV).as_deref() == Ok(name) {
+        panic!("test panic at {name}");
+    }
     if std::env::var(CRASH_ENV).as_deref() == Ok(name) {
         let _ = std::process::Command::new("kill")
             .args(["-KILL", &std::process::id().to_string()])
