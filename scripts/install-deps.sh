@@ -16,6 +16,8 @@ APT_PACKAGES=(
   desktop-file-utils gnome-keyring libsecret-tools libglib2.0-bin python3-venv
   # a real notification server for the window test of "needs reconnect"
   dunst
+  # inspect the .rpm (it cannot be installed on Debian)
+  rpm
 )
 
 missing=()

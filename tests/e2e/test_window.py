@@ -2,12 +2,13 @@
 ways a sign-in can end (cancel, denied)."""
 
 import json
+import subprocess
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -98,7 +99,11 @@ def test_cancel_while_waiting_for_the_browser(driver, sandbox):
         wait(driver, 5).until(lambda d: not account_rows(d))
     except Exception:
         raise AssertionError(f"rows left after cancel: {[r.text for r in account_rows(driver)]}")
-    assert json.loads(sandbox.cli("list", "--json")) == []
+    # The window stops waiting at once; the backend then rolls the pending row back.
+    deadline = time.time() + 5
+    while (left := json.loads(sandbox.cli("list", "--json"))) and time.time() < deadline:
+        time.sleep(0.1)
+    assert left == [], left
 
 
 def test_denied_sign_in_shows_what_happened_and_what_to_do(driver, sandbox):
@@ -303,3 +308,35 @@ def test_no_token_reached_the_webview_its_storage_or_the_files(driver, sandbox):
     assert any(p.suffix == ".log" or "log" in p.name for p in files), "the logs were scanned"
     hits = sorted({str(p) for p in files for t in sandbox.tokens if t.encode() in p.read_bytes()})
     assert hits == [], f"tokens found in {hits}"
+
+
+def test_remove_all_my_data_revokes_everything_deletes_everything_and_quits(driver, sandbox):
+    """Last, because it ends the app: one account connected, a client secret stored; the window's
+    "Remove all my data" revokes and deletes it all, shows what it did, and its button quits."""
+    sandbox.set_browser("approve")
+    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    row = one(driver, '[data-testid="account-row"][data-status="connected"]')
+    account_id = row.get_attribute("data-account-id")
+    assert sandbox.keychain(account_id) and sandbox.keychain("client-secret:github")
+    click(driver, '[data-testid="forget-all"]')
+    dialog = one(driver, '[data-testid="confirm-dialog"]')
+    assert "no undo" in dialog.text
+    click(driver, '[data-testid="confirm-yes"]')
+    report = one(driver, '[data-testid="forgotten"]', seconds=30)
+    assert "Alice Example (Local demo)" in report.find_element(By.CSS_SELECTOR, '[data-testid="forgotten-revoked"]').text
+    snapshot(driver, "forgotten")
+    assert sandbox.keychain(account_id) is None
+    assert sandbox.keychain("client-secret:github") is None
+    assert not (Path(sandbox.env["XDG_DATA_HOME"]) / "connected-accounts").exists()
+    assert not (Path(sandbox.env["XDG_STATE_HOME"]) / "connected-accounts").exists()
+    try:
+        click(driver, '[data-testid="quit"]')
+    except WebDriverException:
+        pass  # the app may quit before WebDriver hears back about the click
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        alive = subprocess.run(["pgrep", "-f", "connected-accounts-app"], capture_output=True).returncode == 0
+        if not alive:
+            break
+        time.sleep(0.2)
+    assert not alive, "the app quit"

@@ -119,6 +119,8 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
     },
     { name: "recoverInterrupted", call: () => api.recoverInterrupted(), cmd: "recover_interrupted", args: {} },
     { name: "auditLog", call: () => api.auditLog(50), cmd: "audit_log", args: { limit: 50 } },
+    { name: "forgetAll", call: () => api.forgetAll(), cmd: "forget_all", args: {} },
+    { name: "quitApp", call: () => api.quitApp(), cmd: "quit_app", args: {} },
   ];
 
   for (const c of cases) {

@@ -11,6 +11,7 @@ import type {
   ConnectStarted,
   DeviceStarted,
   DisconnectOutcome,
+  ForgetReport,
   NewProvider,
   ProbeResult,
   ProviderSettings,
@@ -27,6 +28,15 @@ export function watchAccounts(onUpdate: (update: AccountUpdate) => void): Promis
   const channel = new Channel<AccountUpdate>();
   channel.onmessage = onUpdate;
   return invoke<void>("watch_accounts", { onUpdate: channel });
+}
+
+/** Disconnects every account and deletes all of this app's data (the app must quit after). */
+export function forgetAll(): Promise<ForgetReport> {
+  return invoke<ForgetReport>("forget_all");
+}
+
+export function quitApp(): Promise<void> {
+  return invoke<void>("quit_app");
 }
 
 export function listProviders(): Promise<ProviderView[]> {

@@ -612,3 +612,53 @@ describe("background changes", () => {
     expect(order.indexOf("watch_accounts")).toBeLessThan(order.indexOf("list_accounts"));
   });
 });
+
+describe("remove all my data", () => {
+  it("asks first, and saying no calls nothing", async () => {
+    const backend = baseBackend().on("forget_all", () => {
+      throw new Error("must not be called");
+    });
+    await boot(backend);
+    click(byTestId("forget-all"));
+    await vi.waitFor(() => expect(byTestId("confirm-dialog")).not.toBeNull());
+    expect(byTestId("confirm-dialog")?.textContent).toContain("There is no undo");
+    click(byTestId("confirm-no"));
+    await vi.waitFor(() => expect(byTestId("confirm-dialog")).toBeNull());
+    expect(backend.callsOf("forget_all")).toHaveLength(0);
+    expect(row("acc-1")).not.toBeNull();
+  });
+
+  it("removes everything, shows what happened, and its one button quits", async () => {
+    const backend = baseBackend()
+      .on("forget_all", () => ({
+        revoked: ["Ada Lovelace (Example ID)"],
+        not_revoked: ["Bob (Spotify): access remains until you remove the app at Spotify"],
+        removed: ["/home/ada/.local/share/connected-accounts"],
+      }))
+      .on("quit_app", () => null);
+    await boot(backend);
+    click(byTestId("forget-all"));
+    await vi.waitFor(() => expect(byTestId("confirm-yes")).not.toBeNull());
+    click(byTestId("confirm-yes"));
+    await vi.waitFor(() => expect(byTestId("forgotten")).not.toBeNull());
+    expect(byTestId("forgotten-revoked")?.textContent).toContain("Ada Lovelace (Example ID)");
+    expect(byTestId("forgotten-not-revoked")?.textContent).toContain("access remains");
+    expect(byTestId("forgotten-removed")?.textContent).toContain("connected-accounts");
+    expect(allByTestId("account-row")).toHaveLength(0);
+    click(byTestId("quit"));
+    await vi.waitFor(() => expect(backend.callsOf("quit_app")).toHaveLength(1));
+  });
+
+  it("keeps the page and says why when removing fails", async () => {
+    const backend = baseBackend().on("forget_all", () => {
+      throw uiError("keychain", "the system keychain did not answer", "unlock it and try again");
+    });
+    await boot(backend);
+    click(byTestId("forget-all"));
+    await vi.waitFor(() => expect(byTestId("confirm-yes")).not.toBeNull());
+    click(byTestId("confirm-yes"));
+    await vi.waitFor(() => expect(byTestId("error-banner")?.textContent).toContain("did not answer"));
+    expect(byTestId("forgotten")).toBeNull();
+    expect(row("acc-1")).not.toBeNull();
+  });
+});

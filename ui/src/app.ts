@@ -10,6 +10,7 @@ import type {
   ConnectStarted,
   DeviceStarted,
   DisconnectOutcome,
+  ForgetReport,
   NewProvider,
   ProbeResult,
   ProviderSettings,
@@ -199,6 +200,54 @@ class App {
           this.providerList,
         ),
         activity,
+        h(
+          "section",
+          { class: "section your-data", "aria-labelledby": "data-title" },
+          h("h2", { class: "section-title", id: "data-title" }, "Your data"),
+          h(
+            "p",
+            { class: "hint" },
+            "Uninstalling Connected Accounts leaves your accounts and their tokens in place. To take everything back, remove it here: every account is disconnected (revoked where the provider allows), this app’s keychain entries, database and logs are deleted.",
+          ),
+          button("Remove all my data…", { class: "btn btn--danger", "data-testid": "forget-all" }, () => void this.forgetAll()),
+        ),
+      ),
+    );
+  }
+
+  /** Removes everything after a confirmation, then leaves only a report and a Quit button. */
+  private async forgetAll(): Promise<void> {
+    const n = this.accounts.length;
+    const yes = await confirmDialog(this.root, {
+      title: "Remove all your data?",
+      message: `This disconnects ${n === 1 ? "your account" : `all ${n} accounts`}, deletes their tokens from the keychain and deletes this app’s database and logs. There is no undo.`,
+      yes: "Remove everything",
+      no: "Keep my data",
+    });
+    if (!yes) return;
+    let report: ForgetReport;
+    try {
+      report = await api.forgetAll();
+    } catch (e) {
+      this.showError(e);
+      await this.reloadAccounts();
+      return;
+    }
+    this.stop();
+    const list = (title: string, items: string[], testid: string) =>
+      items.length === 0
+        ? null
+        : h("div", {}, h("h3", {}, title), h("ul", { "data-testid": testid }, ...items.map((i) => h("li", {}, i))));
+    replaceChildren(
+      this.root,
+      h(
+        "main",
+        { class: "content forgotten", "data-testid": "forgotten" },
+        h("h1", {}, "All your data is removed"),
+        list("Revoked at the provider", report.revoked, "forgotten-revoked"),
+        list("Removed here; access remains at the provider", report.not_revoked, "forgotten-not-revoked"),
+        list("Deleted folders", report.removed, "forgotten-removed"),
+        button("Quit Connected Accounts", { class: "btn btn--primary", "data-testid": "quit" }, () => void api.quitApp()),
       ),
     );
   }

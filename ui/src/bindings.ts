@@ -58,6 +58,20 @@ body: JsonValue, };
 
 export type DisconnectOutcome = { "kind": "revoked" } | { "kind": "removed_locally", warning: string, } | { "kind": "confirmation_required", message: string, manage_url: string | null, };
 
+export type ForgetReport = { 
+/**
+ * Accounts revoked at their provider, as "Name (Provider)".
+ */
+revoked: Array<string>, 
+/**
+ * Accounts removed here whose access remains at the provider, with what to do there.
+ */
+not_revoked: Array<string>, 
+/**
+ * The folders that were deleted.
+ */
+removed: Array<string>, };
+
 export type AuditEvent = { id: number, 
 /**
  * RFC 3339.

@@ -99,6 +99,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Remove all my data: disconnect every account (revoking where the provider allows),
+    /// delete this app's keychain entries, its database and its logs
+    ForgetAll {
+        /// Required: there is no undo
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -435,6 +444,31 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
             {
                 eprintln!("error: could not write the token to standard output");
                 return Err(Failure::Reported(1));
+            }
+        }
+        Command::ForgetAll { yes, json } => {
+            if !yes {
+                let n = engine.accounts().await?.len();
+                return Err(Error::invalid_input(
+                    format!("this disconnects all {n} accounts and deletes every trace of them here, with no undo"),
+                    "run it again with --yes to go ahead",
+                )
+                .into());
+            }
+            let report = engine.forget_all().await?;
+            if json {
+                print_json(&report);
+            } else {
+                for name in &report.revoked {
+                    eprintln!("revoked: {name}");
+                }
+                for line in &report.not_revoked {
+                    eprintln!("warning: removed here only: {line}");
+                }
+                for dir in &report.removed {
+                    eprintln!("deleted: {dir}");
+                }
+                eprintln!("All your Connected Accounts data is removed.");
             }
         }
         Command::Recover { json } => {

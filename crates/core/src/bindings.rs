@@ -26,6 +26,7 @@ pub fn typescript() -> String {
         crate::DeviceStarted::decl(&cfg),
         ProbeResult::decl(&cfg),
         DisconnectOutcome::decl(&cfg),
+        crate::ForgetReport::decl(&cfg),
         AuditEvent::decl(&cfg),
         UiError::decl(&cfg),
         <serde_json::Value as TS>::decl(&cfg),

@@ -304,7 +304,9 @@ impl Engine {
 /// answers, and nothing of ours may hang on it.
 pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     match tokio::time::timeout(KEYCHAIN_TIMEOUT, tokio::task::spawn_blocking(f)).await {
         Ok(joined) => joined.map_err(|e| Error::internal("a keychain task failed").cause(e))?,
         Err(_) => Err(Error::new(

@@ -11,6 +11,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod flow;
+pub mod forget;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
@@ -33,6 +34,7 @@ pub use engine::Engine;
 pub use error::{Error, ErrorKind, Result, UiError};
 pub use flow::device::DeviceStarted;
 pub use flow::ConnectStarted;
+pub use forget::ForgetReport;
 pub use probe::ProbeResult;
 pub use provider::NewProvider;
 pub use revoke::DisconnectOutcome;

@@ -307,6 +307,13 @@ impl Keychain {
         }
     }
 
+    /// Deletes a provider's client secret; a missing one is not an error.
+    pub fn delete_client_secret(&self, provider_id: &str) -> Result<()> {
+        self.entry(&client_secret_key(provider_id))?
+            .delete_credential()
+            .or_else(ignore_missing)
+    }
+
     /// Deletes the account's entry (and its parts); deleting a missing entry is not an error.
     pub fn delete(&self, account_id: &str) -> Result<()> {
         // The header first: a crash after it leaves stray parts, never a header without parts.
