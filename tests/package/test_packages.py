@@ -58,7 +58,7 @@ def test_the_rpm_says_what_people_expect_and_carries_the_same_files():
     assert info["License"] == "MIT OR Apache-2.0"
     assert info["URL"].startswith("https://")
     assert "OAuth" in info["Summary"] or "OAuth" in run("rpm", "-qp", "--queryformat", "%{DESCRIPTION}", str(RPM))
-    files = run("rpm", "-qlp", str(RPM)).split()
+    files = run("rpm", "-qlp", str(RPM)).splitlines()
     for path in ("/usr/bin/connected-accounts-app", "/usr/bin/connected-accounts",
                  "/usr/share/licenses/connected-accounts/LICENSE-MIT",
                  "/usr/share/licenses/connected-accounts/LICENSE-APACHE"):
@@ -71,7 +71,7 @@ def test_the_rpm_says_what_people_expect_and_carries_the_same_files():
 
 
 def installed_desktop_entry():
-    entries = [p for p in run("dpkg", "-L", "connected-accounts").split() if p.endswith(".desktop")]
+    entries = [p for p in run("dpkg", "-L", "connected-accounts").splitlines() if p.endswith(".desktop")]
     assert len(entries) == 1, entries
     return Path(entries[0])
 
@@ -88,7 +88,7 @@ def test_installing_the_deb_puts_everything_in_place():
     # %u: the desktop passes the sign-in URL to the app (without it the callback is lost).
     assert "Exec=connected-accounts-app %u" in text, text
     subprocess.run(["desktop-file-validate", str(entry)], check=True)
-    icons = [p for p in run("dpkg", "-L", "connected-accounts").split() if "/icons/hicolor/" in p and p.endswith(".png")]
+    icons = [p for p in run("dpkg", "-L", "connected-accounts").splitlines() if "/icons/hicolor/" in p and p.endswith(".png")]
     sizes = {p.split("/hicolor/")[1].split("/")[0] for p in icons}
     # From the one source image by `tauri icon`; Tauri files the 2x 128 icon under 256x256@2.
     assert sizes == {"32x32", "64x64", "128x128", "256x256@2", "512x512"}, sizes

@@ -1,0 +1,473 @@
+"""Connected Accounts benchmark: every figure against its peer, run side by side on this machine.
+
+Run by scripts/bench.sh (which builds what is needed) under tests/with-keyring.sh:
+    python bench/run.py --app APP --cli CLI --bare BARE --deb DEB --bare-deb BARE_DEB [--quick]
+
+Prints one line per measure: ours, the peer's, the ratio, the goal, met or not. Pairs run
+alternately, several times, and medians are compared; these machines are shared and noisy, so
+only ratios mean anything. Nothing here is a test: it asserts nothing about time.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BROWSER = ROOT / "tests/idp/browser.py"
+PEERS = ROOT / "bench/peers"
+CLIENT_ID = "connected-accounts-demo"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------------------------------------
+# Infrastructure: display, authorization server, sandboxes, processes
+# ---------------------------------------------------------------------------------------------
+
+def start_display():
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=[write], stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    number = b""
+    while not number.endswith(b"\n"):
+        number += os.read(read, 16)
+    os.close(read)
+    return xvfb, f":{number.decode().strip()}"
+
+
+def start_idp(**env):
+    proc = subprocess.Popen(
+        ["node", str(ROOT / "tests/idp/server.mjs")],
+        env={**os.environ, "IDP_PORT": "0", "IDP_EXIT_ON_STDIN_EOF": "1", **env},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    return proc, json.loads(proc.stdout.readline())["issuer"]
+
+
+def metadata(issuer, folder):
+    """The server's discovery document, saved for the peers (the app has it stored already)."""
+    with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration") as r:
+        meta = json.load(r)
+    path = Path(folder) / "metadata.json"
+    path.write_text(json.dumps(meta))
+    return meta, path
+
+
+def stats(issuer):
+    with urllib.request.urlopen(f"{issuer}/__stats") as r:
+        return json.load(r)
+
+
+class Sandbox:
+    """Private XDG folders; the keychain namespace is the default one of the private keyring."""
+
+    def __init__(self, name):
+        self.root = Path(tempfile.mkdtemp(prefix=f"ca-bench-{name}-"))
+        self.env = {
+            **os.environ,
+            "XDG_DATA_HOME": str(self.root / "data"), "XDG_STATE_HOME": str(self.root / "state"),
+            "XDG_CONFIG_HOME": str(self.root / "config"), "XDG_CACHE_HOME": str(self.root / "cache"),
+            "CONNECTED_ACCOUNTS_PROFILE": "", "NO_AT_BRIDGE": "1",
+            "BROWSER": f"{sys.executable} {BROWSER}",
+        }
+
+    @property
+    def db(self):
+        return self.root / "data/connected-accounts/accounts.sqlite3"
+
+    def cli(self, cli, *args, env=None):
+        out = subprocess.run([cli, *args], env={**self.env, **(env or {})}, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"{args}: {out.stderr}")
+        return out.stdout
+
+    def close(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def descendants(pid):
+    """pid and every process below it (the app's WebKit processes)."""
+    children = {}
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                ppid = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(p.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def pss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total += int(re.search(r"^Pss:\s+(\d+) kB", text, re.M).group(1))
+    return total
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (this process only)
+    return total / TICK
+
+
+def stop_tree(proc):
+    pids = descendants(proc.pid)
+    for pid in reversed(pids):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait()
+
+
+# ---------------------------------------------------------------------------------------------
+# The screen: when has a window finished painting?
+# ---------------------------------------------------------------------------------------------
+
+class Screen:
+    """Grabs the X root window (python-xlib) and tells when the picture stopped changing: the
+    moment of the last change is when the window finished painting, whatever the app is."""
+
+    def __init__(self, display):
+        from Xlib import X, display as xdisplay
+        self.X = X
+        self.d = xdisplay.Display(display)
+        self.root = self.d.screen().root
+        geometry = self.root.get_geometry()
+        self.size = (geometry.width, geometry.height)
+
+    def grab(self):
+        w, h = self.size
+        return hash(self.root.get_image(0, 0, w, h, self.X.ZPixmap, 0xFFFFFFFF).data)
+
+    def time_to_settled(self, started, quiet=2.5, limit=30.0):
+        """Seconds from `started` to the last change of the screen, once it stayed unchanged for
+        `quiet` seconds."""
+        blank = self.grab()
+        last, last_change = blank, None
+        while True:
+            now = time.monotonic()
+            frame = self.grab()
+            if frame != last:
+                last, last_change = frame, now
+            if last_change is not None and now - last_change >= quiet:
+                return last_change - started
+            if now - started > limit:
+                raise RuntimeError("the window never finished painting")
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeding
+# ---------------------------------------------------------------------------------------------
+
+def seed_metadata(box, cli, issuer, count):
+    """`count` connected accounts as rows only (start-up and idle read no secret, so none is
+    needed): the list the window paints."""
+    box.cli(cli, "providers", "add", "--issuer", issuer, "--client-id", CLIENT_ID, "--name", "Local demo")
+    now = int(time.time() * 1000)
+    db = sqlite3.connect(box.db)
+    scopes = json.dumps(["openid", "profile", "email", "offline_access"])
+    db.executemany(
+        "INSERT INTO accounts (id, provider_id, subject, display_name, email, scopes_requested,"
+        " scopes_granted, scopes_source, status, expires_at, created_at, updated_at)"
+        " VALUES (?, 'local-demo', ?, ?, ?, ?, ?, 'server', 'connected', ?, ?, ?)",
+        [(f"{i:016x}", f"user{i}", f"User {i}", f"user{i}@example.test", scopes, scopes,
+          now + 3_600_000, now, now) for i in range(count)],
+    )
+    db.commit()
+    db.close()
+
+
+def seed_real(box, cli, issuer, count, parallel=4):
+    """`count` accounts connected for real (each a sign-in at the server, distinct people)."""
+    box.cli(cli, "providers", "add", "--issuer", issuer, "--client-id", CLIENT_ID, "--name", "Local demo")
+
+    def connect(i):
+        return json.loads(box.cli(cli, "connect", "local-demo", "--json", env={"CA_TEST_LOGIN": f"user{i}"}))["id"]
+
+    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+        return list(pool.map(connect, range(count)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The measures
+# ---------------------------------------------------------------------------------------------
+
+def report(name, ours, peer, unit, goal_ratio=None, goal_text=None, met=None, note=""):
+    ratio = ours / peer if peer else float("inf")
+    if met is None:
+        met = ratio <= goal_ratio
+    goal = goal_text or f"<= {goal_ratio:.2f}x"
+    fmt = (lambda v: f"{v:,.0f} {unit}") if unit in ("B", "KiB") else (lambda v: f"{v:.3f} {unit}")
+    line = f"{name:<34} ours {fmt(ours):>16}  peer {fmt(peer):>16}  ratio {ratio:5.2f}x  goal {goal:<22} {'met' if met else 'NOT met'}"
+    if note:
+        line += f"  ({note})"
+    print(line, flush=True)
+    return {"name": name, "ours": ours, "peer": peer, "ratio": ratio, "goal": goal, "met": met, "note": note}
+
+
+def p1_installer(deb, bare_deb):
+    return report("P1 installer size (.deb)", deb.stat().st_size, bare_deb.stat().st_size, "B", 1.3)
+
+
+def launch(binary, env, display):
+    return subprocess.Popen([binary], env={**env, "DISPLAY": display},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+class SecretReads:
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            ["dbus-monitor", "--session",
+             "type='method_call',interface='org.freedesktop.Secret.Service'",
+             "type='method_call',interface='org.freedesktop.Secret.Item'"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        time.sleep(0.3)
+
+    def stop(self):
+        time.sleep(0.3)
+        self.proc.terminate()
+        text = self.proc.communicate()[0]
+        return sum(1 for line in text.splitlines()
+                   if re.search(r"member=(SearchItems|GetSecrets?)\b", line))
+
+
+def p2_p3_startup_memory(app, bare, display, screen, box, runs):
+    ours_t, bare_t, ours_m, bare_m, reads = [], [], [], [], 0
+    for _ in range(runs):
+        for which in ("ours", "bare"):
+            monitor = SecretReads() if which == "ours" else None
+            started = time.monotonic()
+            proc = launch(app if which == "ours" else bare, box.env, display)
+            settled = screen.time_to_settled(started)
+            memory = pss_kib(descendants(proc.pid))
+            stop_tree(proc)
+            if monitor:
+                reads += monitor.stop()
+            (ours_t if which == "ours" else bare_t).append(settled)
+            (ours_m if which == "ours" else bare_m).append(memory)
+            time.sleep(0.5)
+    results = [
+        report("P2 start-up to painted list", statistics.median(ours_t), statistics.median(bare_t), "s", 1.25,
+               note=f"1,000 accounts; {reads} Secret Service reads during {runs} start-ups"),
+        report("P3 memory (PSS, app + WebKit)", statistics.median(ours_m), statistics.median(bare_m), "KiB", 1.15),
+    ]
+    results[0]["secret_reads"] = reads
+    if reads:
+        results[0]["met"] = False
+    return results
+
+
+def p4_connect(cli, issuer, runs):
+    box = Sandbox("connect")
+    try:
+        box.cli(cli, "providers", "add", "--issuer", issuer, "--client-id", CLIENT_ID, "--name", "Local demo")
+        _, meta_path = metadata(issuer, box.root)
+        ours, authlib, floor = [], [], []
+        for i in range(runs):
+            env = {"CA_TEST_LOGIN": f"connect{i}"}
+            t = time.monotonic()
+            account = json.loads(box.cli(cli, "connect", "local-demo", "--json", env=env))
+            ours.append(time.monotonic() - t)
+            size = len(subprocess.run(["secret-tool", "lookup", "service", "connected-accounts", "username", account["id"]],
+                                      capture_output=True, text=True).stdout)
+            for peer, times in (("authlib_connect.py", authlib), ("plain_connect.py", floor)):
+                t = time.monotonic()
+                subprocess.run([sys.executable, str(PEERS / peer), str(meta_path), CLIENT_ID, str(size), f"peer{i}"],
+                               env={**box.env, "CA_TEST_LOGIN": f"{peer}{i}"}, check=True, capture_output=True)
+                times.append(time.monotonic() - t)
+        return [
+            report("P4 connect flow vs Authlib", statistics.median(ours), statistics.median(authlib), "s", 1.0),
+            report("P4 connect flow vs floor", statistics.median(ours), statistics.median(floor), "s", 1.2),
+        ]
+    finally:
+        box.close()
+
+
+def p5_refresh_storm(app, cli, display, count):
+    """`count` accounts whose tokens expired; the window refreshes them by itself. Peer: the same
+    refresh requests and keychain writes done in parallel by a plain client."""
+    idp, issuer = start_idp(IDP_ACCESS_TTL="30")
+    box = Sandbox("storm")
+    try:
+        ids = seed_real(box, cli, issuer, count)
+        time.sleep(31)  # every access token has expired
+        before = stats(issuer)["refresh_success"]
+        driver, session = webdriver_session(app, box.env, display)
+        try:
+            started = time.monotonic()
+            latency = None
+            while stats(issuer)["refresh_success"] - before < count:
+                if latency is None and stats(issuer)["refresh_success"] - before >= count // 4:
+                    latency = session.execute_async_script(
+                        "const done = arguments[arguments.length - 1]; const t = performance.now();"
+                        "window.__TAURI_INTERNALS__.invoke('list_accounts').then(() => done(performance.now() - t));")
+                if time.monotonic() - started > 300:
+                    raise RuntimeError("the storm did not finish")
+                time.sleep(0.02)
+            ours = time.monotonic() - started
+        finally:
+            session.quit()
+            stop_tree(driver)
+        tokens = []
+        for account_id in ids:
+            stored = json.loads(subprocess.run(
+                ["secret-tool", "lookup", "service", "connected-accounts", "username", account_id],
+                capture_output=True, text=True, check=True).stdout)
+            tokens.append(stored["refresh_token"])
+        meta, _ = metadata(issuer, box.root)
+        t = time.monotonic()
+        subprocess.run([sys.executable, str(PEERS / "plain_refresh.py"), meta["token_endpoint"], CLIENT_ID],
+                       input="\n".join(tokens), text=True, check=True, capture_output=True)
+        peer = time.monotonic() - t
+        return [report("P5 refresh storm", ours, peer, "s", 1.2,
+                       note=f"{count} accounts; a UI command during it answered in {latency or float('nan'):.0f} ms")]
+    finally:
+        box.close()
+        idp.stdin.close()
+        idp.wait(10)
+
+
+def webdriver_session(app, env, display):
+    from selenium import webdriver
+    from selenium.webdriver.common.options import ArgOptions
+    import socket
+
+    def free():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    port, native = free(), free()
+    driver = subprocess.Popen(["tauri-driver", "--port", str(port), "--native-port", str(native)],
+                              env={**env, "DISPLAY": display}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    for p in (port, native):
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", p), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+    options = ArgOptions()
+    options.set_capability("browserName", "wry")
+    options.set_capability("tauri:options", {"application": app})
+    session = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+    session.set_script_timeout(60)
+    return driver, session
+
+
+def p6_token(cli, issuer, runs):
+    box = Sandbox("token")
+    try:
+        box.cli(cli, "providers", "add", "--issuer", issuer, "--client-id", CLIENT_ID, "--name", "Local demo")
+        account = json.loads(box.cli(cli, "connect", "local-demo", "--json", env={"CA_TEST_LOGIN": "tokenuser"}))
+        ours, peer = [], []
+        lookup = ["secret-tool", "lookup", "service", "connected-accounts", "username", account["id"]]
+        for _ in range(runs):
+            t = time.monotonic()
+            subprocess.run([cli, "token", account["id"]], env=box.env, check=True, capture_output=True)
+            ours.append(time.monotonic() - t)
+            t = time.monotonic()
+            subprocess.run(lookup, check=True, capture_output=True)
+            peer.append(time.monotonic() - t)
+        return [report("P6 token for scripts", statistics.median(ours), statistics.median(peer), "s", 1.5)]
+    finally:
+        box.close()
+
+
+def p7_idle(app, bare, display, box, seconds):
+    out = {}
+    for which, binary in (("ours", app), ("bare", bare)):
+        proc = launch(binary, box.env, display)
+        time.sleep(8)  # start-up done
+        pids = descendants(proc.pid)
+        before = cpu_seconds(pids)
+        time.sleep(seconds)
+        out[which] = cpu_seconds(descendants(proc.pid)) - before
+        stop_tree(proc)
+    met = out["ours"] <= out["bare"] + 0.1
+    return [report(f"P7 idle CPU over {seconds} s", out["ours"], out["bare"], "s",
+                   goal_text="<= bare + 0.10 s", met=met, note="50 accounts, window open")]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for name in ("app", "cli", "bare", "deb", "bare-deb"):
+        ap.add_argument(f"--{name}", required=True)
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+    runs = 2 if args.quick else 5
+    results = []
+    xvfb, display = start_display()
+    idp, issuer = start_idp()
+    try:
+        print(f"# {time.strftime('%Y-%m-%d %H:%M')} on {os.uname().nodename}, "
+              f"{os.cpu_count()} cores; medians of {runs} alternating runs unless noted", flush=True)
+        results.append(p1_installer(Path(args.deb), Path(args.bare_deb)))
+        screen = Screen(display)
+        box = Sandbox("startup")
+        try:
+            seed_metadata(box, args.cli, issuer, 1000)
+            results += p2_p3_startup_memory(args.app, args.bare, display, screen, box, runs)
+        finally:
+            box.close()
+        results += p4_connect(args.cli, issuer, runs)
+        results += p5_refresh_storm(args.app, args.cli, display, 50 if args.quick else 200)
+        results += p6_token(args.cli, issuer, 10 if args.quick else 30)
+        box = Sandbox("idle")
+        try:
+            seed_metadata(box, args.cli, issuer, 50)
+            results += p7_idle(args.app, args.bare, display, box, 20 if args.quick else 60)
+        finally:
+            box.close()
+    finally:
+        idp.stdin.close()
+        idp.wait(10)
+        xvfb.terminate()
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
