@@ -83,6 +83,8 @@ class Sandbox:
             "XDG_DATA_HOME": str(self.root / "data"), "XDG_STATE_HOME": str(self.root / "state"),
             "XDG_CONFIG_HOME": str(self.root / "config"), "XDG_CACHE_HOME": str(self.root / "cache"),
             "CONNECTED_ACCOUNTS_PROFILE": "", "NO_AT_BRIDGE": "1",
+            # Classic scrollbars: an overlay scrollbar fading out would count as painting.
+            "GTK_OVERLAY_SCROLLING": "0",
             "BROWSER": f"{sys.executable} {BROWSER}",
         }
 
@@ -348,6 +350,10 @@ def p5_refresh_storm(app, cli, display, count):
         finally:
             session.quit()
             stop_tree(driver)
+        after = stats(issuer)
+        if after["refresh_error"] or after.get("refresh_reuse_detected"):
+            print(f"# P5: the server saw {after['refresh_error']} refresh errors {after.get('errors')}, "
+                  f"{after.get('refresh_reuse_detected')} reuses", flush=True)
         tokens = []
         for account_id in ids:
             stored = json.loads(subprocess.run(
@@ -436,31 +442,60 @@ def main():
         ap.add_argument(f"--{name}", required=True)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--only", help="comma-separated measures to run (P1..P7); default all")
+    ap.add_argument("--scale", action="store_true",
+                    help="instead: start-up and memory of the app alone with 10, 100 and 1,000 accounts")
     args = ap.parse_args()
     runs = 2 if args.quick else 5
+    only = set((args.only or "P1,P2,P3,P4,P5,P6,P7").upper().split(","))
     results = []
     xvfb, display = start_display()
     idp, issuer = start_idp()
     try:
         print(f"# {time.strftime('%Y-%m-%d %H:%M')} on {os.uname().nodename}, "
               f"{os.cpu_count()} cores; medians of {runs} alternating runs unless noted", flush=True)
-        results.append(p1_installer(Path(args.deb), Path(args.bare_deb)))
-        screen = Screen(display)
-        box = Sandbox("startup")
-        try:
-            seed_metadata(box, args.cli, issuer, 1000)
-            results += p2_p3_startup_memory(args.app, args.bare, display, screen, box, runs)
-        finally:
-            box.close()
-        results += p4_connect(args.cli, issuer, runs)
-        results += p5_refresh_storm(args.app, args.cli, display, 50 if args.quick else 200)
-        results += p6_token(args.cli, issuer, 10 if args.quick else 30)
-        box = Sandbox("idle")
-        try:
-            seed_metadata(box, args.cli, issuer, 50)
-            results += p7_idle(args.app, args.bare, display, box, 20 if args.quick else 60)
-        finally:
-            box.close()
+        if args.scale:
+            screen = Screen(display)
+            for count in (10, 100, 1000):
+                box = Sandbox(f"scale{count}")
+                try:
+                    seed_metadata(box, args.cli, issuer, count)
+                    times, memory = [], []
+                    for _ in range(runs):
+                        started = time.monotonic()
+                        proc = launch(args.app, box.env, display)
+                        times.append(screen.time_to_settled(started))
+                        memory.append(pss_kib(descendants(proc.pid)))
+                        stop_tree(proc)
+                        time.sleep(0.5)
+                    print(f"scale {count:>5} accounts: start-up {statistics.median(times):.3f} s, "
+                          f"PSS {statistics.median(memory):,.0f} KiB", flush=True)
+                finally:
+                    box.close()
+            only = set()
+        if "P1" in only:
+            results.append(p1_installer(Path(args.deb), Path(args.bare_deb)))
+        if only & {"P2", "P3"}:
+            screen = Screen(display)
+            box = Sandbox("startup")
+            try:
+                seed_metadata(box, args.cli, issuer, 1000)
+                results += p2_p3_startup_memory(args.app, args.bare, display, screen, box, runs)
+            finally:
+                box.close()
+        if "P4" in only:
+            results += p4_connect(args.cli, issuer, runs)
+        if "P5" in only:
+            results += p5_refresh_storm(args.app, args.cli, display, 50 if args.quick else 200)
+        if "P6" in only:
+            results += p6_token(args.cli, issuer, 10 if args.quick else 30)
+        if "P7" in only:
+            box = Sandbox("idle")
+            try:
+                seed_metadata(box, args.cli, issuer, 50)
+                results += p7_idle(args.app, args.bare, display, box, 20 if args.quick else 60)
+            finally:
+                box.close()
     finally:
         idp.stdin.close()
         idp.wait(10)

@@ -35,6 +35,8 @@ console.debug = console.error;
 import { createServer } from 'node:http';
 import { generateKeyPair, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
+import LRU from 'oidc-provider/lib/helpers/lru.js';
 
 const { default: Provider } = await import('oidc-provider');
 
@@ -171,7 +173,13 @@ function htmlEscape(s) {
   })[c]);
 }
 
+// oidc-provider's built-in development store keeps about 1,000 entries (several per sign-in), so
+// a few hundred accounts (the refresh-storm benchmark) would silently lose their oldest grants.
+// The same in-memory adapter over a store a thousand times larger.
+const store = new LRU({ maxSize: 1_000_000 });
+
 const provider = new Provider(issuer, {
+  adapter: (model) => new MemoryAdapter(model, store),
   clients: [
     {
       client_id: config.clientId,

@@ -588,19 +588,31 @@ describe("background changes", () => {
     const lists = backend.callsOf("list_accounts").length;
 
     push({ kind: "needs_reconnect", account: account({ status: "needs_reconnect", last_error: "invalid_grant" }) });
-    expect(row("acc-1").dataset.status).toBe("needs_reconnect");
+    await vi.waitFor(() => expect(row("acc-1").dataset.status).toBe("needs_reconnect"));
     expect(byTestId("reconnect-hint", row("acc-1"))).not.toBeNull();
     expect(row("acc-2").dataset.status).toBe("connected");
 
     push({ kind: "refreshed", account: account({ status: "connected" }) });
-    expect(row("acc-1").dataset.status).toBe("connected");
+    await vi.waitFor(() => expect(row("acc-1").dataset.status).toBe("connected"));
     expect(backend.callsOf("list_accounts").length).toBe(lists);
+  });
+
+  it("renders a storm of background changes once, not once per change", async () => {
+    const many = Array.from({ length: 50 }, (_, i) => account({ id: `acc-${i}` }));
+    const backend = baseBackend({ accounts: many }).on("watch_accounts", () => null);
+    await boot(backend);
+    const push = channelOf(backend);
+    const list = byTestId("account-list");
+    for (const a of many) push({ kind: "needs_reconnect", account: { ...a, status: "needs_reconnect" } });
+    expect(byTestId("account-list")).toBe(list); // nothing re-rendered yet
+    await vi.waitFor(() => expect(allByTestId("account-row").every((r) => r.dataset.status === "needs_reconnect")).toBe(true));
   });
 
   it("never brings back an account that is no longer listed", async () => {
     const backend = baseBackend().on("watch_accounts", () => null);
     await boot(backend);
     channelOf(backend)({ kind: "refreshed", account: account({ id: "gone", display_name: "Gone" }) });
+    await new Promise((resolve) => setTimeout(resolve, 80));
     expect(allByTestId("account-row").map((r) => r.dataset.accountId)).toEqual(["acc-1"]);
   });
 
@@ -660,5 +672,21 @@ describe("remove all my data", () => {
     await vi.waitFor(() => expect(byTestId("error-banner")?.textContent).toContain("did not answer"));
     expect(byTestId("forgotten")).toBeNull();
     expect(row("acc-1")).not.toBeNull();
+  });
+});
+
+describe("a long account list", () => {
+  it("builds one page of rows at start and the rest on request, from one list call", async () => {
+    const many = Array.from({ length: 250 }, (_, i) => account({ id: `acc-${i}`, display_name: `User ${i}` }));
+    const backend = baseBackend({ accounts: many });
+    await boot(backend);
+    expect(allByTestId("account-row")).toHaveLength(100);
+    expect(byTestId("accounts-more")?.textContent).toBe("Show 100 more (250 accounts in all)");
+    click(byTestId("accounts-more"));
+    expect(allByTestId("account-row")).toHaveLength(200);
+    click(byTestId("accounts-more"));
+    expect(allByTestId("account-row")).toHaveLength(250);
+    expect(byTestId("accounts-more")).toBeNull();
+    expect(backend.callsOf("list_accounts")).toHaveLength(1);
   });
 });

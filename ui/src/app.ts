@@ -51,6 +51,9 @@ export type AppOptions = {
   now?: () => number;
 };
 
+/** Accounts shown at first, and added by each "Show more". */
+export const ACCOUNTS_PAGE = 100;
+
 export type AppHandle = {
   /** Settles when start-up (lists, recovery, activity) has finished. */
   started: Promise<void>;
@@ -87,6 +90,10 @@ class App {
   private loaded = false;
 
   private accountsSeq = 0;
+  /** A pending coalesced render of background changes. */
+  private renderTimer: number | null = null;
+  /** How many accounts the list shows (it grows a page at a time). */
+  private shownAccounts = ACCOUNTS_PAGE;
   private auditSeq = 0;
   private timers: number[] = [];
   private countdownTimer: number | null = null;
@@ -150,6 +157,8 @@ class App {
   }
 
   stop(): void {
+    if (this.renderTimer !== null) window.clearTimeout(this.renderTimer);
+    this.renderTimer = null;
     for (const t of this.timers) window.clearInterval(t);
     this.timers = [];
     this.stopCountdown();
@@ -275,7 +284,10 @@ class App {
     const now = this.now();
     const flowActive = this.flowRunning();
     const list = h("ul", { class: "accounts", "data-testid": "account-list" });
-    for (const account of this.accounts) {
+    // A long list is shown a page at a time (rows are built, not merely hidden): start-up with
+    // a thousand accounts paints as fast as with a hundred. A just-connected account always shows.
+    const visible = this.accounts.filter((a, i) => i < this.shownAccounts || a.id === this.highlight);
+    for (const account of visible) {
       list.appendChild(
         accountRow(account, {
           now,
@@ -301,7 +313,19 @@ class App {
         }),
       );
     }
-    replaceChildren(this.accountList, list);
+    const hidden = this.accounts.length - visible.length;
+    const more =
+      hidden > 0
+        ? button(
+            `Show ${Math.min(hidden, ACCOUNTS_PAGE)} more (${this.accounts.length} accounts in all)`,
+            { class: "btn more", "data-testid": "accounts-more" },
+            () => {
+              this.shownAccounts += ACCOUNTS_PAGE;
+              this.renderAccounts();
+            },
+          )
+        : null;
+    replaceChildren(this.accountList, list, ...(more ? [more] : []));
     this.restoreFocus();
   }
 
@@ -548,7 +572,14 @@ class App {
     if (i < 0) return;
     this.accountsSeq++; // an older list in flight must not undo this
     this.accounts[i] = update.account;
-    this.renderAccounts();
+    // A storm of refreshes (hundreds of accounts) must not re-render the list hundreds of times:
+    // one render for all the changes of the last 50 ms.
+    if (this.renderTimer === null) {
+      this.renderTimer = window.setTimeout(() => {
+        this.renderTimer = null;
+        this.renderAccounts();
+      }, 50);
+    }
   }
 
   private findAccount(id: string): Account | undefined {

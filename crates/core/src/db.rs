@@ -26,10 +26,15 @@ pub async fn open(path: &Path) -> Result<Db> {
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
+        // With WAL, NORMAL never corrupts and survives a process crash; only a power cut may undo
+        // the last commits, and the keychain (written first) still holds every token.
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
-        .max_connections(4)
+        // More connections than concurrent refreshes, so a read from the window never waits
+        // behind the writers (WAL readers do not block on them).
+        .max_connections(12)
         .connect_with(options)
         .await
         .map_err(|e| {

@@ -21,7 +21,10 @@ pub struct Engine {
     pub(crate) paths: Paths,
     pub(crate) db: Db,
     pub(crate) keychain: Arc<Keychain>,
-    pub(crate) http: reqwest::Client,
+    /// Built on first use: loading the system's trust store costs milliseconds that a `token`
+    /// answered from the keychain should not pay.
+    http: std::sync::OnceLock<reqwest::Client>,
+    http_timeout: Option<Duration>,
     pub(crate) locks: AccountLocks,
     pub(crate) flows: Mutex<HashMap<String, Pending>>,
     pub(crate) scheme_routes: Mutex<Vec<crate::flow::SchemeRoute>>,
@@ -54,7 +57,8 @@ impl Engine {
             paths,
             db,
             keychain: Arc::new(keychain),
-            http: crate::http::client()?,
+            http: std::sync::OnceLock::new(),
+            http_timeout: None,
             flows: Mutex::default(),
             devices: Mutex::default(),
             scheme_routes: Mutex::default(),
@@ -84,8 +88,22 @@ impl Engine {
 
     /// Sets the limit on each provider request (default 30 s, or the environment's).
     pub fn with_http_timeout(mut self, timeout: Duration) -> Result<Self> {
-        self.http = crate::http::client_with(timeout)?;
+        crate::http::client_with(timeout)?; // a bad value fails here, not at first use
+        self.http = std::sync::OnceLock::new();
+        self.http_timeout = Some(timeout);
         Ok(self)
+    }
+
+    /// The HTTP client (proxies, timeouts and the system's trust store applied).
+    pub(crate) fn http(&self) -> Result<&reqwest::Client> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let client = match self.http_timeout {
+            Some(timeout) => crate::http::client_with(timeout)?,
+            None => crate::http::client()?,
+        };
+        Ok(self.http.get_or_init(|| client))
     }
 
     /// Replaces the built-in catalog (tests point profiles at local servers).
@@ -127,7 +145,7 @@ impl Engine {
 
     /// Discovers and saves a provider from its issuer URL.
     pub async fn add_provider(&self, new: NewProvider) -> Result<ProviderView> {
-        let discovered = provider::discover(&self.http, &new).await?;
+        let discovered = provider::discover(self.http()?, &new).await?;
         let saved = provider::insert(&self.db, discovered).await?;
         audit::record(
             &self.db,

@@ -93,7 +93,7 @@ impl Engine {
         let method = reqwest::Method::from_bytes(w.method.as_bytes())
             .map_err(|_| Error::internal("bad who-am-I method"))?;
         let mut request = self
-            .http
+            .http()?
             .request(method.clone(), &w.url)
             .bearer_auth(token.expose())
             .header(reqwest::header::ACCEPT, "application/json");

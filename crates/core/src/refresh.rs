@@ -123,7 +123,7 @@ impl Engine {
         let client = token::client(&provider, secret.as_ref(), None)?;
         account::set_status(&self.db, &row.id, AccountStatus::Refreshing, None).await?;
         let doing = "refresh the token";
-        let http = token::Recording::new(&self.http);
+        let http = token::Recording::new(self.http()?);
         let response = client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_string()))
             .request_async(&http)

@@ -165,7 +165,7 @@ impl Engine {
                 for (token, hint) in order {
                     let mut form = vec![("token", token.expose()), ("token_type_hint", hint)];
                     let mut call = self
-                        .http
+                        .http()?
                         .post(url)
                         .header(reqwest::header::ACCEPT, "application/json");
                     call = token::authenticate(provider, secret.as_ref(), call, &mut form);
@@ -176,7 +176,7 @@ impl Engine {
                 // Revokes only this token (`/grant` would sign the app out on every device).
                 let secret = secret.as_ref().map(|s| s.expose()).unwrap_or_default();
                 calls.push(
-                    self.http
+                    self.http()?
                         .delete(url)
                         .basic_auth(&provider.client_id, Some(secret))
                         .header(reqwest::header::ACCEPT, "application/vnd.github+json")
@@ -187,7 +187,7 @@ impl Engine {
                 let method = reqwest::Method::from_bytes(method.as_bytes())
                     .map_err(|_| Error::internal("bad revocation method"))?;
                 calls.push(
-                    self.http
+                    self.http()?
                         .request(method, url)
                         .bearer_auth(tokens.access_token.expose()),
                 );

@@ -25,7 +25,7 @@ pub const MAX_WAIT: Duration = Duration::from_secs(10 * 60);
 pub const OFFLINE_RETRY: Duration = Duration::from_secs(60);
 /// Retry an account whose provider failed after this long.
 pub const ERROR_RETRY: Duration = Duration::from_secs(5 * 60);
-const CONCURRENT: usize = 4;
+const CONCURRENT: usize = 8;
 
 /// An account that changed in the background (the window updates its row; `needs_reconnect`
 /// also raises a desktop notification). Carries the account's metadata only, never a token.

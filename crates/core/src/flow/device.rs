@@ -101,7 +101,7 @@ impl Engine {
             );
         }
         let details: StandardDeviceAuthorizationResponse = request
-            .request_async(&self.http)
+            .request_async(self.http()?)
             .await
             .map_err(|e| token::request_error(e, &spec.name, "start a sign-in with a code"))?;
 
@@ -215,7 +215,7 @@ impl Engine {
                 ("device_code", p.device_code.expose()),
             ];
             let mut request = self
-                .http
+                .http()?
                 .post(&spec.token_endpoint)
                 .header(reqwest::header::ACCEPT, "application/json");
             request = token::authenticate(spec, p.secret.as_ref(), request, &mut form);

@@ -51,7 +51,7 @@ impl Engine {
             };
             let jwks_url = JsonWebKeySetUrl::new(jwks_uri.clone())
                 .map_err(|e| forged(format!("bad JWKS URL: {e}")))?;
-            let jwks = CoreJsonWebKeySet::fetch_async(&jwks_url, &self.http)
+            let jwks = CoreJsonWebKeySet::fetch_async(&jwks_url, self.http()?)
                 .await
                 .map_err(|e| {
                     Error::new(

@@ -596,7 +596,7 @@ impl Engine {
         if let Some(v) = &pending.verifier {
             exchange = exchange.set_pkce_verifier(PkceCodeVerifier::new(v.secret().clone()));
         }
-        let http = token::Recording::new(&self.http);
+        let http = token::Recording::new(self.http()?);
         let response = exchange
             .request_async(&http)
             .await
