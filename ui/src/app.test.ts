@@ -690,3 +690,25 @@ describe("a long account list", () => {
     expect(backend.callsOf("list_accounts")).toHaveLength(1);
   });
 });
+
+describe("an idle window", () => {
+  it("updates only the expiry texts once a minute, without rebuilding the list", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      let now = NOW;
+      mockIPC(baseBackend().handle);
+      const root = document.createElement("div");
+      document.body.appendChild(root);
+      handle = startApp(root, { now: () => now });
+      await handle.started;
+      const r = row("acc-1");
+      const before = byTestId("account-expiry", r)?.textContent;
+      now += 30 * 60_000;
+      vi.advanceTimersByTime(60_000);
+      expect(row("acc-1")).toBe(r); // the same element: not re-rendered
+      expect(byTestId("account-expiry", r)?.textContent).not.toBe(before);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

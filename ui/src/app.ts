@@ -23,7 +23,7 @@ import { button, h, replaceChildren } from "./dom";
 import { ProviderForm } from "./provider-form";
 import { providerRow, setupRow, type SetupControls } from "./provider-rows";
 import type { SetupDraft } from "./provider-setup";
-import { accountLabel, accountRow, auditList, devicePanel, flowPanel, type RowAction } from "./render";
+import { accountLabel, accountRow, auditList, devicePanel, flowPanel, refreshExpiries, type RowAction } from "./render";
 import { parseScopes, type ScopeDescriptions } from "./scopes";
 import { TestView } from "./test-view";
 import { countdown } from "./time";
@@ -140,7 +140,7 @@ class App {
     document.body.dataset.ready = "accounts";
 
     // Expiry text is computed locally; refresh it once a minute. No backend polling.
-    this.timers.push(window.setInterval(() => this.renderAccounts(), 60_000));
+    this.timers.push(window.setInterval(() => refreshExpiries(this.accountList, this.accounts, this.now()), 60_000));
 
     await afterPaint();
     try {

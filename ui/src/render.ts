@@ -159,6 +159,21 @@ function scopesBlock(account: Account, opts: AccountRowOptions): HTMLElement {
   return block;
 }
 
+/**
+ * Brings the "expires in …" texts of rendered rows up to `now`, touching nothing else: the
+ * once-a-minute tick of an idle window must not rebuild the list.
+ */
+export function refreshExpiries(list: ParentNode, accounts: Account[], now: number): void {
+  const byId = new Map(accounts.map((a) => [a.id, a]));
+  for (const row of list.querySelectorAll<HTMLElement>('[data-testid="account-row"]')) {
+    const account = byId.get(row.dataset.accountId ?? "");
+    const shown = row.querySelector<HTMLElement>('[data-testid="account-expiry"]');
+    if (!account || !shown) continue;
+    const fresh = expiryElement(account, now);
+    if (shown.textContent !== fresh.textContent || shown.title !== fresh.title) shown.replaceWith(fresh);
+  }
+}
+
 function expiryElement(account: Account, now: number): HTMLElement {
   const text = relativeExpiry(account.expires_at, now);
   let title = "The server gave no expiry time for this access token";
