@@ -8,7 +8,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    ElementNotInteractableException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -44,7 +49,17 @@ def one(driver, selector, seconds=20):
 
 
 def click(driver, selector, seconds=20):
-    wait(driver, seconds).until(EC.element_to_be_clickable((By.CSS_SELECTOR, selector))).click()
+    """Clicks once the element can take it: a closing dialog leaves the page inert for a moment,
+    and a re-render replaces elements, so a refused click is simply tried again."""
+
+    def attempt(d):
+        try:
+            EC.element_to_be_clickable((By.CSS_SELECTOR, selector))(d).click()
+            return True
+        except (ElementNotInteractableException, ElementClickInterceptedException, AttributeError):
+            return False
+
+    wait(driver, seconds).until(attempt)
 
 
 def account_rows(driver):
