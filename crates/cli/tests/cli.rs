@@ -63,19 +63,10 @@ fn stderr(out: &Output) -> String {
 }
 
 async fn add_demo_provider(cli: &Cli<'_>, idp: &Idp) -> String {
-    cli.ok(&[
-        "providers",
-        "add",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        "connected-accounts-demo",
-        "--name",
-        "Local demo",
-    ])
-    .await
-    .trim()
-    .to_string()
+    cli.ok(&support::add_demo_provider_args(idp))
+        .await
+        .trim()
+        .to_string()
 }
 
 #[tokio::test]

@@ -26,22 +26,10 @@ async fn fifty_token_requests_from_fifty_processes_refresh_once() {
     // Access tokens live 4 s: stale (margin = half the lifetime) 2 s after they are issued.
     let idp = Idp::start_with(&[("IDP_ACCESS_TTL", "4")]).await;
     let sandbox = Sandbox::new();
-    let out = cli(
-        &sandbox,
-        &[
-            "providers",
-            "add",
-            "--issuer",
-            &idp.issuer,
-            "--client-id",
-            "connected-accounts-demo",
-            "--name",
-            "Local demo",
-        ],
-    )
-    .output()
-    .await
-    .unwrap();
+    let out = cli(&sandbox, &support::add_demo_provider_args(&idp))
+        .output()
+        .await
+        .unwrap();
     assert!(out.status.success());
     let out = cli(&sandbox, &["connect", "local-demo"])
         .output()
