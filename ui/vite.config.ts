@@ -28,7 +28,8 @@ export default defineConfig({
     // WebKitGTK on Debian 12 / Ubuntu 22.04 is roughly Safari 15.
     target: ["es2021", "safari15"],
     sourcemap: false,
-    // Emit every asset (the provider logos) as a file served from 'self', never as a data: URL.
+    // Emit any asset as a file served from 'self', never as a data: URL (the provider logos are
+    // bundled as text and placed inline: src/logos.ts).
     assetsInlineLimit: 0,
     // One chunk, and WebKitGTK supports modulepreload: no polyfill needed.
     modulePreload: { polyfill: false },

@@ -35,6 +35,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
 }
 
 pub fn run() {
+    prefer_software_compositing();
     // Opening the engine touches only SQLite; it takes milliseconds and must precede the first
     // command, so it runs before the window is built.
     let engine =
@@ -65,6 +66,7 @@ pub fn run() {
         .setup({
             let (engine, watcher) = (engine.clone(), watcher.clone());
             move |app| {
+                open_main_window(app, &engine)?;
                 deep_link::wire(app, engine.clone());
                 updates::forward(app.handle().clone(), &engine, watcher);
                 // Refresh ahead of expiry while the window runs (metadata only until one is due).
@@ -77,4 +79,45 @@ pub fn run() {
         .invoke_handler(handler())
         .run(tauri::generate_context!())
         .expect("error while running Connected Accounts");
+}
+
+/// The window (tauri.conf.json describes it with `create: false`) is built here so that its page
+/// gets the first list before any script runs: the first paint shows the accounts, without a
+/// "loading" frame and an IPC round trip while WebKit is still starting. Metadata only.
+fn open_main_window(
+    app: &tauri::App,
+    engine: &ca_core::Engine,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .ok_or("tauri.conf.json has no window labelled main")?;
+    let builder = tauri::WebviewWindowBuilder::from_config(app.handle(), config)?;
+    let builder = match tauri::async_runtime::block_on(engine.startup_snapshot()) {
+        Ok(snapshot) => builder.initialization_script(format!(
+            "window.__CA_STARTUP__ = {};",
+            serde_json::to_string(&snapshot)?
+        )),
+        // The page asks over IPC instead, and shows the error there if it persists.
+        Err(e) => {
+            tracing::warn!(error = %e.detailed(), "start-up list unavailable");
+            builder
+        }
+    };
+    builder.build()?;
+    Ok(())
+}
+
+/// A list of accounts needs no GPU: WebKit's compositing mode would start a GL context (and,
+/// without a GPU driver, compile shaders on the CPU) before the first paint, and it holds about
+/// 80 MB more memory (bench P2/P3). Anyone can turn it back on with
+/// WEBKIT_DISABLE_COMPOSITING_MODE=0. Runs first, before any other thread exists.
+fn prefer_software_compositing() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
 }

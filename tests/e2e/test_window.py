@@ -91,11 +91,19 @@ def test_window_starts_and_lists_the_provider(driver, sandbox, secret_reads):
     # The account connected before the window started is listed from SQLite alone.
     seeded = one(driver, f'[data-testid="account-row"][data-account-id="{sandbox.seeded_account}"]')
     assert "seeded" in seeded.text
+    # The list came with the page (the backend's start-up snapshot): it was on the page before
+    # the first paint, and the page asked nobody for it.
+    built, painted = driver.execute_script(
+        "const l = performance.getEntriesByName('ca:list')[0];"
+        "const p = performance.getEntriesByType('paint').find(e => e.name === 'first-contentful-paint');"
+        "return [l ? l.startTime : null, p ? p.startTime : null];")
+    assert built is not None and painted is not None and built <= painted, (built, painted)
     time.sleep(1)  # whatever start-up still does in the background
     assert secret_reads.count() == 0, "start-up read a secret from the Secret Service"
     sandbox.remember_tokens(sandbox.seeded_account)
     sandbox.cli("revoke", sandbox.seeded_account, "--yes")
     reload(driver, sandbox)
+    # A reloaded page reads the list again rather than showing the start-up snapshot.
     assert css(driver, '[data-testid="accounts-empty"]'), "an empty account list says what to do"
 
 

@@ -17,8 +17,31 @@ import type {
   ProviderSettings,
   ProviderView,
   RedirectKind,
+  StartupSnapshot,
   UiError,
 } from "./bindings";
+
+/** How old a start-up snapshot may be and still be shown (a reloaded page asks again). */
+const SNAPSHOT_FRESH_MS = 10_000;
+
+/**
+ * The providers and accounts the backend handed the page before its scripts ran (the window
+ * shows them in its first paint), or a fresh read over IPC when there is none: a page opened
+ * by a dev server or reloaded long after start. The snapshot is used once.
+ */
+export async function startupLists(now: number = Date.now()): Promise<{ providers: ProviderView[]; accounts: Account[] }> {
+  const holder = window as { __CA_STARTUP__?: StartupSnapshot };
+  const snapshot = holder.__CA_STARTUP__;
+  delete holder.__CA_STARTUP__;
+  // The backend injects it into every load of the page; only the first one may use it.
+  const nav = performance.getEntriesByType?.("navigation")[0] as PerformanceNavigationTiming | undefined;
+  const firstLoad = !nav || nav.type === "navigate";
+  if (snapshot && firstLoad && Math.abs(now - snapshot.taken_at_ms) <= SNAPSHOT_FRESH_MS) {
+    return { providers: snapshot.providers, accounts: snapshot.accounts };
+  }
+  const [providers, accounts] = await Promise.all([listProviders(), listAccounts()]);
+  return { providers, accounts };
+}
 
 /**
  * Background changes (the refresh scheduler's), pushed by the backend over a channel: the only

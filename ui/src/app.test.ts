@@ -95,14 +95,73 @@ describe("start-up", () => {
     });
     await boot(backend);
 
-    // Subscribed to background changes first, then the two lists in parallel.
-    expect(backend.commands().slice(0, 3)).toEqual(["watch_accounts", "list_providers", "list_accounts"]);
+    // The two lists in parallel; after the first paint, the subscription to background
+    // changes, then the re-read (so no change falls between the first list and the watch).
+    expect(backend.commands().slice(0, 4)).toEqual(["list_providers", "list_accounts", "watch_accounts", "recover_interrupted"]);
     expect(backend.callsOf("recover_interrupted")).toHaveLength(1);
     expect(seenAtRecover).toEqual({ ready: "accounts", rows: 1 });
     expect(document.body.dataset.ready).toBe("accounts");
     // The recovered list replaced the first one.
     expect(row("acc-1").dataset.status).toBe("needs_reconnect");
     expect(backend.callsOf("audit_log")).toEqual([{ limit: 50 }]);
+  });
+
+  it("paints the backend's start-up snapshot before any script could have asked for it", async () => {
+    const backend = baseBackend();
+    let rowsBeforeAnyList = -1;
+    backend.on("watch_accounts", () => null);
+    backend.on("recover_interrupted", () => [account()]);
+    const snapshot = { taken_at_ms: NOW, providers: baseProviders(), accounts: [account({ display_name: "From snapshot" })] };
+    (window as { __CA_STARTUP__?: unknown }).__CA_STARTUP__ = snapshot;
+    mockIPC(backend.handle);
+    const root = document.createElement("div");
+    document.body.appendChild(root);
+    handle = startApp(root, { now: () => NOW });
+    // The list is on the page once the microtasks of start-up ran: no IPC round trip needed.
+    await Promise.resolve();
+    await Promise.resolve();
+    rowsBeforeAnyList = allByTestId("account-row").length;
+    await handle.started;
+
+    expect(rowsBeforeAnyList).toBe(1);
+    expect(backend.callsOf("list_accounts")).toHaveLength(0);
+    expect(backend.callsOf("list_providers")).toHaveLength(0);
+    // Used once: a later start (a reloaded page) asks again.
+    expect((window as { __CA_STARTUP__?: unknown }).__CA_STARTUP__).toBeUndefined();
+    // The read after the first paint differs (the name changed meanwhile), so it is shown.
+    expect(row("acc-1").textContent).not.toContain("From snapshot");
+  });
+
+  it("ignores a stale snapshot (a page reloaded long after start) and asks instead", async () => {
+    const backend = baseBackend();
+    (window as { __CA_STARTUP__?: unknown }).__CA_STARTUP__ = {
+      taken_at_ms: NOW - 60_000, providers: [], accounts: [account({ id: "old", display_name: "Old" })],
+    };
+    await boot(backend);
+    expect(backend.callsOf("list_accounts")).toHaveLength(1);
+    expect(allByTestId("account-row").map((r) => r.dataset.accountId)).toEqual(["acc-1"]);
+  });
+
+  it("ignores the snapshot in a reloaded page, which the backend injects into every load", async () => {
+    const backend = baseBackend();
+    vi.spyOn(performance, "getEntriesByType").mockImplementation((type: string) =>
+      type === "navigation" ? ([{ type: "reload" }] as unknown as PerformanceEntryList) : [],
+    );
+    (window as { __CA_STARTUP__?: unknown }).__CA_STARTUP__ = {
+      taken_at_ms: NOW, providers: [], accounts: [account({ id: "gone", display_name: "Gone" })],
+    };
+    await boot(backend);
+    expect(backend.callsOf("list_accounts")).toHaveLength(1);
+    expect(allByTestId("account-row").map((r) => r.dataset.accountId)).toEqual(["acc-1"]);
+  });
+
+  it("keeps the first paint when recovery finds nothing to change", async () => {
+    const backend = baseBackend();
+    await boot(backend);
+    const first = row("acc-1");
+    expect(backend.callsOf("recover_interrupted")).toHaveLength(1);
+    // Same element: the list was not rebuilt for an identical answer.
+    expect(row("acc-1")).toBe(first);
   });
 
   it("says what to do when there is nothing yet", async () => {
@@ -616,12 +675,15 @@ describe("background changes", () => {
     expect(allByTestId("account-row").map((r) => r.dataset.accountId)).toEqual(["acc-1"]);
   });
 
-  it("subscribes before the first list, so no change falls in between", async () => {
+  it("subscribes before the re-read that follows the first paint, so no change falls in between", async () => {
     const backend = baseBackend().on("watch_accounts", () => null);
+    // A refresh finished between the first list and the subscription: the re-read shows it.
+    backend.on("recover_interrupted", () => [account({ status: "needs_reconnect" })]);
     await boot(backend);
     const order = backend.commands();
-    expect(order.indexOf("watch_accounts")).toBeGreaterThanOrEqual(0);
-    expect(order.indexOf("watch_accounts")).toBeLessThan(order.indexOf("list_accounts"));
+    expect(order.indexOf("watch_accounts")).toBeGreaterThan(order.indexOf("list_accounts"));
+    expect(order.indexOf("watch_accounts")).toBeLessThan(order.indexOf("recover_interrupted"));
+    expect(row("acc-1").dataset.status).toBe("needs_reconnect");
   });
 });
 

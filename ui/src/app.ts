@@ -117,13 +117,10 @@ class App {
   async start(): Promise<void> {
     this.buildSkeleton();
     this.accountList.appendChild(h("p", { class: "empty" }, "Loading accounts…"));
-    // Before the first list, so no background change falls between the two.
-    api.watchAccounts((update) => this.applyBackgroundUpdate(update)).catch((e: unknown) => {
-      // The list still works; it just won't change by itself until the next action.
-      console.warn("background updates unavailable", e);
-    });
     try {
-      const [providers, accounts] = await Promise.all([api.listProviders(), api.listAccounts()]);
+      // Usually already in the page (the backend hands it over before scripts run), so the
+      // first paint has the list rather than a loading line.
+      const { providers, accounts } = await api.startupLists(this.now());
       this.providers = providers;
       this.accounts = accounts;
       this.loaded = true;
@@ -138,15 +135,25 @@ class App {
     this.renderProviders();
     this.renderAccounts();
     document.body.dataset.ready = "accounts";
+    performance.mark("ca:list");
 
     // Expiry text is computed locally; refresh it once a minute. No backend polling.
     this.timers.push(window.setInterval(() => refreshExpiries(this.accountList, this.accounts, this.now()), 60_000));
 
+    // Nothing else goes to the backend before the first paint: WebKit shows that frame later
+    // while the app's main thread is answering IPC.
     await afterPaint();
+    // Subscribed before the re-read below, so no background change falls between the two.
+    await api.watchAccounts((update) => this.applyBackgroundUpdate(update)).catch((e: unknown) => {
+      // The list still works; it just won't change by itself until the next action.
+      console.warn("background updates unavailable", e);
+    });
     try {
       const seq = ++this.accountsSeq;
       const recovered = await api.recoverInterrupted();
-      if (seq === this.accountsSeq) {
+      // Usually nothing was interrupted: then the list on screen stays as it is (no rebuild,
+      // no second paint). This read also covers a change between the snapshot and the watch.
+      if (seq === this.accountsSeq && !sameAccounts(this.accounts, recovered)) {
         this.accounts = recovered;
         this.renderAccounts();
       }
@@ -893,6 +900,11 @@ function focusKeyOf(el: Element | null): FocusKey | null {
 }
 
 /** Resolves once the browser has had a chance to paint (with a fallback for hidden windows). */
+/** Whether two account lists would render the same (the backend's JSON, compared as such). */
+function sameAccounts(a: Account[], b: Account[]): boolean {
+  return a.length === b.length && JSON.stringify(a) === JSON.stringify(b);
+}
+
 function afterPaint(): Promise<void> {
   return new Promise((resolve) => {
     let done = false;

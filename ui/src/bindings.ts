@@ -44,6 +44,12 @@ expires_at: string | null, last_error: string | null, created_at: string, update
 
 export type AccountUpdate = { "kind": "refreshed", "account": Account } | { "kind": "needs_reconnect", "account": Account } | { "kind": "failed", "account": Account };
 
+export type StartupSnapshot = { 
+/**
+ * When it was read (Unix ms): a page reloaded later ignores it and asks again.
+ */
+taken_at_ms: number, providers: Array<ProviderView>, accounts: Array<Account>, };
+
 export type RedirectKind = "loopback" | "custom_scheme";
 
 export type ConnectStarted = { flow_id: string, provider: string, authorize_url: string, redirect_uri: string, timeout_secs: number, };

@@ -2,5 +2,8 @@
 // dev server serves it as a file rather than injecting a <style> tag the CSP would block.)
 import { startApp } from "./app";
 
+// Start-up milestones for profiling (bench/README.md): the script ran, the list was built.
+performance.mark("ca:script");
+
 const root = document.getElementById("app");
 if (root) startApp(root);

@@ -21,6 +21,7 @@ pub fn typescript() -> String {
         ScopesSource::decl(&cfg),
         Account::decl(&cfg),
         crate::AccountUpdate::decl(&cfg),
+        crate::engine::StartupSnapshot::decl(&cfg),
         crate::catalog::RedirectKind::decl(&cfg),
         ConnectStarted::decl(&cfg),
         crate::DeviceStarted::decl(&cfg),

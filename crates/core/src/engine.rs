@@ -17,6 +17,15 @@ use crate::provider::{self, NewProvider};
 use crate::secret::{Keychain, SecretString, TokenSet};
 use crate::spec::{ProviderView, Settings, Spec};
 
+/// The providers and accounts as the window starts, handed to its page before any script runs.
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+pub struct StartupSnapshot {
+    /// When it was read (Unix ms): a page reloaded later ignores it and asks again.
+    pub taken_at_ms: i64,
+    pub providers: Vec<ProviderView>,
+    pub accounts: Vec<Account>,
+}
+
 pub struct Engine {
     pub(crate) paths: Paths,
     pub(crate) db: Db,
@@ -262,6 +271,17 @@ impl Engine {
             .iter()
             .map(|r| r.view(now))
             .collect())
+    }
+
+    /// What the window shows first, read in one go before the window exists, so its first paint
+    /// already has the list (metadata only: no keychain access).
+    pub async fn startup_snapshot(&self) -> Result<StartupSnapshot> {
+        let (providers, accounts) = tokio::try_join!(self.providers(), self.accounts())?;
+        Ok(StartupSnapshot {
+            taken_at_ms: crate::db::now_ms(),
+            providers,
+            accounts,
+        })
     }
 
     pub async fn account(&self, query: &str) -> Result<Account> {
