@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "watch_accounts",
     "forget_all",
     "quit_app",
+    "window_ready",
 ];
 
 fn main() {

@@ -99,6 +99,12 @@ pub async fn forget_all(core: Core<'_>) -> CommandResult<ForgetReport> {
     Ok(core.forget_all().await?)
 }
 
+/// The page has its first list on screen: the window appears with it, never blank (see lib.rs).
+#[tauri::command]
+pub fn window_ready<R: tauri::Runtime>(window: tauri::WebviewWindow<R>) {
+    crate::show(&window);
+}
+
 /// After `forget_all` nothing is left to work with: the window's last button quits.
 #[tauri::command]
 pub fn quit_app<R: tauri::Runtime>(app: tauri::AppHandle<R>) {

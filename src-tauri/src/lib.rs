@@ -31,10 +31,12 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::watch_accounts,
         commands::forget_all,
         commands::quit_app,
+        commands::window_ready,
     ]
 }
 
 pub fn run() {
+    let started = std::time::Instant::now();
     prefer_software_compositing();
     // Opening the engine touches only SQLite; it takes milliseconds and must precede the first
     // command, so it runs before the window is built.
@@ -48,7 +50,11 @@ pub fn run() {
             std::process::exit(1);
         });
     let _log = ca_core::logging::init(engine.paths(), "app");
-    tracing::info!(data = %engine.paths().data_dir.display(), "starting the window");
+    tracing::info!(
+        data = %engine.paths().data_dir.display(),
+        engine_ms = started.elapsed().as_millis() as u64,
+        "starting the window"
+    );
     let engine = Arc::new(engine);
     let watcher = Arc::new(updates::Watcher::default());
 
@@ -66,7 +72,14 @@ pub fn run() {
         .setup({
             let (engine, watcher) = (engine.clone(), watcher.clone());
             move |app| {
+                let plugins_ms = started.elapsed().as_millis() as u64;
                 open_main_window(app, &engine)?;
+                // Start-up milestones, for anyone asking why the window was slow to appear.
+                tracing::info!(
+                    plugins_ms,
+                    window_ms = started.elapsed().as_millis() as u64,
+                    "window built"
+                );
                 deep_link::wire(app, engine.clone());
                 updates::forward(app.handle().clone(), &engine, watcher);
                 // Refresh ahead of expiry while the window runs (metadata only until one is due).
@@ -107,8 +120,24 @@ fn open_main_window(
             builder
         }
     };
-    builder.build()?;
+    let window = builder.build()?;
+    // The window starts hidden and the page shows it once its list is built (`window_ready`):
+    // mapped any earlier, GTK may wait up to half a second on the still-starting WebKit process
+    // and then show a blank frame. Should the page never say so, it is shown anyway.
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        if !window.is_visible().unwrap_or(true) {
+            tracing::warn!("the page did not report ready within 3 s; showing the window");
+            show(&window);
+        }
+    });
     Ok(())
+}
+
+fn show<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) {
+    if let Err(e) = window.show().and_then(|()| window.set_focus()) {
+        tracing::warn!(error = %e, "could not show the window");
+    }
 }
 
 /// A list of accounts needs no GPU: WebKit's compositing mode would start a GL context (and,

@@ -121,6 +121,7 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
     { name: "auditLog", call: () => api.auditLog(50), cmd: "audit_log", args: { limit: 50 } },
     { name: "forgetAll", call: () => api.forgetAll(), cmd: "forget_all", args: {} },
     { name: "quitApp", call: () => api.quitApp(), cmd: "quit_app", args: {} },
+    { name: "windowReady", call: () => api.windowReady(), cmd: "window_ready", args: {} },
   ];
 
   for (const c of cases) {

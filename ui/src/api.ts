@@ -58,6 +58,11 @@ export function forgetAll(): Promise<ForgetReport> {
   return invoke<ForgetReport>("forget_all");
 }
 
+/** The first list is built: the backend shows the window (it starts hidden, never blank). */
+export function windowReady(): Promise<void> {
+  return invoke<void>("window_ready");
+}
+
 export function quitApp(): Promise<void> {
   return invoke<void>("quit_app");
 }

@@ -33,6 +33,7 @@ function baseBackend(opts: { accounts?: Account[]; audit?: AuditEvent[]; provide
     recover_interrupted: () => accounts,
     audit_log: () => opts.audit ?? [],
     watch_accounts: () => null,
+    window_ready: () => null,
   }).on("__set_accounts", (a) => {
     accounts = a.list as Account[];
   });
@@ -97,7 +98,8 @@ describe("start-up", () => {
 
     // The two lists in parallel; after the first paint, the subscription to background
     // changes, then the re-read (so no change falls between the first list and the watch).
-    expect(backend.commands().slice(0, 4)).toEqual(["list_providers", "list_accounts", "watch_accounts", "recover_interrupted"]);
+    // The window (hidden until then) is shown as soon as the list is built.
+    expect(backend.commands().slice(0, 5)).toEqual(["list_providers", "list_accounts", "window_ready", "watch_accounts", "recover_interrupted"]);
     expect(backend.callsOf("recover_interrupted")).toHaveLength(1);
     expect(seenAtRecover).toEqual({ ready: "accounts", rows: 1 });
     expect(document.body.dataset.ready).toBe("accounts");
@@ -178,6 +180,8 @@ describe("start-up", () => {
     expect(byTestId("error-banner")?.textContent).toContain("The system keychain is locked.");
     expect(byTestId("error-banner")?.textContent).toContain("Unlock it and restart the app.");
     expect(document.body.dataset.ready).toBe("error");
+    // The window still appears, with the error.
+    expect(backend.callsOf("window_ready")).toHaveLength(1);
     expect(backend.callsOf("recover_interrupted")).toHaveLength(0);
   });
 });

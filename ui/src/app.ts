@@ -130,18 +130,18 @@ class App {
       this.renderProviders();
       this.renderAccounts();
       document.body.dataset.ready = "error";
+      this.showWindow();
       return;
     }
     this.renderProviders();
     this.renderAccounts();
     document.body.dataset.ready = "accounts";
     performance.mark("ca:list");
+    this.showWindow();
 
     // Expiry text is computed locally; refresh it once a minute. No backend polling.
     this.timers.push(window.setInterval(() => refreshExpiries(this.accountList, this.accounts, this.now()), 60_000));
 
-    // Nothing else goes to the backend before the first paint: WebKit shows that frame later
-    // while the app's main thread is answering IPC.
     await afterPaint();
     // Subscribed before the re-read below, so no background change falls between the two.
     await api.watchAccounts((update) => this.applyBackgroundUpdate(update)).catch((e: unknown) => {
@@ -161,6 +161,12 @@ class App {
       this.showError(e);
     }
     await this.loadAudit();
+  }
+
+  /** The window starts hidden; it appears now, with the list (the backend shows it anyway
+   * after a few seconds, so a failure here only delays it). */
+  private showWindow(): void {
+    api.windowReady().catch((e: unknown) => console.warn("could not show the window", e));
   }
 
   stop(): void {
