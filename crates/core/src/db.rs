@@ -72,6 +72,32 @@ pub async fn open(path: &Path) -> Result<Db> {
     Ok(pool)
 }
 
+/// Folds a write-ahead log left after the pool closed back into the database. Connections that
+/// close at the same moment can each see another still open, and then none of them does it (seen
+/// under load as a `-wal` file left at rest); one connection alone always does.
+pub async fn fold_log(path: &Path) {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if !Path::new(&wal).exists() {
+        return;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(Duration::from_secs(1));
+    match sqlx::ConnectOptions::connect(&options).await {
+        Ok(conn) => {
+            if let Err(e) = sqlx::Connection::close(conn).await {
+                tracing::debug!(error = %e, "closing the database left its log in place");
+            }
+        }
+        // Another process has it open (the window): the log is folded when the last one closes.
+        Err(e) => {
+            tracing::debug!(error = %e, "the database log stays until the last user closes it")
+        }
+    }
+}
+
 fn is_damaged(error: &str) -> bool {
     error.contains("not a database") || error.contains("malformed")
 }

@@ -83,6 +83,7 @@ impl Engine {
     /// file, so at rest the database is one file (nothing half-applied for a copy or backup).
     pub async fn close(&self) {
         self.db.close().await;
+        crate::db::fold_log(&self.paths.database_file()).await;
     }
 
     pub fn paths(&self) -> &Paths {
