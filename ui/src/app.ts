@@ -905,12 +905,12 @@ function focusKeyOf(el: Element | null): FocusKey | null {
   return accountId !== undefined && testId !== undefined ? { accountId, testId } : null;
 }
 
-/** Resolves once the browser has had a chance to paint (with a fallback for hidden windows). */
 /** Whether two account lists would render the same (the backend's JSON, compared as such). */
 function sameAccounts(a: Account[], b: Account[]): boolean {
   return a.length === b.length && JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** Resolves once the browser has had a chance to paint (with a fallback for hidden windows). */
 function afterPaint(): Promise<void> {
   return new Promise((resolve) => {
     let done = false;

@@ -41,6 +41,7 @@ function logoElement(id: string, markup: string): SVGSVGElement | null {
   const template = parsed.get(id);
   return template ? (template.cloneNode(true) as SVGSVGElement) : null;
 }
+
 /** The first letter or digit of the name, for the lettermark. */
 export function lettermark(name: string): string {
   const m = /[\p{L}\p{N}]/u.exec(name);
