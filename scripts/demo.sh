@@ -31,7 +31,10 @@ if ! (exec 3<>"/dev/tcp/127.0.0.1/$DEMO_PORT") 2>/dev/null; then
   trap 'kill $idp 2>/dev/null || true' EXIT
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$DEMO_PORT") 2>/dev/null && break; sleep 0.1; done
 fi
-if ! "$cli" providers --json | grep -q '"id": "local-demo"'; then
+# Read whole before matching: `grep -q` stops reading at its match, and under pipefail the
+# command's broken pipe would then count as "not found" and add the provider a second time.
+providers=$("$cli" providers --json)
+if ! grep -q '"id": *"local-demo"' <<<"$providers"; then
   "$cli" providers add --issuer "$ISSUER" --client-id connected-accounts-demo --name "Local demo" >/dev/null
 fi
 if [ "${CA_DEMO_AUTO:-}" = 1 ]; then
