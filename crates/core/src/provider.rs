@@ -1,6 +1,8 @@
 //! Providers: a generic OpenID provider defined by an issuer URL and a client ID, its endpoints
 //! found by discovery and kept in SQLite with the scopes to request by default.
 
+use std::time::{Duration, Instant};
+
 use serde::Deserialize;
 use ts_rs::TS;
 use url::Url;
@@ -96,12 +98,86 @@ pub fn metadata_urls(issuer: &Url) -> Vec<String> {
     urls
 }
 
+/// A metadata fetch the server answered "unavailable" (HTTP 503, or an OAuth
+/// `temporarily_unavailable` error) is tried this many times in all before it is reported...
+const UNAVAILABLE_TRIES: u32 = 4;
+/// ...waiting this long between tries unless the server's `Retry-After` says otherwise...
+const UNAVAILABLE_BACKOFF: [Duration; 3] = [
+    Duration::from_millis(250),
+    Duration::from_millis(750),
+    Duration::from_millis(1500),
+];
+/// ...and never waiting longer than this in all: a server that asks for more is down, not busy.
+const UNAVAILABLE_BUDGET: Duration = Duration::from_secs(5);
+
+/// One try at one document.
+enum Fetched {
+    /// The server has no document there (404/405/410).
+    Missing,
+    Found(Metadata),
+    /// The server says it cannot answer now (starting up, deploying, overloaded).
+    Unavailable {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+}
+
 /// One document: `None` when the server has none there (404/405), an error when it is broken.
+/// A server that is briefly unavailable is asked again for a few seconds (load balancers answer
+/// 503 while a deployment starts); one that stays so is reported as unavailable, not as broken.
 async fn fetch_metadata(
     http: &reqwest::Client,
     url: &str,
     issuer: &str,
 ) -> Result<Option<Metadata>> {
+    let started = Instant::now();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let (status, retry_after) = match fetch_once(http, url, issuer).await? {
+            Fetched::Missing => return Ok(None),
+            Fetched::Found(metadata) => return Ok(Some(metadata)),
+            Fetched::Unavailable {
+                status,
+                retry_after,
+            } => (status, retry_after),
+        };
+        let wait = retry_after.unwrap_or(UNAVAILABLE_BACKOFF[(tries as usize - 1).min(2)]);
+        let spent = started.elapsed();
+        if tries >= UNAVAILABLE_TRIES || spent + wait > UNAVAILABLE_BUDGET {
+            let mut err = Error::new(
+                ErrorKind::Network,
+                format!(
+                    "{issuer} is unavailable: {url} answered HTTP {status} (temporarily unavailable), \
+                     {tries} {} in {:.1} s",
+                    if tries == 1 { "time" } else { "times" },
+                    spent.as_secs_f64()
+                ),
+            );
+            err = match retry_after.filter(|_| spent + wait > UNAVAILABLE_BUDGET) {
+                Some(asked) => err.hint(format!(
+                    "the server asks to wait {} s; nothing was changed, try again then",
+                    asked.as_secs().max(1)
+                )),
+                None => err.hint(
+                    "the server may be starting up or being deployed; nothing was changed, \
+                     try again in a minute",
+                ),
+            };
+            return Err(err);
+        }
+        tracing::debug!(
+            url,
+            status,
+            tries,
+            wait_ms = wait.as_millis() as u64,
+            "metadata: the server is temporarily unavailable; trying again"
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+async fn fetch_once(http: &reqwest::Client, url: &str, issuer: &str) -> Result<Fetched> {
     let bad = |why: String| {
         Error::new(
             ErrorKind::Provider,
@@ -117,7 +193,7 @@ async fn fetch_metadata(
         .map_err(|e| crate::http::request_failed(e, issuer))?;
     let status = response.status();
     if matches!(status.as_u16(), 404 | 405 | 410) {
-        return Ok(None);
+        return Ok(Fetched::Missing);
     }
     if status.is_redirection() {
         return Err(bad(format!(
@@ -125,9 +201,11 @@ async fn fetch_metadata(
             status.as_u16()
         )));
     }
-    if !status.is_success() {
-        return Err(bad(format!("HTTP {}", status.as_u16())));
-    }
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(retry_after);
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
@@ -139,7 +217,38 @@ async fn fetch_metadata(
             return Err(bad(format!("it is larger than {} KB", MAX_DOCUMENT / 1024)));
         }
     }
-    read_metadata(url, &body, issuer).map(Some)
+    if status == reqwest::StatusCode::SERVICE_UNAVAILABLE || says_temporarily_unavailable(&body) {
+        return Ok(Fetched::Unavailable {
+            status: status.as_u16(),
+            retry_after,
+        });
+    }
+    if !status.is_success() {
+        return Err(bad(format!("HTTP {}", status.as_u16())));
+    }
+    read_metadata(url, &body, issuer).map(Fetched::Found)
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): delay seconds, or an HTTP date.
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+/// An OAuth error body (RFC 6749 §5.2 style) whose code is `temporarily_unavailable`.
+fn says_temporarily_unavailable(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        error: String,
+    }
+    serde_json::from_slice::<ErrorBody>(body).is_ok_and(|b| b.error == "temporarily_unavailable")
 }
 
 /// Reads one metadata document: JSON that names exactly the issuer asked for.
@@ -530,6 +639,36 @@ mod tests {
 #[cfg(test)]
 mod discovery_tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        assert_eq!(retry_after(" 2 "), Some(Duration::from_secs(2)));
+        let soon = std::time::SystemTime::now() + Duration::from_secs(30);
+        let wait = retry_after(&httpdate::fmt_http_date(soon)).unwrap();
+        assert!(
+            wait > Duration::from_secs(27) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        assert_eq!(retry_after("soon"), None);
+        assert_eq!(retry_after("-1"), None);
+    }
+
+    #[test]
+    fn only_a_temporarily_unavailable_error_body_counts() {
+        assert!(says_temporarily_unavailable(
+            br#"{"error":"temporarily_unavailable","error_description":"starting up"}"#
+        ));
+        assert!(!says_temporarily_unavailable(
+            br#"{"error":"server_error"}"#
+        ));
+        assert!(!says_temporarily_unavailable(br#"{"issuer":"https://a"}"#));
+        assert!(!says_temporarily_unavailable(b"<html>503</html>"));
+    }
 
     #[test]
     fn metadata_locations_follow_rfc_8414_then_openid() {

@@ -207,3 +207,133 @@ async fn a_plain_oauth_server_needs_its_user_endpoint_entered_by_hand() {
     assert_eq!(p.capabilities.protocol, "oauth2");
     assert!(p.has_userinfo && p.has_revocation);
 }
+
+/// A server starting up or being deployed answers 503 for a moment: discovery asks again.
+#[tokio::test]
+async fn a_briefly_unavailable_server_is_asked_again() {
+    let server = MockServer::start().await;
+    let issuer = server.uri();
+    // The first two answers are 503; wiremock tries the mock mounted first while it has uses left.
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(serde_json::json!({
+            "error": "temporarily_unavailable", "error_description": "starting up"
+        })))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(doc(
+            &issuer,
+            serde_json::json!({ "jwks_uri": format!("{issuer}/jwks") }),
+        )))
+        .mount(&server)
+        .await;
+    // An OAuth error body saying `temporarily_unavailable` counts, whatever the status.
+    Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(serde_json::json!({
+            "error": "temporarily_unavailable"
+        })))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(doc(
+            &issuer,
+            serde_json::json!({ "userinfo_endpoint": format!("{issuer}/me") }),
+        )))
+        .mount(&server)
+        .await;
+    let sandbox = Sandbox::new();
+    let engine = engine(&sandbox).await;
+    let p = engine.add_provider(new(&issuer)).await.unwrap();
+    assert_eq!(
+        p.capabilities.protocol, "oidc",
+        "the keys came from the RFC 8414 document"
+    );
+    assert!(p.has_userinfo, "userinfo came from the OpenID document");
+    let requests = server.received_requests().await.unwrap();
+    let asked = |p: &str| requests.iter().filter(|r| r.url.path() == p).count();
+    assert_eq!(asked("/.well-known/oauth-authorization-server"), 3);
+    assert_eq!(asked("/.well-known/openid-configuration"), 2);
+}
+
+/// A server that stays unavailable is reported as unavailable within a few seconds, and a
+/// server asking for a long wait is not waited for.
+#[tokio::test]
+async fn a_server_that_stays_unavailable_is_reported_as_unavailable() {
+    let sandbox = Sandbox::new();
+    let engine = engine(&sandbox).await;
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    let err = engine.add_provider(new(&server.uri())).await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.kind, ErrorKind::Network, "{}", err.message);
+    assert!(err.message.contains("is unavailable"), "{}", err.message);
+    assert!(err.message.contains("HTTP 503"), "{}", err.message);
+    assert!(err.message.contains("4 times"), "{}", err.message);
+    let hint = err.hint.as_deref().unwrap();
+    assert!(!hint.contains("configuration is broken"), "{hint}");
+    assert!(hint.contains("try again"), "{hint}");
+    // Four tries of the first document (250 + 750 + 1500 ms apart), then it stops.
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+    assert!(
+        took >= std::time::Duration::from_millis(2400) && took < std::time::Duration::from_secs(6),
+        "{took:?}"
+    );
+
+    // A short Retry-After is honoured: the second try comes a second later.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(doc(
+            &server.uri(),
+            serde_json::json!({ "jwks_uri": format!("{}/jwks", server.uri()) }),
+        )))
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    engine.add_provider(new(&server.uri())).await.unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(950));
+
+    // A long one is not waited for: reported at once, with the wait the server asked for.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "120"))
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    let err = engine.add_provider(new(&server.uri())).await.unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert!(err.message.contains("is unavailable"), "{}", err.message);
+    assert!(
+        err.hint.as_deref().unwrap().contains("wait 120 s"),
+        "{:?}",
+        err.hint
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert!(
+        engine
+            .providers()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|p| !p.builtin)
+            .count()
+            == 1,
+        "only the provider that answered was added"
+    );
+}
