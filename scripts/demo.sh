@@ -24,12 +24,33 @@ if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   exit 1
 fi
 
-# The demo authorization server (oidc-provider), on a fixed loopback port.
+# The demo authorization server (oidc-provider), on a fixed loopback port. It binds the port
+# before its keys exist and answers 503 until then: wait for its ready line, not for the port.
 if ! (exec 3<>"/dev/tcp/127.0.0.1/$DEMO_PORT") 2>/dev/null; then
-  IDP_PORT=$DEMO_PORT node tests/idp/server.mjs >/dev/null 2>"${TMPDIR:-/tmp}/connected-accounts-demo-idp.log" &
+  idp_dir=$(mktemp -d -t connected-accounts-demo-idp.XXXXXX)
+  IDP_PORT=$DEMO_PORT node tests/idp/server.mjs >"$idp_dir/ready" 2>"$idp_dir/log" &
   idp=$!
-  trap 'kill $idp 2>/dev/null || true' EXIT
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$DEMO_PORT") 2>/dev/null && break; sleep 0.1; done
+  stop_idp() {
+    kill "$idp" 2>/dev/null || true
+    wait "$idp" 2>/dev/null || true
+    rm -rf "$idp_dir"
+  }
+  trap stop_idp EXIT
+  # The one line on its stdout, {"issuer":…,"port":…}, is written once it answers requests.
+  for _ in $(seq 1 100); do
+    grep -q '"issuer"' "$idp_dir/ready" && break
+    kill -0 "$idp" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q '"issuer"' "$idp_dir/ready"; then
+    if kill -0 "$idp" 2>/dev/null; then
+      echo "demo: the demo server did not become ready within 10 s; its log:" >&2
+    else
+      echo "demo: the demo server stopped before it was ready; its log:" >&2
+    fi
+    sed 's/^/  /' "$idp_dir/log" >&2
+    exit 1
+  fi
 fi
 # Read whole before matching: `grep -q` stops reading at its match, and under pipefail the
 # command's broken pipe would then count as "not found" and add the provider a second time.
