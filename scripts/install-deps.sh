@@ -16,6 +16,8 @@ APT_PACKAGES=(
   desktop-file-utils gnome-keyring libsecret-tools libglib2.0-bin python3-venv
   # a real notification server for the window test of "needs reconnect"
   dunst
+  # the demo's test reads and presses the window through its accessibility tree (AT-SPI)
+  at-spi2-core python3-gi gir1.2-atspi-2.0
   # inspect the .rpm (it cannot be installed on Debian)
   rpm
 )

@@ -46,6 +46,9 @@ npx --no-install tauri build --debug --no-bundle
 step "end-to-end: the real window under Xvfb over WebDriver"
 tests/with-keyring.sh .venv/bin/python -m pytest -v -p no:cacheprovider tests/e2e
 
+step "the README's first command from nothing: the demo in a fresh profile, under Xvfb"
+/usr/bin/python3 tests/demo/run.py
+
 step "installers: build, inspect, install, E2E on the installed app, upgrade, remove"
 scripts/test-packages.sh
 
