@@ -52,10 +52,15 @@ fn notify_reconnect<R: Runtime>(app: &AppHandle<R>, account: &ca_core::Account) 
     let shown = app
         .notification()
         .builder()
-        .title(format!("Reconnect {}", account.provider_name))
+        .title(format!(
+            "Reconnect {}",
+            ca_core::text::for_terminal(&account.provider_name)
+        ))
+        // Notification servers read the body as markup: names from a provider are escaped.
         .body(format!(
             "{} no longer accepts the saved sign-in for {}. Open Connected Accounts and choose Reconnect.",
-            account.provider_name, account.display_name
+            ca_core::text::for_notification(&account.provider_name),
+            ca_core::text::for_notification(&account.display_name)
         ))
         .show();
     if let Err(e) = shown {

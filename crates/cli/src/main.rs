@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use ca_core::text::{for_terminal as safe, for_terminal_lines};
 use ca_core::{Account, DisconnectOutcome, Engine, Error, ErrorKind, NewProvider, ProviderView};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
@@ -225,8 +226,8 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
                 for p in &providers {
                     println!(
                         "{}\t{}\t{}\t{}",
-                        p.id,
-                        p.name,
+                        safe(&p.id),
+                        safe(&p.name),
                         configured(p),
                         p.capabilities.redirect_kinds.join(",")
                     );
@@ -281,7 +282,8 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
             } else {
                 eprintln!(
                     "{} is set up. Connect an account with: connected-accounts connect {}",
-                    p.name, p.id
+                    safe(&p.name),
+                    safe(&p.id)
                 );
             }
         }
@@ -311,7 +313,7 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
             if json {
                 print_json(&p);
             } else {
-                println!("{}", p.id);
+                println!("{}", safe(&p.id));
             }
         }
         Command::Connect {
@@ -345,7 +347,11 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
                 if json {
                     print_json(&a);
                 } else {
-                    eprintln!("Updated {}: {}", a.display_name, a.scopes_granted.join(" "));
+                    eprintln!(
+                        "Updated {}: {}",
+                        safe(&a.display_name),
+                        safe(&a.scopes_granted.join(" "))
+                    );
                     println!("{}", a.id);
                 }
                 return Ok(());
@@ -367,7 +373,8 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
             } else {
                 eprintln!(
                     "Connected {} ({}).",
-                    account.display_name, account.provider_name
+                    safe(&account.display_name),
+                    safe(&account.provider_name)
                 );
                 println!("{}", account.id);
             }
@@ -399,15 +406,19 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
             if json {
                 print_json(&r);
             } else {
-                println!("{} {}", r.method, r.url);
+                println!("{} {}", r.method, safe(&r.url));
                 println!("status {} in {} ms", r.status, r.latency_ms);
                 for (name, value) in &r.headers {
-                    println!("{name}: {value}");
+                    println!("{}: {}", safe(name), safe(value));
                 }
                 println!();
+                if r.truncated {
+                    println!("(the reply was larger than 1 MiB; only its start is shown)");
+                }
+                // JSON escapes C0 controls in strings, not C1 or bidi controls.
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&r.body).unwrap_or_default()
+                    for_terminal_lines(&serde_json::to_string_pretty(&r.body).unwrap_or_default())
                 );
             }
             if !(200..300).contains(&r.status) {
@@ -420,14 +431,14 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
             if json {
                 print_json(&a);
             } else {
-                eprintln!("Refreshed {}.", a.display_name);
+                eprintln!("Refreshed {}.", safe(&a.display_name));
                 print_line(&a);
             }
         }
         Command::Revoke { account, yes, json } => {
             let outcome = revoke(engine, &account, yes).await?;
             if let DisconnectOutcome::RemovedLocally { warning } = &outcome {
-                eprintln!("warning: {warning}");
+                eprintln!("warning: {}", for_terminal_lines(warning));
             }
             if json {
                 print_json(&outcome);
@@ -460,13 +471,13 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
                 print_json(&report);
             } else {
                 for name in &report.revoked {
-                    eprintln!("revoked: {name}");
+                    eprintln!("revoked: {}", safe(name));
                 }
                 for line in &report.not_revoked {
-                    eprintln!("warning: removed here only: {line}");
+                    eprintln!("warning: removed here only: {}", safe(line));
                 }
                 for dir in &report.removed {
-                    eprintln!("deleted: {dir}");
+                    eprintln!("deleted: {}", safe(dir));
                 }
                 eprintln!("All your Connected Accounts data is removed.");
             }
@@ -491,8 +502,8 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
                         "{}\t{}\t{}\t{}",
                         e.at,
                         e.kind,
-                        e.account_id.as_deref().unwrap_or("-"),
-                        e.detail
+                        safe(e.account_id.as_deref().unwrap_or("-")),
+                        safe(&e.detail)
                     );
                 }
             }
@@ -519,7 +530,9 @@ async fn wait_for_browser(
 ) -> Result<Account, Failure> {
     eprintln!(
         "Opening your browser to sign in to {}. If it does not open, visit:\n  {}\nWaiting up to {} s (Ctrl-C cancels)…",
-        started.provider, started.authorize_url, started.timeout_secs
+        safe(&started.provider),
+        safe(&started.authorize_url),
+        started.timeout_secs
     );
     finish_or_cancel(
         engine,
@@ -553,7 +566,10 @@ async fn connect_device(
     let started = engine.device_begin(provider, scopes, true).await?;
     eprintln!(
         "To sign in to {}, open {} in any browser and enter the code:\n\n    {}\n\nWaiting up to {} s (Ctrl-C cancels)…",
-        started.provider, started.verification_uri, started.user_code, started.expires_in_secs
+        safe(&started.provider),
+        safe(&started.verification_uri),
+        safe(&started.user_code),
+        started.expires_in_secs
     );
     finish_or_cancel(
         engine,
@@ -570,7 +586,8 @@ async fn revoke(engine: &Engine, account: &str, yes: bool) -> Result<DisconnectO
     let a = engine.account(account).await?;
     if !ask(format!(
         "Disconnect {} ({})? Its tokens are revoked at the provider and the account is forgotten here.",
-        a.display_name, a.provider_name
+        safe(&a.display_name),
+        safe(&a.provider_name)
     ))
     .await?
     {
@@ -579,7 +596,8 @@ async fn revoke(engine: &Engine, account: &str, yes: bool) -> Result<DisconnectO
     match engine.disconnect(&a.id, false).await? {
         DisconnectOutcome::ConfirmationRequired { message, .. } => {
             if !ask(format!(
-                "{message}\nRemove it from Connected Accounts anyway?"
+                "{}\nRemove it from Connected Accounts anyway?",
+                for_terminal_lines(&message)
             ))
             .await?
             {
@@ -636,11 +654,11 @@ fn print_line(a: &Account) {
     println!(
         "{}\t{}\t{}{}\t{}\t{}",
         a.id,
-        a.provider,
-        a.display_name,
+        safe(&a.provider),
+        safe(&a.display_name),
         a.email
             .as_deref()
-            .map(|e| format!(" <{e}>"))
+            .map(|e| format!(" <{}>", safe(e)))
             .unwrap_or_default(),
         a.status.as_str(),
         a.expires_at.as_deref().unwrap_or("no expiry"),
@@ -655,10 +673,14 @@ fn print_details(a: &Account) {
         .map(String::as_str)
         .collect();
     println!("id:        {}", a.id);
-    println!("provider:  {} ({})", a.provider_name, a.provider);
-    println!("name:      {}", a.display_name);
-    println!("subject:   {}", a.subject);
-    println!("email:     {}", a.email.as_deref().unwrap_or("-"));
+    println!(
+        "provider:  {} ({})",
+        safe(&a.provider_name),
+        safe(&a.provider)
+    );
+    println!("name:      {}", safe(&a.display_name));
+    println!("subject:   {}", safe(&a.subject));
+    println!("email:     {}", safe(a.email.as_deref().unwrap_or("-")));
     println!("status:    {}", a.status.as_str());
     println!(
         "expires:   {}",
@@ -666,7 +688,7 @@ fn print_details(a: &Account) {
     );
     println!(
         "granted:   {}{}",
-        a.scopes_granted.join(" "),
+        safe(&a.scopes_granted.join(" ")),
         if a.scopes_source == ca_core::ScopesSource::Requested {
             " (as requested; the server did not say)"
         } else {
@@ -674,19 +696,19 @@ fn print_details(a: &Account) {
         }
     );
     if !missing.is_empty() {
-        println!("not granted: {}", missing.join(" "));
+        println!("not granted: {}", safe(&missing.join(" ")));
     }
     if let Some(e) = &a.last_error {
-        println!("last error: {e}");
+        println!("last error: {}", safe(e));
     }
 }
 
 /// Prints the error and its hint on stderr; returns the exit code for its kind.
 fn report(e: &Error) -> u8 {
     tracing::warn!(kind = ?e.kind, "{}", e.detailed());
-    eprintln!("error: {}", e.message);
+    eprintln!("error: {}", for_terminal_lines(&e.message));
     if let Some(h) = &e.hint {
-        eprintln!("hint: {h}");
+        eprintln!("hint: {}", for_terminal_lines(h));
     }
     match e.kind {
         ErrorKind::NeedsReconnect => 3,

@@ -26,6 +26,7 @@ pub mod revoke;
 pub mod scheduler;
 pub mod secret;
 pub mod spec;
+pub mod text;
 pub mod token;
 
 pub use account::{Account, AccountStatus, ScopesSource};
