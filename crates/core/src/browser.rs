@@ -5,8 +5,9 @@ use std::process::{Command, Stdio};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// The command line to run for `url`: `$BROWSER` split as shell words with `%s` replaced by the
-/// URL (or the URL appended), or the platform's opener.
+/// The command line to run for `url`: `$BROWSER` split into words (a program and its arguments,
+/// never given to a shell), an argument that is exactly `%s` replaced by the URL (or the URL
+/// appended), or the platform's opener.
 pub fn command_for(url: &str, browser_env: Option<&str>) -> Result<Vec<String>> {
     match browser_env.map(str::trim).filter(|b| !b.is_empty()) {
         Some(browser) => {
@@ -16,9 +17,21 @@ pub fn command_for(url: &str, browser_env: Option<&str>) -> Result<Vec<String>> 
                     "set BROWSER to a command, e.g. BROWSER=firefox or BROWSER='firefox --new-window %s'",
                 )
             })?;
-            if words.iter().any(|w| w.contains("%s")) {
+            // `%s` inside a larger word is how a shell string carries the URL
+            // (`sh -c 'firefox %s'`), and a shell would then run what the URL spells.
+            if let Some(w) = words.iter().find(|w| w.contains("%s") && *w != "%s") {
+                return Err(Error::invalid_input(
+                    format!("$BROWSER puts %s inside the argument {w:?}"),
+                    "BROWSER is a program with arguments, not a shell string: give %s as an \
+                     argument of its own (BROWSER='firefox --new-window %s'), or leave it out \
+                     and the address is added at the end",
+                ));
+            }
+            if words.iter().any(|w| w == "%s") {
                 for w in &mut words {
-                    *w = w.replace("%s", url);
+                    if w == "%s" {
+                        *w = url.to_string();
+                    }
                 }
             } else {
                 words.push(url.to_string());
@@ -90,11 +103,26 @@ mod tests {
     }
 
     #[test]
-    fn percent_s_is_replaced() {
+    fn percent_s_is_replaced_when_it_is_a_whole_argument() {
         assert_eq!(
-            command_for(URL, Some("'/opt/my browser/run' --url=%s --x")).unwrap(),
-            vec!["/opt/my browser/run", &format!("--url={URL}"), "--x"]
+            command_for(URL, Some("'/opt/my browser/run' --url %s --x")).unwrap(),
+            vec!["/opt/my browser/run", "--url", URL, "--x"]
         );
+    }
+
+    #[test]
+    fn percent_s_inside_a_word_is_refused_as_a_shell_string() {
+        let hostile = "https://id.example.com/auth?x=$(touch /tmp/pwned)&y=`id`;'";
+        for browser in [
+            "sh -c 'firefox %s'",
+            "firefox --url=%s",
+            "sh -c \"open '%s'\"",
+        ] {
+            let e = command_for(hostile, Some(browser)).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidInput, "{browser}");
+            assert!(e.message.contains("%s"), "{}", e.message);
+            assert!(e.hint.unwrap().contains("not a shell string"));
+        }
     }
 
     #[test]
