@@ -144,13 +144,16 @@ impl Engine {
 
     /// A provider resolved for use.
     pub async fn spec(&self, id: &str) -> Result<Spec> {
-        match self.profile(id) {
+        let spec = match self.profile(id) {
             Some(profile) => {
                 let settings = provider::settings(&self.db, id).await?;
-                Ok(Spec::from_profile(profile, &settings))
+                Spec::from_profile(profile, &settings)
             }
-            None => Ok(Spec::from_discovered(&provider::get(&self.db, id).await?)),
-        }
+            None => Spec::from_discovered(&provider::get(&self.db, id).await?),
+        };
+        // A setting or a row stored by an older version is checked again before any use.
+        spec.check_endpoints()?;
+        Ok(spec)
     }
 
     /// Discovers and saves a provider from its issuer URL.
@@ -217,9 +220,6 @@ impl Engine {
             }
             let value = value.trim().to_string();
             if !value.is_empty() {
-                if value.starts_with("http") {
-                    provider::check_endpoint_url(&profile.params[&name].label, &value)?;
-                }
                 params.insert(name, value);
             }
         }
@@ -230,6 +230,15 @@ impl Engine {
                 params: params.clone(),
             },
         );
+        // Checked as filled in, so no spelling of a setting (`HTTP://…`) gets past the https rule.
+        spec.check_endpoints().map_err(|e| {
+            let label = |n: &str| profile.params[n].label.clone();
+            let names: Vec<String> = params.keys().map(|n| label(n)).collect();
+            e.hint(format!(
+                "check the settings ({}): endpoints must use https (plain http only on 127.0.0.1, [::1] or localhost)",
+                names.join(", ")
+            ))
+        })?;
         if let Some(secret) = client_secret.filter(|s| !s.expose().trim().is_empty()) {
             let (k, id) = (self.keychain.clone(), spec.id.clone());
             blocking(move || k.put_client_secret(&id, &secret)).await?;

@@ -276,8 +276,24 @@ pub(crate) fn read_metadata(url: &str, body: &[u8], issuer: &str) -> Result<Meta
 
 const DEFAULT_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
-/// Checks that `raw` is an absolute https URL, or http on a loopback address.
+/// Checks that `raw` is an absolute https URL, or http on a loopback address (the scheme in any
+/// letter case), with none of the characters a URL never needs unencoded but a shell acts on.
 pub fn check_endpoint_url(what: &str, raw: &str) -> Result<Url> {
+    // RFC 3986 allows `$ ' ;` and more; none is needed unencoded in an endpoint, and each means
+    // something to a shell. Quotes, spaces and controls are not URL characters at all.
+    if let Some(c) = raw.chars().find(|c| {
+        c.is_control()
+            || c.is_whitespace()
+            || matches!(c, '"' | '\'' | '`' | '$' | ';' | '|' | '<' | '>' | '\\')
+    }) {
+        return Err(Error::invalid_input(
+            format!(
+                "the {what} {} contains {c:?}, which an endpoint URL never needs",
+                crate::text::for_terminal(raw)
+            ),
+            "a server that hands out such an address is misconfigured or hostile; nothing was saved",
+        ));
+    }
     let url = Url::parse(raw).map_err(|e| {
         Error::invalid_input(
             format!("the {what} {raw:?} is not a valid URL ({e})"),
@@ -628,6 +644,22 @@ mod tests {
         assert!(check_endpoint_url("issuer", "https://id.example.com").is_ok());
         assert!(check_endpoint_url("issuer", "http://127.0.0.1:4780").is_ok());
         assert!(check_endpoint_url("issuer", "http://[::1]:4780").is_ok());
+        for bad in [
+            "HTTP://id.example.com",
+            "https://id.example.com/auth?x=$(id)",
+            "https://id.example.com/a b",
+            "https://id.example.com/a'b",
+            "https://id.example.com/a\"b",
+            "https://id.example.com/`id`",
+            "https://id.example.com/a;b",
+            "https://id.example.com/a|b",
+            "https://id.example.com/<a>",
+            "https://id.example.com/a\u{1b}b",
+            "https://id.example.com/a\\b",
+        ] {
+            assert!(check_endpoint_url("endpoint", bad).is_err(), "{bad}");
+        }
+        assert!(check_endpoint_url("endpoint", "HTTPS://id.example.com/a?b=c&d=%24(e)").is_ok());
         let e = check_endpoint_url("issuer", "http://id.example.com").unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidInput);
         assert!(e.message.contains("https"));

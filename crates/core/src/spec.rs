@@ -106,6 +106,35 @@ impl Spec {
         }
     }
 
+    /// Every URL this provider's calls go to, and the pages the browser opens, checked once their
+    /// placeholders are filled: https (scheme in any letter case), or http on loopback only.
+    pub fn check_endpoints(&self) -> crate::error::Result<()> {
+        let revocation = match &self.revocation {
+            Revocation::Rfc7009 { url }
+            | Revocation::GithubTokenDelete { url }
+            | Revocation::BearerSelf { url, .. } => Some(url),
+            Revocation::None { .. } => None,
+        };
+        let urls = [
+            ("authorization endpoint", Some(&self.authorization_endpoint)),
+            ("token endpoint", Some(&self.token_endpoint)),
+            (
+                "device authorization endpoint",
+                self.device_endpoint.as_ref(),
+            ),
+            ("JWKS URL", self.jwks_uri.as_ref()),
+            ("revocation endpoint", revocation),
+            ("user endpoint", self.whoami.as_ref().map(|w| &w.url)),
+            ("account page", self.manage_url.as_ref()),
+        ];
+        for (what, url) in urls {
+            if let Some(url) = url.filter(|u| !u.is_empty()) {
+                crate::provider::check_endpoint_url(&format!("{} {what}", self.name), url)?;
+            }
+        }
+        Ok(())
+    }
+
     /// A provider added by its issuer URL: OpenID Connect, public client, standard everything.
     pub fn from_discovered(p: &Provider) -> Self {
         Self {
