@@ -57,34 +57,7 @@ impl Listener {
     /// Binds loopback as the provider's rules say (127.0.0.1, [::1], or both for `localhost`;
     /// an ephemeral port unless one is fixed) and forwards callbacks on `rules.path` to `tx`.
     pub async fn bind(tx: mpsc::Sender<Callback>, rules: &RedirectRules) -> Result<Self> {
-        let port = rules.fixed_port.unwrap_or(0);
-        let busy = |e: std::io::Error| {
-            let err =
-                Error::internal("cannot open a loopback port for the sign-in redirect").cause(e);
-            match rules.fixed_port {
-                Some(p) => Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("port {p}, which this provider's redirect URI names, is in use"),
-                )
-                .hint("close the program using it (or another sign-in in progress) and try again")
-                .cause(err),
-                None => err,
-            }
-        };
-        let (first, host) = match rules.loopback_host {
-            LoopbackHost::Ipv6 => (SocketAddr::from((Ipv6Addr::LOCALHOST, port)), "[::1]"),
-            LoopbackHost::Ipv4 => (SocketAddr::from((Ipv4Addr::LOCALHOST, port)), "127.0.0.1"),
-            LoopbackHost::Localhost => (SocketAddr::from((Ipv4Addr::LOCALHOST, port)), "localhost"),
-        };
-        let mut listeners = vec![TcpListener::bind(first).await.map_err(busy)?];
-        let port = listeners[0].local_addr().map_err(busy)?.port();
-        // A browser may resolve `localhost` to either address: listen on both, same port. A
-        // machine without IPv6 loopback still works on 127.0.0.1.
-        if rules.loopback_host == LoopbackHost::Localhost {
-            if let Ok(v6) = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await {
-                listeners.push(v6);
-            }
-        }
+        let (listeners, port, host) = bind_addresses(rules).await?;
         let path: Arc<str> = Arc::from(rules.path.as_str());
         let redirect_uri = format!("http://{host}:{port}{path}");
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -120,6 +93,61 @@ impl Listener {
             redirect_uri,
             tasks,
         })
+    }
+}
+
+/// How many fresh ephemeral ports `localhost` tries when another program holds the `[::1]` half.
+const PAIR_TRIES: usize = 8;
+
+/// The listening sockets for `rules`, their port and the redirect URI's host form.
+///
+/// For `localhost` both halves are needed: a browser may try `[::1]` first, so whoever holds
+/// `[::1]:PORT` would receive the code. "Address in use" on either half is fatal for that port (an
+/// ephemeral one is replaced by a new pair); only a machine without IPv6 loopback ("address not
+/// available") makes do with 127.0.0.1 alone.
+async fn bind_addresses(rules: &RedirectRules) -> Result<(Vec<TcpListener>, u16, &'static str)> {
+    let in_use = |port: u16, half: &str, e: std::io::Error| match rules.fixed_port {
+        Some(p) => Error::new(
+            ErrorKind::InvalidInput,
+            format!("port {p} ({half}), which this provider's redirect URI names, is in use"),
+        )
+        .hint("close the program using it (or another sign-in in progress) and try again")
+        .cause(e),
+        None => Error::internal(format!(
+            "cannot open a loopback port for the sign-in redirect ({half}, port {port})"
+        ))
+        .cause(e),
+    };
+    let port = rules.fixed_port.unwrap_or(0);
+    let (first, host) = match rules.loopback_host {
+        LoopbackHost::Ipv6 => (SocketAddr::from((Ipv6Addr::LOCALHOST, port)), "[::1]"),
+        LoopbackHost::Ipv4 => (SocketAddr::from((Ipv4Addr::LOCALHOST, port)), "127.0.0.1"),
+        LoopbackHost::Localhost => (SocketAddr::from((Ipv4Addr::LOCALHOST, port)), "localhost"),
+    };
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let v4 = TcpListener::bind(first)
+            .await
+            .map_err(|e| in_use(port, &first.to_string(), e))?;
+        let bound = v4
+            .local_addr()
+            .map_err(|e| in_use(port, &first.to_string(), e))?
+            .port();
+        if rules.loopback_host != LoopbackHost::Localhost {
+            return Ok((vec![v4], bound, host));
+        }
+        match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, bound))).await {
+            Ok(v6) => return Ok((vec![v4, v6], bound, host)),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+                tracing::debug!("no IPv6 loopback here: localhost listens on 127.0.0.1 only");
+                return Ok((vec![v4], bound, host));
+            }
+            Err(e) if rules.fixed_port.is_none() && tries < PAIR_TRIES => {
+                tracing::warn!(port = bound, error = %e, "[::1] half of a localhost port is taken; trying another port");
+            }
+            Err(e) => return Err(in_use(bound, &format!("[::1]:{bound}"), e)),
+        }
     }
 }
 
@@ -290,6 +318,50 @@ mod host_form_tests {
             .is_ok());
         if std::net::TcpListener::bind("[::1]:0").is_ok() {
             assert!(tokio::net::TcpStream::connect(("::1", port)).await.is_ok());
+        }
+    }
+
+    /// Another program holding `[::1]:PORT` would get the code from a browser that tries IPv6
+    /// first: that port is refused, never half-used.
+    #[tokio::test]
+    async fn a_taken_ipv6_half_of_localhost_is_fatal_for_that_port() {
+        let Ok(squatter) = std::net::TcpListener::bind("[::1]:0") else {
+            return; // no IPv6 loopback on this machine
+        };
+        let taken = squatter.local_addr().unwrap().port();
+        // A fixed port: a clear error naming it.
+        let mut rules = test_rules(LoopbackHost::Localhost, "/callback");
+        rules.fixed_port = Some(taken);
+        let (tx, _rx) = mpsc::channel(4);
+        let err = Listener::bind(tx, &rules).await.err().expect("refused");
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(
+            err.message
+                .contains(&format!("port {taken} ([::1]:{taken})")),
+            "{}",
+            err.message
+        );
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", taken)).is_ok(),
+            "the 127.0.0.1 half was let go"
+        );
+        // Ephemeral ports: whatever pair is chosen, both halves are ours.
+        for _ in 0..20 {
+            let (tx, _rx) = mpsc::channel(4);
+            let l = Listener::bind(tx, &test_rules(LoopbackHost::Localhost, "/callback"))
+                .await
+                .unwrap();
+            let port: u16 = l.redirect_uri[17..]
+                .split('/')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert_ne!(port, taken);
+            assert!(
+                std::net::TcpListener::bind(("::1", port)).is_err(),
+                "[::1]:{port} is ours"
+            );
         }
     }
 
