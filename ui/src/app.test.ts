@@ -504,6 +504,7 @@ describe("test and refresh", () => {
       latency_ms: 123,
       headers: [["content-type", "application/json"]],
       body: { sub: "sub-1", html: "<script>alert(1)</script>" },
+      truncated: false,
     });
     await vi.waitFor(() => expect(byTestId("test-status")).not.toBeNull());
     expect(byTestId("test-request")?.textContent).toBe("GET https://id.example.com/userinfo");
@@ -515,6 +516,7 @@ describe("test and refresh", () => {
     expect(JSON.parse(body.textContent ?? "")).toEqual({ sub: "sub-1", html: "<script>alert(1)</script>" });
     expect(body.textContent).toContain('\n  "sub": "sub-1"');
     expect(view.querySelector("script")).toBeNull();
+    expect(byTestId("test-truncated")).toBeNull();
     await vi.waitFor(() => expect((byTestId("test", row("acc-1")) as HTMLButtonElement).disabled).toBe(false));
 
     click(byTestId("test-close"));

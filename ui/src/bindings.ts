@@ -58,9 +58,13 @@ export type DeviceStarted = { flow_id: string, provider: string, user_code: stri
 
 export type ProbeResult = { url: string, method: string, status: number, latency_ms: number, headers: Array<[string, string]>, 
 /**
- * The JSON body, or `{"text": …}` when it is not JSON.
+ * The JSON body, or `{"text": …}` when it is not JSON or was cut.
  */
-body: JsonValue, };
+body: JsonValue, 
+/**
+ * The reply was larger than the app reads (1 MiB): `body` shows only its start.
+ */
+truncated: boolean, };
 
 export type DisconnectOutcome = { "kind": "revoked" } | { "kind": "removed_locally", warning: string, } | { "kind": "confirmation_required", message: string, manage_url: string | null, };
 

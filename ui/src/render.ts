@@ -416,6 +416,13 @@ export function probeDetails(result: ProbeResult): HTMLElement {
     h("h3", { class: "small-heading" }, "Response headers"),
     result.headers.length > 0 ? headers : h("p", { class: "muted small" }, "No headers."),
     h("h3", { class: "small-heading" }, "Response body"),
+    result.truncated
+      ? h(
+          "p",
+          { class: "muted small", "data-testid": "test-truncated" },
+          "The response was larger than 1 MiB: only its start was read, and is shown here.",
+        )
+      : null,
     h("pre", { class: "body", "data-testid": "test-body", tabindex: "0" }, prettyBody(result.body)),
   );
 }

@@ -55,3 +55,37 @@ pub fn request_failed(e: reqwest::Error, target: &str) -> Error {
     };
     err.cause(e.without_url())
 }
+
+/// The most of any provider reply we read (token, device, keys, user endpoint, revocation): real
+/// ones are a few KB, and a hostile or broken server must not fill the memory.
+pub const MAX_REPLY: usize = 1024 * 1024;
+
+/// A reply's body, read while streaming and stopped at `cap` bytes: `(body, cut)`, where `cut`
+/// says the server had more (the rest is never read; the connection is dropped).
+pub async fn read_capped(
+    response: &mut reqwest::Response,
+    cap: usize,
+) -> std::result::Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = cap - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
+}
+
+/// The error for a reply over [`MAX_REPLY`], from `target` while trying to `doing`.
+pub fn too_large(target: &str, doing: &str) -> Error {
+    Error::new(
+        crate::error::ErrorKind::Provider,
+        format!(
+            "{target} sent a reply larger than {} MiB while trying to {doing}",
+            MAX_REPLY / (1024 * 1024)
+        ),
+    )
+    .hint("nothing was changed; the server is misbehaving, try again later")
+}

@@ -36,8 +36,10 @@ pub struct ProbeResult {
     pub status: u16,
     pub latency_ms: u32,
     pub headers: Vec<(String, String)>,
-    /// The JSON body, or `{"text": …}` when it is not JSON.
+    /// The JSON body, or `{"text": …}` when it is not JSON or was cut.
     pub body: serde_json::Value,
+    /// The reply was larger than the app reads (1 MiB): `body` shows only its start.
+    pub truncated: bool,
 }
 
 /// The who-am-I reply, whole (headers unfiltered), for identification and the test view.
@@ -48,6 +50,7 @@ pub(crate) struct WhoAmIReply {
     pub latency_ms: u32,
     pub headers: Vec<(String, String)>,
     pub body: serde_json::Value,
+    pub truncated: bool,
 }
 
 impl Engine {
@@ -77,6 +80,7 @@ impl Engine {
                 })
                 .collect(),
             body: reply.body,
+            truncated: reply.truncated,
         })
     }
 
@@ -124,12 +128,20 @@ impl Engine {
                 )
             })
             .collect();
-        let bytes = response.bytes().await.map_err(network)?;
+        let mut response = response;
+        let (bytes, truncated) = crate::http::read_capped(&mut response, crate::http::MAX_REPLY)
+            .await
+            .map_err(network)?;
+        drop(response); // the rest of an oversized reply is never read
         let latency_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_BODY)]).into_owned();
-            serde_json::json!({ "text": text })
-        });
+        let body = match serde_json::from_slice(&bytes) {
+            Ok(json) if !truncated => json,
+            _ => {
+                let text =
+                    String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_BODY)]).into_owned();
+                serde_json::json!({ "text": text })
+            }
+        };
         Ok(WhoAmIReply {
             url: w.url.clone(),
             method: method.to_string(),
@@ -137,6 +149,7 @@ impl Engine {
             latency_ms,
             headers,
             body,
+            truncated,
         })
     }
 }

@@ -196,9 +196,15 @@ impl Engine {
         }
         for (i, call) in calls.into_iter().enumerate() {
             let failure = match call.send().await {
-                Ok(r) if r.status().is_success() => {
+                Ok(mut r) if r.status().is_success() => {
                     // Slack answers 200 with {"ok": false} when it refuses.
-                    let body: serde_json::Value = r.json().await.unwrap_or_default();
+                    let body: serde_json::Value =
+                        match crate::http::read_capped(&mut r, crate::http::MAX_REPLY).await {
+                            Ok((bytes, false)) => {
+                                serde_json::from_slice(&bytes).unwrap_or_default()
+                            }
+                            _ => serde_json::Value::Null,
+                        };
                     if body.get("ok").and_then(serde_json::Value::as_bool) == Some(false) {
                         Error::new(
                             ErrorKind::Provider,

@@ -303,6 +303,11 @@ pub fn request_error(e: TokenError, provider: &str, doing: &str) -> Error {
                 .unwrap_or_default();
             provider_error(r.error().as_ref(), &description, provider, doing)
         }
+        oauth2::RequestTokenError::Request(oauth2::HttpClientError::Other(why))
+            if why.starts_with(TOO_LARGE) =>
+        {
+            crate::http::too_large(provider, doing)
+        }
         oauth2::RequestTokenError::Request(_) => Error::new(
             ErrorKind::Network,
             format!("cannot reach {provider} to {doing}"),
@@ -440,7 +445,11 @@ pub struct ReplyStatus {
     pub retry_after: Option<u64>,
 }
 
-/// oauth2's HTTP client extension point: reqwest, remembering the last reply's status.
+/// How [`Recording`] tells [`request_error`] that it stopped reading a reply at the cap.
+const TOO_LARGE: &str = "the reply is larger than the app reads";
+
+/// oauth2's HTTP client extension point: reqwest, remembering the last reply's status, and
+/// reading each reply while it streams, up to [`crate::http::MAX_REPLY`].
 pub struct Recording<'a> {
     client: &'a reqwest::Client,
     last: std::sync::Mutex<Option<ReplyStatus>>,
@@ -471,17 +480,36 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Recording<'_> {
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {
-            let response = oauth2::AsyncHttpClient::call(self.client, request).await?;
+            let request = reqwest::Request::try_from(request)
+                .map_err(|e| oauth2::HttpClientError::Reqwest(Box::new(e)))?;
+            let mut response = self
+                .client
+                .execute(request)
+                .await
+                .map_err(|e| oauth2::HttpClientError::Reqwest(Box::new(e)))?;
+            let status = response.status();
             let retry_after = response
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse().ok());
             *self.last.lock().expect("status poisoned") = Some(ReplyStatus {
-                code: response.status().as_u16(),
+                code: status.as_u16(),
                 retry_after,
             });
-            Ok(response)
+            let headers = response.headers().clone();
+            // Read while streaming, and never more than a reply can need.
+            let (body, cut) = crate::http::read_capped(&mut response, crate::http::MAX_REPLY)
+                .await
+                .map_err(|e| oauth2::HttpClientError::Reqwest(Box::new(e)))?;
+            if cut {
+                return Err(oauth2::HttpClientError::Other(TOO_LARGE.into()));
+            }
+            let mut reply = oauth2::http::Response::builder().status(status);
+            if let Some(h) = reply.headers_mut() {
+                *h = headers;
+            }
+            reply.body(body).map_err(oauth2::HttpClientError::Http)
         })
     }
 }

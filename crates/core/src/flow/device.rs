@@ -101,7 +101,7 @@ impl Engine {
             );
         }
         let details: StandardDeviceAuthorizationResponse = request
-            .request_async(self.http()?)
+            .request_async(&token::Recording::new(self.http()?))
             .await
             .map_err(|e| token::request_error(e, &spec.name, "start a sign-in with a code"))?;
 
@@ -219,7 +219,7 @@ impl Engine {
                 .post(&spec.token_endpoint)
                 .header(reqwest::header::ACCEPT, "application/json");
             request = token::authenticate(spec, p.secret.as_ref(), request, &mut form);
-            let response = request.form(&form).send().await.map_err(|e| {
+            let mut response = request.form(&form).send().await.map_err(|e| {
                 Error::new(
                     ErrorKind::Network,
                     format!("cannot reach {} to finish the sign-in", spec.name),
@@ -227,10 +227,15 @@ impl Engine {
                 .hint("check your network connection and start again")
                 .cause(e.without_url())
             })?;
-            let bytes = response.bytes().await.map_err(|e| {
-                Error::new(ErrorKind::Network, "the sign-in reply was cut off")
-                    .cause(e.without_url())
-            })?;
+            let (bytes, cut) = crate::http::read_capped(&mut response, crate::http::MAX_REPLY)
+                .await
+                .map_err(|e| {
+                    Error::new(ErrorKind::Network, "the sign-in reply was cut off")
+                        .cause(e.without_url())
+                })?;
+            if cut {
+                return Err(crate::http::too_large(&spec.name, "finish the sign-in"));
+            }
             let reply: ProviderTokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
                 Error::new(
                     ErrorKind::Provider,

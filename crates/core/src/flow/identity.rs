@@ -12,6 +12,53 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::spec::Spec;
 use crate::token::{split_scopes, Granted};
 
+impl Engine {
+    /// The provider's signing keys (JWKS), read with the same size cap as every reply.
+    async fn fetch_keys(&self, p: &Spec, url: &JsonWebKeySetUrl) -> Result<CoreJsonWebKeySet> {
+        let unreachable = |e: reqwest::Error| {
+            Error::new(
+                ErrorKind::Network,
+                format!("cannot fetch {}'s signing keys", p.name),
+            )
+            .hint("check your network connection and connect again")
+            .cause(e.without_url())
+        };
+        let mut response = self
+            .http()?
+            .get(url.url().as_str())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        let (body, cut) = crate::http::read_capped(&mut response, crate::http::MAX_REPLY)
+            .await
+            .map_err(unreachable)?;
+        if cut {
+            return Err(crate::http::too_large(&p.name, "send its signing keys"));
+        }
+        if !status.is_success() {
+            return Err(Error::new(
+                ErrorKind::Provider,
+                format!(
+                    "{} did not send its signing keys (HTTP {})",
+                    p.name,
+                    status.as_u16()
+                ),
+            )
+            .hint("nothing was stored; try connecting again later"));
+        }
+        serde_json::from_slice(&body).map_err(|e| {
+            Error::new(
+                ErrorKind::Provider,
+                format!("{}'s signing keys cannot be read", p.name),
+            )
+            .hint("nothing was stored; the provider's key set is malformed")
+            .cause(e)
+        })
+    }
+}
+
 /// A JSON value at `pointer` as text (numbers too: GitHub's ids are numbers).
 pub fn text_at(body: &Value, pointer: &str) -> Option<String> {
     match body.pointer(pointer)? {
@@ -51,16 +98,7 @@ impl Engine {
             };
             let jwks_url = JsonWebKeySetUrl::new(jwks_uri.clone())
                 .map_err(|e| forged(format!("bad JWKS URL: {e}")))?;
-            let jwks = CoreJsonWebKeySet::fetch_async(&jwks_url, self.http()?)
-                .await
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::Network,
-                        format!("cannot fetch {}'s signing keys", p.name),
-                    )
-                    .hint("check your network connection and connect again")
-                    .cause(e)
-                })?;
+            let jwks = self.fetch_keys(p, &jwks_url).await?;
             let verifier = CoreIdTokenVerifier::new_public_client(
                 ClientId::new(p.client_id.clone()),
                 IssuerUrl::new(issuer.clone()).map_err(|e| forged(e.to_string()))?,
@@ -85,6 +123,9 @@ impl Engine {
         match &p.whoami {
             Some(w) => {
                 let reply = self.call_whoami(p, &granted.access_token).await?;
+                if reply.truncated {
+                    return Err(crate::http::too_large(&p.name, "say who signed in"));
+                }
                 if !(200..300).contains(&reply.status) {
                     return Err(Error::new(
                         ErrorKind::Provider,
