@@ -948,3 +948,114 @@ async fn listing_reads_no_secret_while_a_token_read_does() {
     assert!(out.status.success());
     assert!(reads >= 1, "dbus-monitor saw no secret read at all");
 }
+
+/// A provider's names reach the terminal as text, never as commands to it (escape sequences
+/// that retitle or recolour it, bidi overrides that reorder what is read); JSON stays exact.
+#[tokio::test]
+async fn text_from_the_provider_cannot_drive_the_terminal() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    add_demo_provider(&cli, &idp).await;
+    // The test server names the account after its login: "<login> Example".
+    let login = "\u{1b}]0;pwned\u{7}\u{1b}[31meve\u{9b}2J\u{202e}gnp.exe\u{2066}";
+    let evil = Cli::new(&sandbox).with("CA_TEST_LOGIN", login);
+    let connected = evil
+        .run(&["connect", "local-demo", "--timeout", "30"])
+        .await;
+    assert!(connected.status.success(), "{}", stderr(&connected));
+    let id = String::from_utf8(connected.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_string();
+
+    let listed = cli.json(&["list", "--json"]).await;
+    assert_eq!(
+        listed[0]["display_name"],
+        format!("{login} Example"),
+        "JSON is exact"
+    );
+    assert_eq!(listed[0]["subject"], login);
+
+    let acted_on = |c: char| {
+        c.is_control() && c != '\n' && c != '\t'
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    let outputs = [
+        ("connect (stderr)", stderr(&connected)),
+        ("list", cli.ok(&["list"]).await),
+        ("show", cli.ok(&["show", &id]).await),
+        ("refresh", {
+            let out = cli.run(&["refresh", &id]).await;
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out))
+        }),
+        ("audit", cli.ok(&["audit"]).await),
+    ];
+    for (what, text) in &outputs {
+        assert!(
+            !text.chars().any(acted_on),
+            "{what} printed a control: {text:?}"
+        );
+    }
+    let show = &outputs[2].1;
+    assert!(
+        show.contains("name:      \\u{1b}]0;pwned\\u{7}\\u{1b}[31meve\\u{9b}2J\\u{202e}gnp.exe\\u{2066} Example"),
+        "{show}"
+    );
+}
+
+async fn configure_gitlab(cli: &Cli<'_>, base: &str) -> Output {
+    let setting = format!("base={base}");
+    cli.run(&[
+        "providers",
+        "configure",
+        "gitlab",
+        "--client-id",
+        "cid",
+        "--set",
+        &setting,
+    ])
+    .await
+}
+
+/// The https rule holds for a setting in any letter case, checked on the endpoints it fills in.
+#[tokio::test]
+async fn a_setting_cannot_dodge_the_https_rule_by_letter_case() {
+    require_keyring();
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    for base in [
+        "HTTP://gitlab.example.com",
+        "hTtP://gitlab.example.com",
+        "http://gitlab.example.com",
+        "ftp://gitlab.example.com",
+    ] {
+        let out = configure_gitlab(&cli, base).await;
+        assert_eq!(out.status.code(), Some(2), "{base}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("does not use https"),
+            "{base}: {}",
+            stderr(&out)
+        );
+    }
+    let gitlab = |providers: &Value| {
+        providers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == "gitlab")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        gitlab(&cli.json(&["providers", "--json"]).await)["configured"],
+        false,
+        "nothing was saved"
+    );
+    // https in capitals is https, and plain http is fine on loopback.
+    for base in ["HTTPS://gitlab.example.com", "http://127.0.0.1:8929"] {
+        let out = configure_gitlab(&cli, base).await;
+        assert!(out.status.success(), "{base}: {}", stderr(&out));
+    }
+}
