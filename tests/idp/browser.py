@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT OR Apache-2.0
 """Play the user's browser against the test authorization server (tests/idp/server.mjs).
 
-The app opens the authorization URL with $BROWSER, so tests set
+The app opens its one-time launcher (http://127.0.0.1:PORT/start/…, which answers with a
+302 to the authorization URL or the device page) with $BROWSER, so tests set
 
     BROWSER="python3 tests/idp/browser.py"
 
@@ -276,10 +277,19 @@ def append_log(path: str | None, line: str) -> None:
 def run(auth_url: str, mode: str, login: str, password: str) -> str:
     """Drive the flow; return a one-line description of the outcome for the log."""
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(auth_url).query))
+    # A pushed request (RFC 9126) leaves only client_id and request_uri in the URL: the
+    # callback is then the first redirect off the server that carries a sign-in response.
     redirect_uri = query.get("redirect_uri")
-    if not redirect_uri:
+    if not redirect_uri and "request_uri" not in query:
         raise BrowserError("the authorization URL carries no redirect_uri parameter")
     server_origin = origin(auth_url)
+
+    def is_callback(target: str) -> bool:
+        if redirect_uri:
+            return same_endpoint(target, redirect_uri)
+        params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(target).query))
+        return origin(target) != server_origin and ("code" in params or "error" in params)
+
     opener = make_opener()
 
     method, url, fields = "GET", auth_url, None
@@ -295,7 +305,7 @@ def run(auth_url: str, mode: str, login: str, password: str) -> str:
             if not location:
                 raise BrowserError(f"{status} from {redact(url)} without a Location header")
             target = urllib.parse.urljoin(url, location)
-            if same_endpoint(target, redirect_uri):
+            if is_callback(target):
                 return deliver(opener, target, mode, saw_consent)
             if origin(target) != server_origin:
                 raise BrowserError(f"unexpected redirect away from the server: {redact(target)}")
@@ -311,7 +321,7 @@ def run(auth_url: str, mode: str, login: str, password: str) -> str:
         # response_mode=form_post: a self-posting form aimed at the redirect_uri.
         for form in page.forms:
             action = urllib.parse.urljoin(url, form["action"])
-            if same_endpoint(action, redirect_uri):
+            if is_callback(action):
                 raise BrowserError("response_mode=form_post is not supported by this test browser")
 
         forms = [f for f in page.forms if hidden_prompt(f) is not None]
@@ -519,6 +529,21 @@ def deliver(opener, target: str, mode: str, saw_consent: bool) -> str:
     return f"result=callback status={status} url={redact(target)}"
 
 
+def is_launcher(url: str) -> bool:
+    """The app's one-time launcher on its loopback listener (`http://127.0.0.1:PORT/start/…`)."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.hostname in ("127.0.0.1", "::1") and parts.path.startswith("/start/")
+
+
+def launch(url: str) -> str:
+    """Fetch the launcher the way a browser would and return where its 302 points."""
+    status, headers, body = fetch(make_opener(), "GET", url)
+    location = headers.get("Location")
+    if status != 302 or not location:
+        raise BrowserError(f"the launcher answered HTTP {status}: {page_summary(body) or body.strip()}")
+    return urllib.parse.urljoin(url, location)
+
+
 def main(argv: list[str]) -> int:
     urls = [a for a in argv[1:] if a.lower().startswith(("http://", "https://"))]
     if not urls:
@@ -537,6 +562,14 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+
+    if is_launcher(auth_url) and mode != "ignore":
+        try:
+            auth_url = launch(auth_url)
+        except BrowserError as exc:
+            append_log(log_path, f"mode={mode} login={login} result=error message={exc}")
+            print(f"browser.py: error: {exc}", file=sys.stderr)
+            return 1
 
     if is_device_url(auth_url):
         return main_device(auth_url, mode, login, password, log_path)

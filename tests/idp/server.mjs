@@ -18,6 +18,8 @@
 //       IDP_ACCESS_TTL    access token lifetime, seconds (default 3600)
 //       IDP_ID_TOKEN_TTL  ID token lifetime, seconds (default 3600)
 //       IDP_REFRESH_TTL   refresh token lifetime, seconds (default 1209600 = 14 days)
+//       IDP_PAR           pushed authorization requests (RFC 9126): on (default, as
+//                         oidc-provider ships), off, or required
 //       IDP_EXIT_ON_STDIN_EOF=1  exit when stdin reaches end-of-file, so a
 //                         crashed parent holding the pipe cannot leave an
 //                         orphan server behind (off by default)
@@ -41,6 +43,7 @@ import LRU from 'oidc-provider/lib/helpers/lru.js';
 const { default: Provider } = await import('oidc-provider');
 
 const HOST = '127.0.0.1';
+const PAR_MODES = ['on', 'off', 'required'];
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 function log(...args) {
@@ -67,6 +70,7 @@ const config = {
   accessTtl: envInt('IDP_ACCESS_TTL', 3600, { min: 1 }),
   idTokenTtl: envInt('IDP_ID_TOKEN_TTL', 3600, { min: 1 }),
   refreshTtl: envInt('IDP_REFRESH_TTL', 14 * 24 * 60 * 60, { min: 1 }),
+  par: (process.env.IDP_PAR || 'on').trim(),
   exitOnStdinEof: process.env.IDP_EXIT_ON_STDIN_EOF === '1',
   debug: process.env.IDP_DEBUG === '1',
 };
@@ -149,6 +153,8 @@ const server = createServer((req, res) => {
   }
   return providerHandler(req, res);
 });
+
+if (!PAR_MODES.includes(config.par)) fail(`IDP_PAR must be one of ${PAR_MODES.join(', ')}, got ${JSON.stringify(config.par)}`);
 
 server.on('error', (err) => fail(`cannot listen on ${HOST}:${config.port}: ${err.message}`));
 
@@ -235,6 +241,10 @@ const provider = new Provider(issuer, {
       allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
     },
     userinfo: { enabled: true },
+    pushedAuthorizationRequests: {
+      enabled: config.par !== 'off',
+      requirePushedAuthorizationRequests: config.par === 'required',
+    },
   },
   rotateRefreshToken: true,
   issueRefreshToken: async (_ctx, client, code) => (

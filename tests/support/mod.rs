@@ -77,6 +77,61 @@ impl Idp {
     }
 }
 
+/// Where a sign-in's one-time launcher sends the browser, fetched once as the browser would.
+pub async fn follow_launcher(browser_url: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let r = client.get(browser_url).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        302,
+        "the launcher at {browser_url} answered {}",
+        r.status()
+    );
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// A GET of `url` made by another local user (uid 65534 through `setpriv`; needs root, as CI
+/// runs): the status and body it saw.
+pub async fn get_as_other_user(url: &str) -> (u16, String) {
+    assert!(
+        is_root().await,
+        "this test acts as uid 65534 through setpriv, which needs root"
+    );
+    let script = "import sys,urllib.request,urllib.error\n\
+        o=urllib.request.build_opener(urllib.request.ProxyHandler({}))\n\
+        class NoRedirect(urllib.request.HTTPRedirectHandler):\n\
+        \x20 def redirect_request(self,*a): return None\n\
+        o.add_handler(NoRedirect())\n\
+        try:\n\
+        \x20 r=o.open(sys.argv[1],timeout=5); print(r.status); print(r.read().decode())\n\
+        except urllib.error.HTTPError as e:\n\
+        \x20 print(e.code); print(e.read().decode())\n";
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["/usr/bin/python3", "-c", script, url])
+        .output()
+        .await
+        .expect("run setpriv (util-linux)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (status, body) = text.split_once('\n').unwrap_or((&text, ""));
+    let status = status.trim().parse().unwrap_or_else(|_| {
+        panic!(
+            "the other user's GET failed: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (status, body.to_string())
+}
+
+async fn is_root() -> bool {
+    let out = Command::new("id").arg("-u").output().await.unwrap();
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
 /// `connected-accounts` arguments that add `idp` as the provider "Local demo" (id `local-demo`).
 pub fn add_demo_provider_args(idp: &Idp) -> [&str; 8] {
     [

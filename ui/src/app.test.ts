@@ -80,7 +80,7 @@ function click(el: Element | null): void {
 const started: ConnectStarted = {
   flow_id: "flow-42",
   provider: "github",
-  authorize_url: "https://github.com/login/oauth/authorize?client_id=c&state=s",
+  browser_url: "http://127.0.0.1:41000/start/abc",
   redirect_uri: "http://127.0.0.1:49152/callback",
   timeout_secs: 300,
 };

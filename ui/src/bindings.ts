@@ -52,9 +52,21 @@ taken_at_ms: number, providers: Array<ProviderView>, accounts: Array<Account>, }
 
 export type RedirectKind = "loopback" | "custom_scheme";
 
-export type ConnectStarted = { flow_id: string, provider: string, authorize_url: string, redirect_uri: string, timeout_secs: number, };
+export type ConnectStarted = { flow_id: string, provider: string, 
+/**
+ * What the browser is opened on: a one-time launcher on this machine's loopback (only this
+ * user may fetch it) that sends the browser on to the provider. The provider's own URL, with
+ * the sign-in's `state`, is never shown, printed or put on a command line.
+ */
+browser_url: string, redirect_uri: string, timeout_secs: number, };
 
-export type DeviceStarted = { flow_id: string, provider: string, user_code: string, verification_uri: string, verification_uri_complete: string | null, expires_in_secs: number, interval_secs: number, };
+export type DeviceStarted = { flow_id: string, provider: string, user_code: string, verification_uri: string, verification_uri_complete: string | null, 
+/**
+ * What the browser is opened on when the server gave a `verification_uri_complete`: a
+ * one-time launcher on this machine's loopback that only this user may fetch (that URL
+ * carries the user code, so whoever opens it first could approve this sign-in).
+ */
+browser_url: string | null, expires_in_secs: number, interval_secs: number, };
 
 export type ProbeResult = { url: string, method: string, status: number, latency_ms: number, headers: Array<[string, string]>, 
 /**

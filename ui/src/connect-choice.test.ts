@@ -86,7 +86,7 @@ const connectButtons = () => allByTestId("connect") as HTMLButtonElement[];
 const browserStarted = (redirect_uri: string, provider = "github"): ConnectStarted => ({
   flow_id: "flow-9",
   provider,
-  authorize_url: "https://github.com/login/oauth/authorize?client_id=c&state=s",
+  browser_url: "http://127.0.0.1:41000/start/abc",
   redirect_uri,
   timeout_secs: 300,
 });
@@ -97,6 +97,7 @@ const deviceStarted: DeviceStarted = {
   user_code: "WDJB-MJHT",
   verification_uri: "https://github.com/login/device",
   verification_uri_complete: "https://github.com/login/device?user_code=WDJB-MJHT",
+  browser_url: "http://127.0.0.1:41001/start/def",
   expires_in_secs: 900,
   interval_secs: 5,
 };

@@ -273,7 +273,7 @@ export function flowPanel(opts: FlowPanelOptions): HTMLElement {
     readonly: true,
     class: "copy-field",
     "data-testid": "flow-authorize-url",
-    value: opts.started.authorize_url,
+    value: opts.started.browser_url,
     spellcheck: "false",
     "aria-label": "Sign-in address",
   });

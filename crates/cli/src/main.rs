@@ -531,7 +531,7 @@ async fn wait_for_browser(
     eprintln!(
         "Opening your browser to sign in to {}. If it does not open, visit:\n  {}\nWaiting up to {} s (Ctrl-C cancels)…",
         safe(&started.provider),
-        safe(&started.authorize_url),
+        safe(&started.browser_url),
         started.timeout_secs
     );
     finish_or_cancel(

@@ -17,6 +17,8 @@ pub enum AuditKind {
     StateMismatch,
     UnsolicitedCallback,
     IssMismatch,
+    /// Another local user connected to a sign-in's listener, and was refused.
+    PeerRefused,
     RefreshSucceeded,
     RefreshFailed,
     NeedsReconnect,
@@ -38,6 +40,7 @@ impl AuditKind {
             Self::StateMismatch => "state_mismatch",
             Self::UnsolicitedCallback => "unsolicited_callback",
             Self::IssMismatch => "iss_mismatch",
+            Self::PeerRefused => "peer_refused",
             Self::RefreshSucceeded => "refresh_succeeded",
             Self::RefreshFailed => "refresh_failed",
             Self::NeedsReconnect => "needs_reconnect",

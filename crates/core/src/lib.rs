@@ -18,6 +18,7 @@ pub mod http;
 pub mod locks;
 pub mod logging;
 pub mod paths;
+pub mod peer;
 pub mod probe;
 pub mod provider;
 pub mod recover;

@@ -26,6 +26,9 @@ pub struct Provider {
     pub jwks_uri: String,
     /// RFC 9207: the server puts `iss` in its authorization responses, so we require it.
     pub iss_parameter_supported: bool,
+    /// RFC 9126: where authorization requests are pushed, and whether the server insists.
+    pub par_endpoint: Option<String>,
+    pub require_par: bool,
 }
 
 /// A provider to add: the "Add provider" form and `providers add`.
@@ -55,6 +58,8 @@ pub(crate) struct Metadata {
     jwks_uri: Option<String>,
     scopes_supported: Option<Vec<String>>,
     authorization_response_iss_parameter_supported: Option<bool>,
+    pushed_authorization_request_endpoint: Option<String>,
+    require_pushed_authorization_requests: Option<bool>,
 }
 
 impl Metadata {
@@ -72,7 +77,9 @@ impl Metadata {
             device_authorization_endpoint,
             jwks_uri,
             scopes_supported,
-            authorization_response_iss_parameter_supported
+            authorization_response_iss_parameter_supported,
+            pushed_authorization_request_endpoint,
+            require_pushed_authorization_requests
         );
         self
     }
@@ -114,7 +121,7 @@ const UNAVAILABLE_BUDGET: Duration = Duration::from_secs(5);
 enum Fetched {
     /// The server has no document there (404/405/410).
     Missing,
-    Found(Metadata),
+    Found(Box<Metadata>),
     /// The server says it cannot answer now (starting up, deploying, overloaded).
     Unavailable {
         status: u16,
@@ -136,7 +143,7 @@ async fn fetch_metadata(
         tries += 1;
         let (status, retry_after) = match fetch_once(http, url, issuer).await? {
             Fetched::Missing => return Ok(None),
-            Fetched::Found(metadata) => return Ok(Some(metadata)),
+            Fetched::Found(metadata) => return Ok(Some(*metadata)),
             Fetched::Unavailable {
                 status,
                 retry_after,
@@ -226,7 +233,7 @@ async fn fetch_once(http: &reqwest::Client, url: &str, issuer: &str) -> Result<F
     if !status.is_success() {
         return Err(bad(format!("HTTP {}", status.as_u16())));
     }
-    read_metadata(url, &body, issuer).map(Fetched::Found)
+    read_metadata(url, &body, issuer).map(|m| Fetched::Found(Box::new(m)))
 }
 
 /// A `Retry-After` value (RFC 9110 §10.2.3): delay seconds, or an HTTP date.
@@ -367,6 +374,16 @@ pub(crate) fn resolve(new: &NewProvider, metadata: Metadata) -> Result<Provider>
     let revocation_endpoint = manual(&new.revocation_endpoint).or(metadata.revocation_endpoint);
     let device_endpoint = metadata.device_authorization_endpoint;
     let jwks_uri = metadata.jwks_uri.unwrap_or_default();
+    let par_endpoint = metadata.pushed_authorization_request_endpoint.clone();
+    if metadata.require_pushed_authorization_requests == Some(true) && par_endpoint.is_none() {
+        return Err(Error::new(
+            ErrorKind::Provider,
+            format!(
+                "{issuer} requires pushed authorization requests but names no endpoint for them"
+            ),
+        )
+        .hint("the server's configuration is broken; tell its administrator"));
+    }
     for (what, url) in [
         ("authorization endpoint", Some(&authorization_endpoint)),
         ("token endpoint", Some(&token_endpoint)),
@@ -374,6 +391,10 @@ pub(crate) fn resolve(new: &NewProvider, metadata: Metadata) -> Result<Provider>
         ("revocation endpoint", revocation_endpoint.as_ref()),
         ("device authorization endpoint", device_endpoint.as_ref()),
         ("JWKS URL", Some(&jwks_uri).filter(|u| !u.is_empty())),
+        (
+            "pushed authorization request endpoint",
+            par_endpoint.as_ref(),
+        ),
     ] {
         if let Some(url) = url {
             check_endpoint_url(what, url)?;
@@ -427,6 +448,10 @@ pub(crate) fn resolve(new: &NewProvider, metadata: Metadata) -> Result<Provider>
         iss_parameter_supported: metadata
             .authorization_response_iss_parameter_supported
             .unwrap_or(false),
+        par_endpoint,
+        require_par: metadata
+            .require_pushed_authorization_requests
+            .unwrap_or(false),
     })
 }
 
@@ -472,11 +497,14 @@ type ProviderRow = (
     String,
     bool,
     Option<String>,
+    Option<String>,
+    bool,
 );
 
 const COLUMNS: &str =
     "id, name, issuer, client_id, scopes, authorization_endpoint, token_endpoint, \
-     userinfo_endpoint, revocation_endpoint, jwks_uri, iss_parameter_supported, device_endpoint";
+     userinfo_endpoint, revocation_endpoint, jwks_uri, iss_parameter_supported, device_endpoint, \
+     par_endpoint, require_par";
 
 fn from_row(r: ProviderRow) -> Provider {
     Provider {
@@ -492,6 +520,8 @@ fn from_row(r: ProviderRow) -> Provider {
         jwks_uri: r.9,
         iss_parameter_supported: r.10,
         device_endpoint: r.11,
+        par_endpoint: r.12,
+        require_par: r.13,
     }
 }
 
@@ -511,7 +541,7 @@ pub async fn insert(db: &Db, mut p: Provider) -> Result<Provider> {
         }
     }
     sqlx::query(&format!(
-        "INSERT INTO providers ({COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO providers ({COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&p.id)
     .bind(&p.name)
@@ -525,6 +555,8 @@ pub async fn insert(db: &Db, mut p: Provider) -> Result<Provider> {
     .bind(&p.jwks_uri)
     .bind(p.iss_parameter_supported)
     .bind(&p.device_endpoint)
+    .bind(&p.par_endpoint)
+    .bind(p.require_par)
     .bind(now_ms())
     .execute(db)
     .await?;

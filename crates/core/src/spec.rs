@@ -31,6 +31,10 @@ pub struct Spec {
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub device_endpoint: Option<String>,
+    /// RFC 9126: push authorization requests here (discovered servers that offer it).
+    pub par_endpoint: Option<String>,
+    /// The server refuses authorization requests that were not pushed.
+    pub require_par: bool,
     pub redirect: RedirectRules,
     pub scopes: ScopeRules,
     pub extra_authorize: BTreeMap<String, String>,
@@ -87,6 +91,8 @@ impl Spec {
             authorization_endpoint: f(&p.endpoints.authorization),
             token_endpoint: f(&p.endpoints.token),
             device_endpoint: p.endpoints.device.as_deref().map(f),
+            par_endpoint: None,
+            require_par: false,
             redirect: p.redirect.clone(),
             scopes: p.scopes.clone(),
             extra_authorize: p.authorize.extra.clone(),
@@ -121,6 +127,10 @@ impl Spec {
             (
                 "device authorization endpoint",
                 self.device_endpoint.as_ref(),
+            ),
+            (
+                "pushed authorization request endpoint",
+                self.par_endpoint.as_ref(),
             ),
             ("JWKS URL", self.jwks_uri.as_ref()),
             ("revocation endpoint", revocation),
@@ -159,6 +169,8 @@ impl Spec {
             authorization_endpoint: p.authorization_endpoint.clone(),
             token_endpoint: p.token_endpoint.clone(),
             device_endpoint: p.device_endpoint.clone(),
+            par_endpoint: p.par_endpoint.clone(),
+            require_par: p.require_par,
             redirect: RedirectRules {
                 // OpenID servers register native clients' custom schemes too.
                 kinds: vec![RedirectKind::Loopback, RedirectKind::CustomScheme],

@@ -10,6 +10,10 @@ use std::time::Duration;
 use ca_core::{Engine, ErrorKind};
 use support::{require_keyring, Idp, Sandbox};
 
+/// These tests read the authorization request's parameters (state, PKCE, redirect) from its URL,
+/// so the server takes them there rather than pushed (RFC 9126); pushing has its own tests.
+const NO_PAR: &[(&str, &str)] = &[("IDP_PAR", "off")];
+
 async fn engine(sandbox: &Sandbox, idp: &Idp) -> Arc<Engine> {
     let namespace = format!("connected-accounts-test-{}", std::process::id());
     Arc::new(support::demo_engine(sandbox, idp, &namespace).await)
@@ -41,7 +45,7 @@ async fn play_browser(url: &str) {
 #[tokio::test]
 async fn only_the_valid_callback_is_accepted_and_it_cannot_be_replayed() {
     require_keyring();
-    let idp = Idp::start().await;
+    let idp = Idp::start_with(NO_PAR).await;
     let sandbox = Sandbox::new();
     let engine = engine(&sandbox, &idp).await;
 
@@ -49,7 +53,7 @@ async fn only_the_valid_callback_is_accepted_and_it_cannot_be_replayed() {
         .connect_begin("local-demo", None, Some(Duration::from_secs(30)), false)
         .await
         .unwrap();
-    let url = &started.authorize_url;
+    let url = &support::follow_launcher(&started.browser_url).await;
     assert_eq!(query_param(url, "code_challenge_method"), "S256");
     assert_eq!(
         query_param(url, "prompt"),
@@ -110,14 +114,17 @@ async fn only_the_valid_callback_is_accepted_and_it_cannot_be_replayed() {
 #[tokio::test]
 async fn an_issuer_mismatch_ends_the_flow_and_stores_nothing() {
     require_keyring();
-    let idp = Idp::start().await;
+    let idp = Idp::start_with(NO_PAR).await;
     let sandbox = Sandbox::new();
     let engine = engine(&sandbox, &idp).await;
     let started = engine
         .connect_begin("local-demo", None, Some(Duration::from_secs(30)), false)
         .await
         .unwrap();
-    let state = query_param(&started.authorize_url, "state");
+    let state = query_param(
+        &support::follow_launcher(&started.browser_url).await,
+        "state",
+    );
     let finish = tokio::spawn({
         let engine = engine.clone();
         let flow = started.flow_id.clone();
@@ -160,7 +167,7 @@ async fn intercepted_callback(url: &str) -> String {
 #[tokio::test]
 async fn a_code_from_another_server_is_refused_mix_up() {
     require_keyring();
-    let (a, b) = (Idp::start().await, Idp::start().await);
+    let (a, b) = (Idp::start_with(NO_PAR).await, Idp::start_with(NO_PAR).await);
     let sandbox = Sandbox::new();
     let engine = engine(&sandbox, &a).await;
     engine
@@ -193,7 +200,7 @@ async fn a_code_from_another_server_is_refused_mix_up() {
             let flow = for_b.flow_id.clone();
             async move { engine.connect_finish(&flow).await }
         });
-        let from_b = intercepted_callback(&for_b.authorize_url).await;
+        let from_b = intercepted_callback(&for_b.browser_url).await;
         assert_eq!(query_param(&from_b, "iss"), b.issuer);
         let code = query_param(&from_b, "code");
 
@@ -201,7 +208,10 @@ async fn a_code_from_another_server_is_refused_mix_up() {
         injected
             .query_pairs_mut()
             .append_pair("code", &code)
-            .append_pair("state", &query_param(&for_a.authorize_url, "state"));
+            .append_pair(
+                "state",
+                &query_param(&support::follow_launcher(&for_a.browser_url).await, "state"),
+            );
         if !strip_iss {
             injected.query_pairs_mut().append_pair("iss", &b.issuer);
         }
@@ -235,7 +245,7 @@ async fn a_code_from_another_server_is_refused_mix_up() {
 #[tokio::test]
 async fn two_flows_at_once_never_cross_and_cancel_ends_one() {
     require_keyring();
-    let idp = Idp::start().await;
+    let idp = Idp::start_with(NO_PAR).await;
     let sandbox = Sandbox::new();
     let engine = engine(&sandbox, &idp).await;
     let a = engine
@@ -256,7 +266,8 @@ async fn two_flows_at_once_never_cross_and_cancel_ends_one() {
         async move { engine.connect_finish(&flow).await }
     });
     // A's state presented to B's listener is refused.
-    let state_a = query_param(&a.authorize_url, "state");
+    let a_url = support::follow_launcher(&a.browser_url).await;
+    let state_a = query_param(&a_url, "state");
     let r = get(&format!("{}?code=x&state={state_a}", b.redirect_uri))
         .await
         .unwrap();
@@ -272,7 +283,7 @@ async fn two_flows_at_once_never_cross_and_cancel_ends_one() {
         let flow = a.flow_id.clone();
         async move { engine.connect_finish(&flow).await }
     });
-    play_browser(&a.authorize_url).await;
+    play_browser(&a_url).await;
     finish_a.await.unwrap().unwrap();
     let accounts = engine.accounts().await.unwrap();
     assert_eq!(accounts.len(), 1, "the cancelled flow left nothing behind");
@@ -284,7 +295,7 @@ async fn two_flows_at_once_never_cross_and_cancel_ends_one() {
 #[tokio::test]
 async fn a_custom_scheme_callback_is_accepted_only_for_its_pending_flow() {
     require_keyring();
-    let idp = Idp::start().await;
+    let idp = Idp::start_with(NO_PAR).await;
     let sandbox = Sandbox::new();
     let engine = engine(&sandbox, &idp).await;
 
@@ -316,10 +327,8 @@ async fn a_custom_scheme_callback_is_accepted_only_for_its_pending_flow() {
         started.redirect_uri,
         "io.github.connectedaccounts:/oauth/callback"
     );
-    assert_eq!(
-        query_param(&started.authorize_url, "redirect_uri"),
-        started.redirect_uri
-    );
+    let real = support::follow_launcher(&started.browser_url).await;
+    assert_eq!(query_param(&real, "redirect_uri"), started.redirect_uri);
     let finish = tokio::spawn({
         let engine = engine.clone();
         let flow = started.flow_id.clone();
@@ -328,7 +337,7 @@ async fn a_custom_scheme_callback_is_accepted_only_for_its_pending_flow() {
     // The browser ends at the custom-scheme URL; the desktop would hand it to the app.
     let out = tokio::process::Command::new("python3")
         .arg(support::repo_root().join("tests/idp/browser.py"))
-        .arg(&started.authorize_url)
+        .arg(&real)
         .output()
         .await
         .unwrap();
@@ -357,6 +366,189 @@ async fn a_custom_scheme_callback_is_accepted_only_for_its_pending_flow() {
             .filter(|e| e.kind == "unsolicited_callback")
             .count()
             >= 5,
+        "{audit:?}"
+    );
+    engine.disconnect(&account.id, true).await.unwrap();
+}
+
+/// What the scripted browser would deliver after `login` consents at `url`, without delivering it.
+async fn intercepted_callback_as(url: &str, login: &str) -> String {
+    let out = tokio::process::Command::new("python3")
+        .arg(support::repo_root().join("tests/idp/browser.py"))
+        .arg(url)
+        .env("CA_TEST_PRINT_CALLBACK", "1")
+        .env("CA_TEST_LOGIN", login)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "the scripted browser failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Hole 1 (issue 12): another local user reads the sign-in from the browser's command line and
+/// tries to finish it with their own account. The browser's command line carries only the
+/// launcher; even with the real authorization URL (as before the fix) and their own valid code,
+/// the listener refuses them before reading a byte, audits it, and the sign-in finishes with the
+/// right person, its `state` unused by them.
+#[tokio::test]
+async fn another_local_user_cannot_finish_your_sign_in_with_their_account() {
+    require_keyring();
+    let idp = Idp::start_with(NO_PAR).await;
+    let sandbox = Sandbox::new();
+    let engine = engine(&sandbox, &idp).await;
+    let started = engine
+        .connect_begin("local-demo", None, Some(Duration::from_secs(60)), false)
+        .await
+        .unwrap();
+    let launcher = url::Url::parse(&started.browser_url).unwrap();
+    assert_eq!(launcher.host_str(), Some("127.0.0.1"));
+    assert!(launcher.path().starts_with("/start/"), "{launcher}");
+    assert!(
+        launcher.query().is_none(),
+        "nothing of the request is on the command line"
+    );
+    let finish = tokio::spawn({
+        let engine = engine.clone();
+        let flow = started.flow_id.clone();
+        async move { engine.connect_finish(&flow).await }
+    });
+
+    // Reading the launcher off the command line gets another user nowhere, and does not use it up.
+    let (status, body) = support::get_as_other_user(&started.browser_url).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("belongs to another user"), "{body}");
+    let real = support::follow_launcher(&started.browser_url).await;
+
+    // Mallory signs in as herself with our request and sends her code with our state.
+    let mallory = intercepted_callback_as(&real, "mallory").await;
+    assert_eq!(query_param(&mallory, "state"), query_param(&real, "state"));
+    let (status, _) = support::get_as_other_user(&mallory).await;
+    assert_eq!(status, 403, "another user's callback is refused");
+    assert!(
+        !finish.is_finished(),
+        "a refused peer does not end the sign-in"
+    );
+
+    // The person signing in finishes, as themselves, with the same state.
+    play_browser(&real).await;
+    let account = finish.await.unwrap().unwrap();
+    assert_eq!(account.subject, "alice");
+    let stats = idp.stats().await;
+    assert_eq!(
+        stats["auth_code_success"], 1,
+        "mallory's code never reached the server: {stats}"
+    );
+
+    let audit = engine.audit_log(50).await.unwrap();
+    let refused: Vec<_> = audit.iter().filter(|e| e.kind == "peer_refused").collect();
+    assert_eq!(refused.len(), 2, "{audit:?}");
+    assert!(
+        refused.iter().all(|e| e.detail.contains("uid 65534")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        audit.iter().filter(|e| e.kind == "state_mismatch").count(),
+        0
+    );
+    engine.disconnect(&account.id, true).await.unwrap();
+}
+
+/// Hole 1, custom scheme and device code: their browser also gets a launcher only this user can
+/// fetch (a device sign-in's `verification_uri_complete` carries its user code).
+#[tokio::test]
+async fn scheme_and_device_sign_ins_open_a_launcher_only_you_can_use() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let engine = engine(&sandbox, &idp).await;
+    let scheme = engine
+        .connect_begin_with(
+            "local-demo",
+            None,
+            Some(Duration::from_secs(30)),
+            Some(ca_core::catalog::RedirectKind::CustomScheme),
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(scheme.browser_url.starts_with("http://127.0.0.1:"));
+    assert_eq!(support::get_as_other_user(&scheme.browser_url).await.0, 403);
+    let real = support::follow_launcher(&scheme.browser_url).await;
+    assert!(real.starts_with(&idp.issuer), "{real}");
+    engine.connect_cancel(&scheme.flow_id);
+    let _ = engine.connect_finish(&scheme.flow_id).await;
+
+    let device = engine
+        .device_begin("local-demo", None, false)
+        .await
+        .unwrap();
+    assert!(device.verification_uri_complete.is_some());
+    let launcher = device.browser_url.clone().unwrap();
+    assert!(!launcher.contains(&device.user_code));
+    assert_eq!(support::get_as_other_user(&launcher).await.0, 403);
+    let finish = tokio::spawn({
+        let engine = engine.clone();
+        let flow = device.flow_id.clone();
+        async move { engine.device_finish(&flow).await }
+    });
+    // Our own browser follows the launcher to the page with the code, and approves.
+    play_browser(&launcher).await;
+    let account = finish.await.unwrap().unwrap();
+    assert_eq!(account.subject, "alice");
+    let audit = engine.audit_log(50).await.unwrap();
+    assert_eq!(
+        audit.iter().filter(|e| e.kind == "peer_refused").count(),
+        2,
+        "{audit:?}"
+    );
+    engine.disconnect(&account.id, true).await.unwrap();
+}
+
+/// RFC 9126: where the server takes pushed requests (here it requires them), the browser's URL
+/// carries only `client_id` and `request_uri`; state, PKCE and the redirect never appear in a URL.
+#[tokio::test]
+async fn a_pushed_request_keeps_the_sign_in_out_of_every_url() {
+    require_keyring();
+    let idp = Idp::start_with(&[("IDP_PAR", "required")]).await;
+    let sandbox = Sandbox::new();
+    let engine = engine(&sandbox, &idp).await;
+    let started = engine
+        .connect_begin("local-demo", None, Some(Duration::from_secs(30)), false)
+        .await
+        .unwrap();
+    let finish = tokio::spawn({
+        let engine = engine.clone();
+        let flow = started.flow_id.clone();
+        async move { engine.connect_finish(&flow).await }
+    });
+    let real = support::follow_launcher(&started.browser_url).await;
+    let mut keys: Vec<String> = url::Url::parse(&real)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, _)| k.into_owned())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["client_id", "request_uri"], "{real}");
+    assert!(query_param(&real, "request_uri").starts_with("urn:ietf:params:oauth:request_uri:"));
+    // The launcher works once.
+    let again = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(&started.browser_url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 410);
+    play_browser(&real).await;
+    let account = finish.await.unwrap().unwrap();
+    assert_eq!(account.subject, "alice");
+    let audit = engine.audit_log(50).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.kind == "flow_started" && e.detail.contains("pushed (RFC 9126)")),
         "{audit:?}"
     );
     engine.disconnect(&account.id, true).await.unwrap();

@@ -34,7 +34,7 @@ async fn interrupted_operations_are_rolled_back_or_finished() {
             .unwrap();
         let browser = tokio::process::Command::new("python3")
             .arg(support::repo_root().join("tests/idp/browser.py"))
-            .arg(&started.authorize_url)
+            .arg(&started.browser_url)
             .env("CA_TEST_LOGIN", login)
             .status();
         let (account, status) = tokio::join!(engine.connect_finish(&started.flow_id), browser);
@@ -112,7 +112,7 @@ async fn the_scheduler_refreshes_ahead_of_expiry_without_being_asked() {
         .unwrap();
     let browser = tokio::process::Command::new("python3")
         .arg(support::repo_root().join("tests/idp/browser.py"))
-        .arg(&started.authorize_url)
+        .arg(&started.browser_url)
         .status();
     let (account, status) = tokio::join!(engine.connect_finish(&started.flow_id), browser);
     assert!(status.unwrap().success());

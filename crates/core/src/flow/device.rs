@@ -30,6 +30,10 @@ pub struct DeviceStarted {
     pub user_code: String,
     pub verification_uri: String,
     pub verification_uri_complete: Option<String>,
+    /// What the browser is opened on when the server gave a `verification_uri_complete`: a
+    /// one-time launcher on this machine's loopback that only this user may fetch (that URL
+    /// carries the user code, so whoever opens it first could approve this sign-in).
+    pub browser_url: Option<String>,
     pub expires_in_secs: u32,
     pub interval_secs: u32,
 }
@@ -42,6 +46,8 @@ pub struct DevicePending {
     deadline: Instant,
     scopes: Vec<String>,
     account_id: String,
+    /// The one-time launcher the browser was opened on (it carries the user code).
+    _launcher: Option<crate::flow::loopback::Listener>,
     _guard: AccountGuard,
 }
 
@@ -118,6 +124,7 @@ impl Engine {
             verification_uri_complete: details
                 .verification_uri_complete()
                 .map(|u| u.secret().clone()),
+            browser_url: None,
             expires_in_secs: expires_in.as_secs() as u32,
             interval_secs: details.interval().as_secs().max(1) as u32,
         };
@@ -129,6 +136,29 @@ impl Engine {
             "device code",
         )
         .await;
+        // `verification_uri_complete` carries the user code: whoever opens it first can approve
+        // this device with their own account. The browser gets a one-time launcher instead.
+        let launcher = match started.verification_uri_complete.clone() {
+            Some(target) => Some(crate::flow::loopback::Bound::launcher_only().await?.serve(
+                crate::flow::loopback::Routes {
+                    callback: None,
+                    launch: crate::flow::loopback::launch_to(target),
+                    on_refused: self.refusal_audit(&account_id, &spec.id),
+                },
+            )),
+            None => None,
+        };
+        let mut started = started;
+        started.browser_url = launcher.as_ref().map(|l| l.launch_url.clone());
+        if open_browser {
+            let url = started
+                .browser_url
+                .as_deref()
+                .unwrap_or(&started.verification_uri);
+            if let Err(e) = crate::browser::open(url) {
+                tracing::warn!(error = %e.detailed(), "could not open the browser for the device code");
+            }
+        }
         let pending = DevicePending {
             device_code: SecretString::new(details.device_code().secret().clone()),
             interval: details.interval().max(Duration::from_secs(1)),
@@ -137,6 +167,7 @@ impl Engine {
             secret,
             scopes,
             account_id,
+            _launcher: launcher,
             _guard: guard,
         };
         self.devices
@@ -147,15 +178,6 @@ impl Engine {
             .lock()
             .expect("cancels poisoned")
             .insert(flow_id, Arc::new(Notify::new()));
-        if open_browser {
-            let url = started
-                .verification_uri_complete
-                .as_deref()
-                .unwrap_or(&started.verification_uri);
-            if let Err(e) = crate::browser::open(url) {
-                tracing::warn!(error = %e.detailed(), "could not open the browser for the device code");
-            }
-        }
         Ok(started)
     }
 

@@ -1,11 +1,23 @@
-//! The loopback redirect listener (RFC 8252 §7.3): 127.0.0.1, an ephemeral port, one path.
+//! The loopback listener of a sign-in (RFC 8252 §7.3): 127.0.0.1 (or `[::1]`, or both for
+//! `localhost`), an ephemeral port, two paths.
 //!
-//! It only parses HTTP (hyper) and hands each request on the callback path to the flow, which
-//! decides; requests elsewhere get 404 with no side effect. Dropping the listener closes it.
+//! - `/start/<random>`: the one-time launcher the browser is opened on. It answers with a 302 to
+//!   the real authorization URL, so neither that URL nor its `state` is ever on a command line
+//!   (which every local user can read in `/proc/PID/cmdline`).
+//! - the callback path, where the provider sends the browser back; each request is handed to the
+//!   flow, which decides. A listener that serves only the launcher (custom-scheme and device
+//!   sign-ins) has none.
+//!
+//! Every connection's peer is looked up before anything is read from it ([`crate::peer`]): one
+//! from another local user gets a static 403 and an audit entry, and changes nothing. Other paths
+//! get 404. Dropping the listener closes it.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,15 +27,19 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::catalog::{LoopbackHost, RedirectRules};
 use crate::error::{Error, ErrorKind, Result};
+use crate::peer;
 
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 64;
+/// Refused peers audited per listener; more are counted in the log only (no audit flooding).
+const MAX_AUDITED_REFUSALS: u32 = 10;
 
 /// A request that reached the callback path, with a channel for the page to answer with.
 #[derive(Debug)]
@@ -40,8 +56,43 @@ pub struct Page {
     pub text: String,
 }
 
+/// Where the launcher sends the browser, computed when it is fetched (a pushed authorization
+/// request, RFC 9126, lives about a minute, so it is made then).
+pub type LaunchFuture = Pin<Box<dyn Future<Output = Result<String>> + Send>>;
+pub type LaunchFn = Arc<dyn Fn() -> LaunchFuture + Send + Sync>;
+/// Told (with a description of the peer) when a connection from another user is refused.
+pub type RefusedFn = Arc<dyn Fn(String) + Send + Sync>;
+
+/// A launcher that always sends the browser to `url`.
+pub fn launch_to(url: String) -> LaunchFn {
+    Arc::new(move || {
+        let url = url.clone();
+        Box::pin(async move { Ok(url) })
+    })
+}
+
+/// What a bound listener serves.
+pub struct Routes {
+    /// The callback path and where its requests go; `None` serves only the launcher.
+    pub callback: Option<mpsc::Sender<Callback>>,
+    pub launch: LaunchFn,
+    pub on_refused: RefusedFn,
+}
+
+/// Sockets bound for a sign-in, not yet serving: their addresses are known, so the
+/// authorization URL (which names the redirect URI) can be built before anything is served.
+pub struct Bound {
+    sockets: Vec<TcpListener>,
+    path: String,
+    /// `http://HOST:PORT/PATH`, as the provider's rules spell the host.
+    pub redirect_uri: String,
+    /// `http://127.0.0.1:PORT/start/<random>` (or `[::1]`): what the browser is opened on.
+    pub launch_url: String,
+}
+
 pub struct Listener {
     pub redirect_uri: String,
+    pub launch_url: String,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -53,47 +104,137 @@ impl Drop for Listener {
     }
 }
 
-impl Listener {
+struct Shared {
+    callback: Option<(String, mpsc::Sender<Callback>)>,
+    launch_path: String,
+    launch: LaunchFn,
+    /// Set once the launcher has sent a browser on: it works once.
+    launched: tokio::sync::Mutex<bool>,
+    on_refused: RefusedFn,
+    refusals: AtomicU32,
+}
+
+impl Bound {
     /// Binds loopback as the provider's rules say (127.0.0.1, [::1], or both for `localhost`;
-    /// an ephemeral port unless one is fixed) and forwards callbacks on `rules.path` to `tx`.
-    pub async fn bind(tx: mpsc::Sender<Callback>, rules: &RedirectRules) -> Result<Self> {
-        let (listeners, port, host) = bind_addresses(rules).await?;
-        let path: Arc<str> = Arc::from(rules.path.as_str());
-        let redirect_uri = format!("http://{host}:{port}{path}");
+    /// an ephemeral port unless one is fixed).
+    pub async fn new(rules: &RedirectRules) -> Result<Self> {
+        let (sockets, port, host) = bind_addresses(rules).await?;
+        let launch_host = match rules.loopback_host {
+            LoopbackHost::Ipv6 => "[::1]",
+            _ => "127.0.0.1",
+        };
+        let token = oauth2::CsrfToken::new_random_len(32);
+        Ok(Self {
+            sockets,
+            path: rules.path.clone(),
+            redirect_uri: format!("http://{host}:{port}{}", rules.path),
+            launch_url: format!("http://{launch_host}:{port}/start/{}", token.secret()),
+        })
+    }
+
+    /// A listener on 127.0.0.1 that serves only a launcher (custom-scheme and device sign-ins).
+    pub async fn launcher_only() -> Result<Self> {
+        Self::new(&RedirectRules {
+            kinds: vec![],
+            loopback_host: LoopbackHost::Ipv4,
+            path: "/".into(),
+            fixed_port: None,
+        })
+        .await
+    }
+
+    pub fn serve(self, routes: Routes) -> Listener {
+        let launch_path = url::Url::parse(&self.launch_url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_default();
+        let shared = Arc::new(Shared {
+            callback: routes.callback.map(|tx| (self.path.clone(), tx)),
+            launch_path,
+            launch: routes.launch,
+            launched: tokio::sync::Mutex::new(false),
+            on_refused: routes.on_refused,
+            refusals: AtomicU32::new(0),
+        });
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let mut tasks = Vec::new();
-        for listener in listeners {
-            let (tx, slots, path) = (tx.clone(), slots.clone(), path.clone());
+        for listener in self.sockets {
+            let (shared, slots) = (shared.clone(), slots.clone());
             tasks.push(tokio::spawn(async move {
                 loop {
                     let Ok(permit) = slots.clone().acquire_owned().await else {
                         return;
                     };
-                    let Ok((stream, _)) = listener.accept().await else {
+                    let Ok((stream, remote)) = listener.accept().await else {
                         // e.g. out of file descriptors: back off rather than spin.
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     };
-                    let (tx, path) = (tx.clone(), path.clone());
+                    let shared = shared.clone();
                     tokio::spawn(async move {
-                        let service = service_fn(move |req| handle(req, tx.clone(), path.clone()));
-                        let conn = http1::Builder::new()
-                            .timer(TokioTimer::new())
-                            .header_read_timeout(Duration::from_secs(3))
-                            .keep_alive(false)
-                            .serve_connection(TokioIo::new(stream), service);
-                        // A client that never finishes is cut off.
-                        let _ = tokio::time::timeout(Duration::from_secs(30), conn).await;
+                        // Decided before a byte of the request is read.
+                        let verdict = match stream.local_addr() {
+                            Ok(local) => peer::of_connection(local, remote),
+                            Err(e) => peer::Peer::Unknown(e.to_string()),
+                        };
+                        if verdict.allowed() {
+                            serve_connection(stream, shared).await;
+                        } else {
+                            refuse(stream, &shared, &verdict).await;
+                        }
                         drop(permit);
                     });
                 }
             }));
         }
-        Ok(Self {
-            redirect_uri,
+        Listener {
+            redirect_uri: self.redirect_uri,
+            launch_url: self.launch_url,
             tasks,
-        })
+        }
     }
+}
+
+async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
+    let service = service_fn(move |req| handle(req, shared.clone()));
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(3))
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(stream), service);
+    // A client that never finishes is cut off.
+    let _ = tokio::time::timeout(Duration::from_secs(30), conn).await;
+}
+
+/// What a peer of another user is told, whatever it sent (which is never parsed).
+const FORBIDDEN: &str = "This sign-in belongs to another user of this computer.\n";
+
+async fn refuse(mut stream: TcpStream, shared: &Shared, verdict: &peer::Peer) {
+    let n = shared.refusals.fetch_add(1, Ordering::Relaxed) + 1;
+    let detail = format!("a connection from {} was refused", verdict.describe());
+    if n <= MAX_AUDITED_REFUSALS {
+        (shared.on_refused)(detail);
+    } else {
+        tracing::warn!(count = n, "{detail}");
+    }
+    let answer = format!(
+        "HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\n\
+         cache-control: no-store\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{FORBIDDEN}",
+        FORBIDDEN.len()
+    );
+    let _ = stream.write_all(answer.as_bytes()).await;
+    let _ = stream.shutdown().await;
+    // Drain (unread) what the peer sent, briefly, so it sees the 403 rather than a reset.
+    let mut sink = [0u8; 4096];
+    let drain = async {
+        let mut total = 0;
+        while let Ok(k) = stream.read(&mut sink).await {
+            total += k;
+            if k == 0 || total > 64 * 1024 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
 /// How many fresh ephemeral ports `localhost` tries when another program holds the `[::1]` half.
@@ -153,16 +294,21 @@ async fn bind_addresses(rules: &RedirectRules) -> Result<(Vec<TcpListener>, u16,
 
 async fn handle(
     req: Request<hyper::body::Incoming>,
-    tx: mpsc::Sender<Callback>,
-    path: Arc<str>,
+    shared: Arc<Shared>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    if req.method() != Method::GET || req.uri().path() != &*path {
-        return Ok(render(&Page {
-            status: 404,
-            title: "Not found",
-            text: "Nothing here.".into(),
-        }));
+    if req.method() != Method::GET {
+        return Ok(render(&not_found()));
     }
+    if req.uri().path() == shared.launch_path {
+        return Ok(launch(&shared).await);
+    }
+    let Some((_, tx)) = shared
+        .callback
+        .as_ref()
+        .filter(|(path, _)| req.uri().path() == path)
+    else {
+        return Ok(render(&not_found()));
+    };
     let params: HashMap<String, String> = req
         .uri()
         .query()
@@ -182,6 +328,49 @@ async fn handle(
         return Ok(render(&gone));
     }
     Ok(render(&answer.await.unwrap_or(gone)))
+}
+
+fn not_found() -> Page {
+    Page {
+        status: 404,
+        title: "Not found",
+        text: "Nothing here.".into(),
+    }
+}
+
+/// The launcher: the first fetch that can be sent on gets a 302; later ones are told it was used.
+async fn launch(shared: &Shared) -> Response<Full<Bytes>> {
+    let mut launched = shared.launched.lock().await;
+    if *launched {
+        return render(&Page {
+            status: 410,
+            title: "Sign-in link already used",
+            text: "This sign-in link was already opened. Finish signing in in the tab it opened, \
+                   or start again from Connected Accounts."
+                .into(),
+        });
+    }
+    match (shared.launch)().await {
+        Ok(url) => {
+            *launched = true;
+            Response::builder()
+                .status(StatusCode::FOUND)
+                .header("location", url)
+                .header("cache-control", "no-store")
+                .header("referrer-policy", "no-referrer")
+                .header("connection", "close")
+                .body(Full::new(Bytes::new()))
+                .unwrap_or_else(|_| render(&not_found()))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e.detailed(), "the sign-in could not be started");
+            render(&Page {
+                status: 502,
+                title: "The sign-in could not start",
+                text: format!("{} {}", e.message, e.hint.clone().unwrap_or_default()),
+            })
+        }
+    }
 }
 
 fn render(page: &Page) -> Response<Full<Bytes>> {
@@ -210,6 +399,18 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// A callback listener for the listener's tests: its launcher goes to example.com.
+#[cfg(test)]
+impl Listener {
+    pub(crate) async fn bind(tx: mpsc::Sender<Callback>, rules: &RedirectRules) -> Result<Self> {
+        Ok(Bound::new(rules).await?.serve(Routes {
+            callback: Some(tx),
+            launch: launch_to("https://example.com/authorize?state=s".into()),
+            on_refused: Arc::new(|_| {}),
+        }))
+    }
 }
 
 /// Redirect rules for the listener's tests.
@@ -437,5 +638,127 @@ mod hostile_tests {
         assert!(out.starts_with("HTTP/1.1 200"), "{out}");
         answer.await.unwrap();
         drop(idle);
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod peer_tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn port_of(url: &str) -> u16 {
+        url::Url::parse(url).unwrap().port().unwrap()
+    }
+
+    /// `curl`-like GET through Python as uid 65534 (needs root, as CI runs): status and body.
+    fn get_as_nobody(url: &str) -> String {
+        assert_eq!(
+            unsafe { libc::geteuid() },
+            0,
+            "this test acts as uid 65534 through setpriv, which needs root"
+        );
+        let script = "import sys,urllib.request,urllib.error\n\
+            try:\n  r=urllib.request.urlopen(sys.argv[1],timeout=5); print(r.status, r.read().decode())\n\
+            except urllib.error.HTTPError as e: print(e.code, e.read().decode())\n";
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(["/usr/bin/python3", "-c", script, url])
+            .env("no_proxy", "*")
+            .output()
+            .expect("run setpriv (util-linux)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn another_user_gets_403_and_uses_up_nothing() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        let l = Bound::new(&test_rules(LoopbackHost::Ipv4, "/callback"))
+            .await
+            .unwrap()
+            .serve(Routes {
+                callback: Some(tx),
+                launch: launch_to("https://example.com/authorize?state=s".into()),
+                on_refused: {
+                    let refused = refused.clone();
+                    Arc::new(move |d| refused.lock().unwrap().push(d))
+                },
+            });
+        assert!(l.launch_url.contains("/start/"), "{}", l.launch_url);
+        let (launch, callback) = (
+            l.launch_url.clone(),
+            format!("{}?code=c&state=s", l.redirect_uri),
+        );
+        let (a, b) =
+            tokio::task::spawn_blocking(move || (get_as_nobody(&launch), get_as_nobody(&callback)))
+                .await
+                .unwrap();
+        for answer in [&a, &b] {
+            assert!(
+                answer.starts_with("403 This sign-in belongs to another user"),
+                "{answer}"
+            );
+        }
+        assert!(
+            rx.try_recv().is_err(),
+            "another user's callback reached the flow"
+        );
+        let audited = refused.lock().unwrap().clone();
+        assert_eq!(audited.len(), 2, "{audited:?}");
+        assert!(audited[0].contains("uid 65534"), "{audited:?}");
+
+        // Our own browser still gets the launcher (once), and the callback path.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap();
+        let first = client.get(&l.launch_url).send().await.unwrap();
+        assert_eq!(first.status(), 302);
+        assert_eq!(
+            first.headers()["location"],
+            "https://example.com/authorize?state=s"
+        );
+        let again = client.get(&l.launch_url).send().await.unwrap();
+        assert_eq!(again.status(), 410, "the launcher works once");
+        let answer = tokio::spawn(async move {
+            let cb = rx.recv().await.unwrap();
+            cb.reply
+                .send(Page {
+                    status: 200,
+                    title: "Done",
+                    text: "ok".into(),
+                })
+                .unwrap();
+        });
+        let ok = client
+            .get(format!("{}?code=c&state=s", l.redirect_uri))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+        answer.await.unwrap();
+        assert_eq!(port_of(&l.launch_url), port_of(&l.redirect_uri));
+    }
+
+    #[tokio::test]
+    async fn a_launcher_only_listener_has_no_callback_path() {
+        let l = Bound::launcher_only().await.unwrap().serve(Routes {
+            callback: None,
+            launch: launch_to("https://example.com/device?user_code=ABCD".into()),
+            on_refused: Arc::new(|_| {}),
+        });
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", port_of(&l.launch_url));
+        for stray in ["/", "/callback?code=c&state=s", "/start/guess"] {
+            let r = client.get(format!("{base}{stray}")).send().await.unwrap();
+            assert_eq!(r.status(), 404, "{stray}");
+        }
+        let r = client.get(&l.launch_url).send().await.unwrap();
+        assert_eq!(r.status(), 302);
     }
 }

@@ -9,6 +9,7 @@
 pub mod device;
 pub mod identity;
 pub mod loopback;
+mod par;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,7 +33,7 @@ use crate::provider::normalize_scopes;
 use crate::secret::{SecretString, TokenSet};
 use crate::spec::Spec;
 use crate::token;
-use loopback::{Callback, Listener, Page};
+use loopback::{Bound, Callback, LaunchFn, Listener, Page, RefusedFn, Routes};
 
 /// The app's private-use redirect (RFC 8252 §7.1), for providers that accept custom schemes.
 pub const CUSTOM_SCHEME_REDIRECT: &str = "io.github.connectedaccounts:/oauth/callback";
@@ -57,7 +58,10 @@ const MAX_AUDITED_MISMATCHES: u32 = 10;
 pub struct ConnectStarted {
     pub flow_id: String,
     pub provider: String,
-    pub authorize_url: String,
+    /// What the browser is opened on: a one-time launcher on this machine's loopback (only this
+    /// user may fetch it) that sends the browser on to the provider. The provider's own URL, with
+    /// the sign-in's `state`, is never shown, printed or put on a command line.
+    pub browser_url: String,
     pub redirect_uri: String,
     pub timeout_secs: u32,
 }
@@ -193,13 +197,17 @@ impl Engine {
             }
             _ => RedirectKind::Loopback,
         };
-        let (listener, redirect_uri, scheme_sender) = match kind {
+        // A custom-scheme sign-in still has a loopback listener: it serves only the launcher.
+        let (bound, redirect_uri) = match kind {
             RedirectKind::Loopback => {
-                let l = Listener::bind(tx, &provider.redirect).await?;
-                let uri = l.redirect_uri.clone();
-                (Some(l), uri, None)
+                let b = Bound::new(&provider.redirect).await?;
+                let uri = b.redirect_uri.clone();
+                (b, uri)
             }
-            RedirectKind::CustomScheme => (None, CUSTOM_SCHEME_REDIRECT.to_string(), Some(tx)),
+            RedirectKind::CustomScheme => (
+                Bound::launcher_only().await?,
+                CUSTOM_SCHEME_REDIRECT.to_string(),
+            ),
         };
         let client = token::client(&provider, secret.as_ref(), Some(&redirect_uri))?;
         let mut request = client.authorize_url(|| CsrfToken::new_random_len(32));
@@ -230,22 +238,36 @@ impl Engine {
         let (url, state) = request.url();
 
         let account_id = account::new_id();
+        let listener = bound.serve(Routes {
+            callback: (kind == RedirectKind::Loopback).then_some(tx.clone()),
+            launch: self.launcher(&provider, secret.clone(), url)?,
+            on_refused: self.refusal_audit(&account_id, &provider.id),
+        });
+        let scheme_sender = (kind == RedirectKind::CustomScheme).then_some(tx);
         let guard = self.locks.lock(&account_id).await?;
         account::insert_connecting(&self.db, &account_id, &provider.id, &scopes).await?;
         let flow_id = uuid::Uuid::new_v4().simple().to_string();
         let started = ConnectStarted {
             flow_id: flow_id.clone(),
             provider: provider.id.clone(),
-            authorize_url: url.to_string(),
+            browser_url: listener.launch_url.clone(),
             redirect_uri: redirect_uri.clone(),
             timeout_secs: timeout.as_secs().min(u32::MAX as u64) as u32,
+        };
+        let pushed = if provider.par_endpoint.is_some() {
+            ", pushed (RFC 9126)"
+        } else {
+            ""
         };
         audit::record(
             &self.db,
             AuditKind::FlowStarted,
             Some(&account_id),
             Some(&provider.id),
-            &format!("redirect {redirect_uri}, scopes {}", scopes.join(" ")),
+            &format!(
+                "redirect {redirect_uri}, scopes {}{pushed}",
+                scopes.join(" ")
+            ),
         )
         .await;
         let pending = Pending {
@@ -261,7 +283,7 @@ impl Engine {
             expected_subject,
             mismatches: 0,
             callbacks,
-            _listener: listener,
+            _listener: Some(listener),
             _guard: guard,
         };
         if let Some(sender) = scheme_sender {
@@ -283,13 +305,59 @@ impl Engine {
             .expect("cancels poisoned")
             .insert(flow_id, Arc::new(Notify::new()));
         if open_browser {
-            if let Err(e) = crate::browser::open(&started.authorize_url) {
+            if let Err(e) = crate::browser::open(&started.browser_url) {
                 self.connect_cancel(&started.flow_id);
                 let _ = self.finish_flow(&started.flow_id).await;
                 return Err(e);
             }
         }
         Ok(started)
+    }
+
+    /// Where a sign-in's launcher sends the browser: the authorization URL, or, where the server
+    /// takes pushed requests (RFC 9126), the URL of a request pushed at that moment.
+    fn launcher(
+        &self,
+        provider: &Spec,
+        secret: Option<SecretString>,
+        url: url::Url,
+    ) -> Result<LaunchFn> {
+        let Some(endpoint) = provider.par_endpoint.clone() else {
+            return Ok(loopback::launch_to(url.into()));
+        };
+        let (http, spec) = (self.http()?.clone(), provider.clone());
+        Ok(Arc::new(move || {
+            let (http, spec, secret, endpoint, url) = (
+                http.clone(),
+                spec.clone(),
+                secret.clone(),
+                endpoint.clone(),
+                url.clone(),
+            );
+            Box::pin(async move { par::push(&http, &spec, secret.as_ref(), &endpoint, &url).await })
+        }))
+    }
+
+    /// Audits a connection another local user made to a sign-in's listener (it was refused).
+    pub(crate) fn refusal_audit(&self, account_id: &str, provider_id: &str) -> RefusedFn {
+        let (db, account, provider) = (
+            self.db.clone(),
+            account_id.to_string(),
+            provider_id.to_string(),
+        );
+        Arc::new(move |detail: String| {
+            let (db, account, provider) = (db.clone(), account.clone(), provider.clone());
+            tokio::spawn(async move {
+                audit::record(
+                    &db,
+                    AuditKind::PeerRefused,
+                    Some(&account),
+                    Some(&provider),
+                    &detail,
+                )
+                .await;
+            });
+        })
     }
 
     /// Cancels a pending sign-in; its `connect_finish` returns a "cancelled" error.

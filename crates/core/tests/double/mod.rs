@@ -123,7 +123,7 @@ pub async fn sign_in(
         .connect_begin(id, None, Some(Duration::from_secs(20)), false)
         .await
         .unwrap();
-    let params = query(&started.authorize_url);
+    let params = query(&crate::support::follow_launcher(&started.browser_url).await);
     let finish = tokio::spawn({
         let engine = h.engine.clone();
         let flow = started.flow_id.clone();
