@@ -14,27 +14,37 @@ step() { printf '\n==> packages: %s (%ss)\n' "$*" "$((SECONDS - started))"; }
 
 step "build the .deb and .rpm"
 mapfile -t built < <(scripts/package.sh | tail -2)
-export CA_DEB="${built[0]}" CA_RPM="${built[1]}"
+# Kept aside: the upgrade below builds into the same target folder.
+packages=$(mktemp -d -t ca-packages.XXXXXX)
+upgrade_src="$CARGO_TARGET_DIR/upgrade-src"
+trap 'rm -rf "$packages" "$upgrade_src"' EXIT
+cp "${built[0]}" "${built[1]}" "$packages/"
+export CA_DEB="$packages/$(basename "${built[0]}")" CA_RPM="$packages/$(basename "${built[1]}")"
 ls -l "$CA_DEB" "$CA_RPM"
 
 step "build the upgrade: the same tree, next patch version, one more migration"
-upgrade_src=$(mktemp -d -t ca-upgrade-src.XXXXXX)
-trap 'rm -rf "$upgrade_src"' EXIT
+# The same target folder as the release build, so it reuses every compiled dependency and only
+# the workspace's own crates are built again; a fixed source path keeps their artifacts apart.
+rm -rf "$upgrade_src" && mkdir -p "$upgrade_src"
 git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$upgrade_src"
 ln -s "$PWD/node_modules" "$upgrade_src/node_modules"
 ln -s "$PWD/ui/node_modules" "$upgrade_src/ui/node_modules"
 version=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml","rb"))["workspace"]["package"]["version"])')
 export CA_UPGRADE_VERSION=$(python3 -c "v='$version'.split('.'); v[2]=str(int(v[2])+1); print('.'.join(v))")
 sed -i "0,/^version = \"$version\"/s//version = \"$CA_UPGRADE_VERSION\"/" "$upgrade_src/Cargo.toml"
-cat > "$upgrade_src/crates/core/migrations/0003_upgrade_probe.sql" <<'SQL'
+last=$(ls crates/core/migrations | sed -n 's/^\([0-9]\{4\}\)_.*\.sql$/\1/p' | sort -n | tail -1)
+probe=$(printf '%04d_upgrade_probe.sql' $((10#$last + 1)))
+cat > "$upgrade_src/crates/core/migrations/$probe" <<'SQL'
 -- Only in the upgrade test's build: proves a newer package migrates an existing database.
 CREATE TABLE upgrade_probe (id INTEGER PRIMARY KEY, note TEXT NOT NULL);
 INSERT INTO upgrade_probe (note) VALUES ('migrated by the upgrade');
+-- As a new version whose profile names another server would: test_upgrade.py's "Moved demo".
+UPDATE providers SET token_endpoint = 'http://127.0.0.1:9/token' WHERE id = 'moved-demo';
 SQL
-# Its own target folder, so the main build's outputs stay cached.
 (cd "$upgrade_src" && cargo update --workspace --offline -q &&
-  CARGO_TARGET_DIR="$CARGO_TARGET_DIR-upgrade" scripts/package.sh | tail -2 > "$upgrade_src/built")
-export CA_UPGRADE_DEB=$(head -1 "$upgrade_src/built")
+  scripts/package.sh | tail -2 > "$upgrade_src/built")
+export CA_UPGRADE_DEB="$packages/$(basename "$(head -1 "$upgrade_src/built")")"
+cp "$(head -1 "$upgrade_src/built")" "$CA_UPGRADE_DEB"
 ls -l "$CA_UPGRADE_DEB"
 
 step "inspect both packages, install the .deb"

@@ -20,6 +20,11 @@
 //       IDP_REFRESH_TTL   refresh token lifetime, seconds (default 1209600 = 14 days)
 //       IDP_PAR           pushed authorization requests (RFC 9126): on (default, as
 //                         oidc-provider ships), off, or required
+//       IDP_GITLAB=1      also answer as a GitLab instance does for the app's built-in
+//                         GitLab profile (providers configure gitlab --set base=ISSUER):
+//                         /oauth/authorize, /oauth/token, /oauth/revoke and /api/v4/user
+//                         (claims id, username, email under the read_user scope, which
+//                         needs openid too), and a refresh token with every grant
 //       IDP_EXIT_ON_STDIN_EOF=1  exit when stdin reaches end-of-file, so a
 //                         crashed parent holding the pipe cannot leave an
 //                         orphan server behind (off by default)
@@ -71,6 +76,7 @@ const config = {
   idTokenTtl: envInt('IDP_ID_TOKEN_TTL', 3600, { min: 1 }),
   refreshTtl: envInt('IDP_REFRESH_TTL', 14 * 24 * 60 * 60, { min: 1 }),
   par: (process.env.IDP_PAR || 'on').trim(),
+  gitlab: process.env.IDP_GITLAB === '1',
   exitOnStdinEof: process.env.IDP_EXIT_ON_STDIN_EOF === '1',
   debug: process.env.IDP_DEBUG === '1',
 };
@@ -202,8 +208,17 @@ const provider = new Provider(issuer, {
     },
   ],
   responseTypes: ['code'],
-  scopes: ['openid', 'profile', 'email', 'offline_access'],
+  scopes: ['openid', 'profile', 'email', 'offline_access', ...(config.gitlab ? ['read_user'] : [])],
+  ...(config.gitlab ? {
+    routes: {
+      authorization: '/oauth/authorize',
+      token: '/oauth/token',
+      revocation: '/oauth/revoke',
+      userinfo: '/api/v4/user',
+    },
+  } : {}),
   claims: {
+    ...(config.gitlab ? { read_user: ['id', 'username', 'email'] } : {}),
     acr: null,
     sid: null,
     auth_time: null,
@@ -218,6 +233,8 @@ const provider = new Provider(issuer, {
       async claims() {
         return {
           sub: id,
+          id,
+          username: id,
           name: displayName(id),
           email: `${id}@example.test`,
           email_verified: true,
@@ -248,7 +265,7 @@ const provider = new Provider(issuer, {
   },
   rotateRefreshToken: true,
   issueRefreshToken: async (_ctx, client, code) => (
-    client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access')
+    client.grantTypeAllowed('refresh_token') && (config.gitlab || code.scopes.has('offline_access'))
   ),
   ttl: {
     AccessToken: config.accessTtl,

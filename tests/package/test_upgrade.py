@@ -65,19 +65,32 @@ def test_an_upgrade_keeps_the_account_and_migrates_its_database(idp, home):
     account = cli(env, "connect", "local-demo", "--json")
     tokens_before = keychain(account["id"])
     assert tokens_before
+    # The upgrade's migration re-points this provider's token endpoint at another server, as a
+    # new version whose built-in profile changed would.
+    cli(env, "providers", "add", "--issuer", idp, "--client-id", "connected-accounts-demo", "--name", "Moved demo")
+    moved = cli(env, "connect", "moved-demo", "--json")
 
     run("apt-get", "install", "-y", "-q", "--no-install-recommends", str(UPGRADE_DEB), env=APT_ENV)
     assert run("dpkg-query", "-W", "-f=${Version}", "connected-accounts").stdout == UPGRADE_VERSION
 
-    after = cli(env, "list", "--json")
-    assert [(a["id"], a["status"], a["subject"]) for a in after] == [(account["id"], "connected", "alice")]
+    after = {a["id"]: (a["status"], a["subject"]) for a in cli(env, "list", "--json")}
+    assert after == {account["id"]: ("connected", "alice"), moved["id"]: ("connected", "alice")}
     assert keychain(account["id"]) == tokens_before, "the tokens were not touched"
     probe = cli(env, "test", account["id"], "--json")
     assert probe["status"] == 200, probe
     db = sqlite3.connect(root / "data/connected-accounts/accounts.sqlite3")
     versions = [v for (v,) in db.execute("SELECT version FROM _sqlx_migrations ORDER BY version")]
-    assert versions[-1] == 3, f"the upgrade's migration ran: {versions}"
+    shipped = len(list((ROOT / "crates/core/migrations").glob("*.sql")))
+    assert versions[-1] == shipped + 1, f"the upgrade's migration ran: {versions}"
     assert db.execute("SELECT count(*) FROM upgrade_probe").fetchone() == (1,)
+
+    # The re-pointed provider's account is sent nowhere new: it needs reconnecting, and says
+    # where it was connected and where its provider points now.
+    refused = run("/usr/bin/connected-accounts", "refresh", moved["id"], env=env, check=False)
+    assert refused.returncode == 3, refused.stderr
+    assert idp in refused.stderr and "http://127.0.0.1:9" in refused.stderr, refused.stderr
+    status = {a["id"]: a["status"] for a in cli(env, "list", "--json")}
+    assert status == {account["id"]: "connected", moved["id"]: "needs_reconnect"}, status
 
 
 def test_removing_the_package_leaves_the_users_data_alone(home):

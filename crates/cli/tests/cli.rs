@@ -1059,3 +1059,86 @@ async fn a_setting_cannot_dodge_the_https_rule_by_letter_case() {
         assert!(out.status.success(), "{base}: {}", stderr(&out));
     }
 }
+
+/// Hole 2 (issue 12): two real servers, each answering as a GitLab instance. An account connected
+/// at A whose provider is then re-pointed at B (`--set base=B`) sends nothing to B: refresh, test
+/// and `token` say "needs reconnect" (exit 3) naming both servers, and disconnecting revokes the
+/// grant at A, where it lives.
+#[tokio::test]
+async fn moving_a_provider_never_sends_its_accounts_tokens_to_the_new_server() {
+    require_keyring();
+    let gitlab = [("IDP_GITLAB", "1"), ("IDP_PAR", "off")];
+    let (a, b) = (
+        Idp::start_with(&gitlab).await,
+        Idp::start_with(&gitlab).await,
+    );
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    let configure = |base: &str| {
+        let setting = format!("base={base}");
+        let cli = &cli;
+        async move {
+            cli.ok(&[
+                "providers",
+                "configure",
+                "gitlab",
+                "--client-id",
+                "connected-accounts-demo",
+                "--set",
+                &setting,
+            ])
+            .await
+        }
+    };
+    configure(&a.issuer).await;
+    let id = cli
+        .ok(&[
+            "connect",
+            "gitlab",
+            "--scope",
+            "openid",
+            "--scope",
+            "read_user",
+            "--timeout",
+            "30",
+        ])
+        .await
+        .trim()
+        .to_string();
+    cli.ok(&["test", &id]).await;
+    cli.ok(&["refresh", &id]).await;
+    let before = a.stats().await;
+    assert_eq!(before["userinfo_success"], 2, "connect and test: {before}");
+    assert_eq!(before["refresh_success"], 1, "{before}");
+
+    configure(&b.issuer).await;
+    for args in [["refresh", &id], ["test", &id], ["token", &id]] {
+        let out = cli.run(&args).await;
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+        let text = stderr(&out);
+        assert!(
+            text.contains(&a.issuer) && text.contains(&b.issuer),
+            "{args:?} names both servers: {text}"
+        );
+    }
+    let listed = cli.json(&["list", "--json"]).await;
+    assert_eq!(listed[0]["status"], "needs_reconnect", "{listed}");
+    let at_b = b.stats().await;
+    for counter in [
+        "refresh_success",
+        "refresh_error",
+        "userinfo_success",
+        "userinfo_error",
+        "revocation_requests",
+    ] {
+        assert_eq!(at_b[counter], 0, "B saw {counter}: {at_b}");
+    }
+    assert_eq!(at_b["errors"], serde_json::json!({}), "{at_b}");
+
+    // Disconnecting revokes at A, where the grant lives; B still hears nothing.
+    cli.ok(&["revoke", &id, "--yes"]).await;
+    let after = a.stats().await;
+    assert_eq!(after["revocation_success"], 1, "{after}");
+    assert_eq!(b.stats().await["revocation_requests"], 0);
+    assert!(keychain_lookup(SERVICE, &id).await.is_none());
+}

@@ -100,6 +100,8 @@ pub struct AccountRow {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The endpoint set it was connected with (JSON of [`crate::pinned::Endpoints`]).
+    pub endpoints: Option<String>,
 }
 
 impl AccountRow {
@@ -139,9 +141,11 @@ impl AccountRow {
     }
 }
 
-const SELECT: &str = "SELECT a.id, a.provider_id, p.name AS provider_name, a.subject, a.display_name, \
+const SELECT: &str =
+    "SELECT a.id, a.provider_id, p.name AS provider_name, a.subject, a.display_name, \
      a.email, a.scopes_requested, a.scopes_granted, a.scopes_source, a.status, a.expires_at, \
-     a.last_error, a.created_at, a.updated_at FROM accounts a JOIN providers p ON p.id = a.provider_id";
+     a.last_error, a.created_at, a.updated_at, a.endpoints \
+     FROM accounts a JOIN providers p ON p.id = a.provider_id";
 
 pub async fn list(db: &Db) -> Result<Vec<AccountRow>> {
     Ok(
@@ -241,11 +245,17 @@ pub async fn find_by_subject(db: &Db, provider_id: &str, subject: &str) -> Resul
 }
 
 /// Settles a connect on the row `id`: identity, grant, `connected`.
-pub async fn complete_connect(db: &Db, id: &str, who: &Identity, grant: &Grant) -> Result<()> {
+pub async fn complete_connect(
+    db: &Db,
+    id: &str,
+    who: &Identity,
+    grant: &Grant,
+    endpoints: &crate::pinned::Endpoints,
+) -> Result<()> {
     let done = sqlx::query(
         "UPDATE accounts SET subject = ?, display_name = ?, email = ?, scopes_requested = ?, \
          scopes_granted = ?, scopes_source = ?, expires_at = ?, status = 'connected', \
-         last_error = NULL, updated_at = ? WHERE id = ?",
+         last_error = NULL, endpoints = ?, updated_at = ? WHERE id = ?",
     )
     .bind(&who.subject)
     .bind(&who.display_name)
@@ -254,6 +264,7 @@ pub async fn complete_connect(db: &Db, id: &str, who: &Identity, grant: &Grant) 
     .bind(serde_json::to_string(&grant.scopes_granted).expect("scopes serialize"))
     .bind(scopes_source_str(grant.scopes_source))
     .bind(grant.expires_at)
+    .bind(serde_json::to_string(endpoints).expect("endpoints serialize"))
     .bind(now_ms())
     .bind(id)
     .execute(db)
@@ -265,6 +276,16 @@ pub async fn complete_connect(db: &Db, id: &str, who: &Identity, grant: &Grant) 
         )
         .hint("connect again"));
     }
+    Ok(())
+}
+
+/// Records the endpoint set an account's tokens may go to.
+pub async fn set_endpoints(db: &Db, id: &str, endpoints: &crate::pinned::Endpoints) -> Result<()> {
+    sqlx::query("UPDATE accounts SET endpoints = ? WHERE id = ?")
+        .bind(serde_json::to_string(endpoints).expect("endpoints serialize"))
+        .bind(id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 

@@ -19,6 +19,7 @@ pub mod locks;
 pub mod logging;
 pub mod paths;
 pub mod peer;
+pub mod pinned;
 pub mod probe;
 pub mod provider;
 pub mod recover;

@@ -57,7 +57,7 @@ impl Engine {
     /// Calls the account's user endpoint (refreshing first if the token is stale).
     pub async fn test_account(&self, query: &str) -> Result<ProbeResult> {
         let row = self.row(query).await?;
-        let spec = self.spec(&row.provider_id).await?;
+        let spec = self.spec_for_tokens(&row).await?;
         if spec.whoami.is_none() {
             return Err(Error::new(
                 ErrorKind::Provider,

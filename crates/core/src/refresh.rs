@@ -50,6 +50,8 @@ impl Engine {
         if row.status() == AccountStatus::NeedsReconnect {
             return Err(needs_reconnect(&row));
         }
+        // A provider moved under the account: no token of it is handed out or sent on.
+        self.spec_for_tokens(&row).await?;
         let tokens = self.tokens_or_reconnect(&row).await?;
         if !is_stale(&tokens, now_ms()) {
             return Ok((row, tokens));
@@ -100,7 +102,7 @@ impl Engine {
 
     /// Calls the token endpoint with the refresh token. The caller holds the account's lock.
     pub(crate) async fn refresh_locked(&self, row: &AccountRow, old: TokenSet) -> Result<TokenSet> {
-        let provider = self.spec(&row.provider_id).await?;
+        let provider = self.spec_for_tokens(row).await?;
         let Some(refresh_token) = old.refresh_token.clone() else {
             if is_stale(&old, now_ms()) {
                 self.settle(

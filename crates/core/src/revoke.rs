@@ -56,7 +56,11 @@ impl Engine {
         row: &AccountRow,
         remove_if_revoke_fails: bool,
     ) -> Result<DisconnectOutcome> {
-        let provider = self.spec(&row.provider_id).await?;
+        // Revoked where the account was connected, even if its provider points elsewhere now.
+        let provider = match self.pinned_spec(row).await? {
+            crate::pinned::Pinned::Same(spec) => *spec,
+            crate::pinned::Pinned::Moved { recorded, .. } => *recorded,
+        };
         let previous = match row.status() {
             // An interrupted disconnect being finished: the account was usable before it.
             AccountStatus::Disconnecting => AccountStatus::Connected,

@@ -182,6 +182,7 @@ mod tests {
             last_error: None,
             created_at: 0,
             updated_at,
+            endpoints: None,
         }
     }
 

@@ -159,6 +159,19 @@ async fn a_silent_provider_times_out_and_a_gone_one_is_offline_both_keep_the_tok
         &h.engine_catalog()[0],
         &format!("http://127.0.0.1:{closed}"),
     );
+    // A provider moved under an account is refused before any network (hole 2 of issue 12):
+    // forget the account's recorded endpoints, as for one connected by an older version, so it
+    // takes the closed port as its own on first use.
+    let paths = ca_core::paths::Paths::rooted(&h.sandbox_dir(), &h.namespace);
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", paths.database_file().display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE accounts SET endpoints = NULL WHERE id = ?")
+        .bind(&id)
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
     let engine = ca_core::Engine::open(
         ca_core::paths::Paths::rooted(&h.sandbox_dir(), &h.namespace),
         ca_core::secret::Keychain::platform(h.namespace.clone()),

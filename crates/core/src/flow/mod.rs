@@ -799,7 +799,8 @@ impl Engine {
             scopes_source,
             expires_at,
         };
-        account::complete_connect(&self.db, &target, &who, &grant).await?;
+        let endpoints = crate::pinned::Endpoints::of(p);
+        account::complete_connect(&self.db, &target, &who, &grant, &endpoints).await?;
         if existing.is_some() {
             account::delete(&self.db, pending_id).await?;
         }
