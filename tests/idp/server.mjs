@@ -25,6 +25,7 @@
 //                         /oauth/authorize, /oauth/token, /oauth/revoke and /api/v4/user
 //                         (claims id, username, email under the read_user scope, which
 //                         needs openid too), and a refresh token with every grant
+//       IDP_EMAIL_VERIFIED=0  claim e-mail addresses as not verified (default: verified)
 //       IDP_EXIT_ON_STDIN_EOF=1  exit when stdin reaches end-of-file, so a
 //                         crashed parent holding the pipe cannot leave an
 //                         orphan server behind (off by default)
@@ -77,6 +78,7 @@ const config = {
   refreshTtl: envInt('IDP_REFRESH_TTL', 14 * 24 * 60 * 60, { min: 1 }),
   par: (process.env.IDP_PAR || 'on').trim(),
   gitlab: process.env.IDP_GITLAB === '1',
+  emailVerified: process.env.IDP_EMAIL_VERIFIED !== '0',
   exitOnStdinEof: process.env.IDP_EXIT_ON_STDIN_EOF === '1',
   debug: process.env.IDP_DEBUG === '1',
 };
@@ -237,7 +239,7 @@ const provider = new Provider(issuer, {
           username: id,
           name: displayName(id),
           email: `${id}@example.test`,
-          email_verified: true,
+          email_verified: config.emailVerified,
         };
       },
     };

@@ -63,6 +63,10 @@ def test_an_upgrade_keeps_the_account_and_migrates_its_database(idp, home):
     root, env = home
     cli(env, "providers", "add", "--issuer", idp, "--client-id", "connected-accounts-demo", "--name", "Local demo")
     account = cli(env, "connect", "local-demo", "--json")
+    # A release binary has no test hooks: both variables are ignored and the refresh completes.
+    hooks = {"CONNECTED_ACCOUNTS_CRASH_AT": "refresh-after-response",
+             "CONNECTED_ACCOUNTS_PANIC_AT": "refresh-after-keychain"}
+    cli({**env, **hooks}, "refresh", account["id"])
     tokens_before = keychain(account["id"])
     assert tokens_before
     # The upgrade's migration re-points this provider's token endpoint at another server, as a

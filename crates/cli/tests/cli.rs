@@ -1142,3 +1142,103 @@ async fn moving_a_provider_never_sends_its_accounts_tokens_to_the_new_server() {
     assert_eq!(b.stats().await["revocation_requests"], 0);
     assert!(keychain_lookup(SERVICE, &id).await.is_none());
 }
+
+/// Issue 12: files in the data and state folders are for this user only (0600 in 0700 folders),
+/// including those an older version left readable by others.
+#[tokio::test]
+async fn data_and_state_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    add_demo_provider(&cli, &idp).await;
+    // As an older version left it: a readable file in the state folder.
+    let state = sandbox.dir.join("state/connected-accounts");
+    std::fs::create_dir_all(&state).unwrap();
+    let old = state.join("left-by-an-older-version.log");
+    std::fs::write(&old, "x").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let id = cli
+        .ok(&["connect", "local-demo", "--timeout", "30"])
+        .await
+        .trim()
+        .to_string();
+    cli.ok(&["test", &id]).await;
+    cli.ok(&["refresh", &id]).await;
+    let mut seen = 0;
+    let mut stack = vec![sandbox.data_dir(), state];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let meta = e.metadata().unwrap();
+            let mode = meta.permissions().mode() & 0o777;
+            if meta.is_dir() {
+                assert_eq!(mode, 0o700, "{}", e.path().display());
+                stack.push(e.path());
+            } else {
+                assert_eq!(mode & 0o077, 0, "{} is {mode:o}", e.path().display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(
+        seen >= 3,
+        "the database, a log and a lock file at least ({seen})"
+    );
+}
+
+/// Issue 12: an e-mail is a way to name an account only when the provider said it is verified
+/// (anyone can put someone else's address on an account elsewhere).
+#[tokio::test]
+async fn only_a_verified_e_mail_names_an_account() {
+    require_keyring();
+    for (verified, env) in [(true, "1"), (false, "0")] {
+        let idp = Idp::start_with(&[("IDP_EMAIL_VERIFIED", env)]).await;
+        let sandbox = Sandbox::new();
+        let cli = Cli::new(&sandbox);
+        add_demo_provider(&cli, &idp).await;
+        let id = cli
+            .ok(&["connect", "local-demo", "--timeout", "30"])
+            .await
+            .trim()
+            .to_string();
+        let listed = cli.json(&["list", "--json"]).await;
+        assert_eq!(listed[0]["email"], "alice@example.test", "shown either way");
+        let out = cli.run(&["show", "alice@example.test"]).await;
+        if verified {
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert!(String::from_utf8_lossy(&out.stdout).contains(&id));
+        } else {
+            assert_ne!(
+                out.status.code(),
+                Some(0),
+                "an unverified e-mail named an account"
+            );
+            assert!(
+                stderr(&out).contains("there is no account"),
+                "{}",
+                stderr(&out)
+            );
+        }
+        cli.ok(&["revoke", &id, "--yes"]).await;
+    }
+}
+
+/// Issue 12: on a server where revoking one token revokes the whole grant (oidc-provider's
+/// default, like Google), a reconnect leaves the replaced tokens alone: revoking them could kill
+/// the grant the reconnect just got.
+#[tokio::test]
+async fn a_reconnect_does_not_revoke_where_that_would_kill_the_new_grant() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    add_demo_provider(&cli, &idp).await;
+    let first = cli.ok(&["connect", "local-demo"]).await.trim().to_string();
+    let again = cli.ok(&["connect", "local-demo"]).await.trim().to_string();
+    assert_eq!(again, first, "a reconnect keeps the account");
+    assert_eq!(idp.stats().await["revocation_requests"], 0);
+    cli.ok(&["refresh", &first]).await;
+    cli.ok(&["test", &first]).await;
+    cli.ok(&["revoke", &first, "--yes"]).await;
+}

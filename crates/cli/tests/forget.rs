@@ -65,6 +65,42 @@ impl Cli<'_> {
     }
 }
 
+/// Revoked at the server: the refresh token is refused there.
+async fn assert_revoked(idp: &Idp, refresh_token: &str) {
+    let refused = reqwest::Client::new()
+        .post(format!("{}/token", idp.issuer))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", "connected-accounts-demo"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+}
+
+/// A keychain entry as versions before tagging wrote it: service and account id, nothing else.
+async fn store_as_an_older_version(service: &str, key: &str, secret: &str) {
+    let mut store = Command::new("secret-tool")
+        .args(["store", "--label=old", "service", service, "username", key])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    store
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(secret.as_bytes())
+        .await
+        .unwrap();
+    assert!(store.wait().await.unwrap().success());
+}
+
 #[tokio::test]
 async fn forget_all_revokes_everything_and_leaves_nothing_behind() {
     require_keyring();
@@ -143,23 +179,130 @@ async fn forget_all_revokes_everything_and_leaves_nothing_behind() {
 
     let after = cli.keychain_items().await;
     assert!(!after.contains("[/"), "keychain items left: {after}");
-    // Revoked at the server: alice's refresh token is refused there.
-    let refused = reqwest::Client::new()
-        .post(format!("{}/token", idp.issuer))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", alice_refresh.as_str()),
-            ("client_id", "connected-accounts-demo"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 400);
-    assert_eq!(
-        refused.json::<Value>().await.unwrap()["error"],
-        "invalid_grant"
-    );
+    assert_revoked(&idp, &alice_refresh).await;
 
     // The next start begins empty.
     assert_eq!(cli.ok(&["list", "--json"], "").await, serde_json::json!([]));
+}
+
+/// Hole 8 (issue 12): the database was moved aside (as the "database is damaged" hint says to
+/// do), so it no longer knows the accounts. forget-all still finds every item of the profile by
+/// the keychain's attributes, revokes the grant its tags name at the real server, deletes them
+/// all, and reports what it could not revoke.
+#[tokio::test]
+async fn forget_all_finds_what_the_database_no_longer_knows() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli {
+        sandbox: &sandbox,
+        profile: format!("orphans{}", std::process::id()),
+    };
+    let service = format!("connected-accounts-{}", cli.profile);
+    cli.ok(&support::add_demo_provider_args(&idp), "alice")
+        .await;
+    let alice = cli.ok(&["connect", "local-demo", "--json"], "alice").await;
+    let alice_id = alice["id"].as_str().unwrap();
+    let stored: Value =
+        serde_json::from_str(&support::keychain_lookup(&service, alice_id).await.unwrap()).unwrap();
+    let alice_refresh = stored["refresh_token"].as_str().unwrap().to_string();
+    // The entry says, in its attributes (never a secret), how to revoke it.
+    let described = cli.keychain_items().await;
+    assert!(
+        described.contains("attribute.ca_kind = tokens"),
+        "{described}"
+    );
+    assert!(
+        described.contains(&format!(
+            "attribute.ca_revocation = {}/token/revocation",
+            idp.issuer
+        )),
+        "{described}"
+    );
+    // An entry nothing describes (as an older version wrote them): found and deleted, and named
+    // in the report as not revoked.
+    store_as_an_older_version(&service, "0123456789abcdef", "{}").await;
+
+    let data = sandbox
+        .dir
+        .join(format!("data/connected-accounts-{}", cli.profile));
+    std::fs::rename(&data, sandbox.dir.join("moved-aside")).unwrap();
+    assert_eq!(cli.ok(&["list", "--json"], "").await, serde_json::json!([]));
+
+    let report = cli.ok(&["forget-all", "--yes", "--json"], "").await;
+    let revoked = report["revoked"].as_array().unwrap();
+    assert_eq!(revoked.len(), 1, "{report}");
+    assert!(revoked[0].as_str().unwrap().contains(alice_id), "{report}");
+    let not_revoked = report["not_revoked"].as_array().unwrap();
+    assert_eq!(not_revoked.len(), 1, "{report}");
+    assert!(
+        not_revoked[0]
+            .as_str()
+            .unwrap()
+            .contains("0123456789abcdef"),
+        "{report}"
+    );
+
+    let after = cli.keychain_items().await;
+    assert!(!after.contains("[/"), "keychain items left: {after}");
+    assert_revoked(&idp, &alice_refresh).await;
+}
+
+/// Hole 8, upgrade: an entry written before entries were tagged (no attributes beyond service and
+/// account id) gets its tags in place at the first start (the window's, or `recover`), secret
+/// untouched.
+#[tokio::test]
+async fn entries_from_before_tagging_get_their_tags_at_the_first_start() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli {
+        sandbox: &sandbox,
+        profile: format!("legacy{}", std::process::id()),
+    };
+    let service = format!("connected-accounts-{}", cli.profile);
+    cli.ok(&support::add_demo_provider_args(&idp), "alice")
+        .await;
+    let id = cli.ok(&["connect", "local-demo", "--json"], "alice").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret = support::keychain_lookup(&service, &id).await.unwrap();
+    // Rewrite the entry as an older version stored it, and the row as it knew it.
+    let cleared = Command::new("secret-tool")
+        .args(["clear", "service", &service, "username", &id])
+        .status()
+        .await
+        .unwrap();
+    assert!(cleared.success());
+    store_as_an_older_version(&service, &id, &secret).await;
+    let db = sandbox.dir.join(format!(
+        "data/connected-accounts-{}/accounts.sqlite3",
+        cli.profile
+    ));
+    let untag = Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE accounts SET keychain_tagged = 0'); c.commit()",
+        ])
+        .arg(&db)
+        .status()
+        .await
+        .unwrap();
+    assert!(untag.success());
+    assert!(!cli.keychain_items().await.contains("ca_kind"));
+
+    cli.ok(&["recover", "--json"], "").await;
+    let items = cli.keychain_items().await;
+    assert!(items.contains("attribute.ca_kind = tokens"), "{items}");
+    assert!(
+        items.contains("attribute.ca_provider = local-demo"),
+        "{items}"
+    );
+    assert_eq!(
+        support::keychain_lookup(&service, &id).await.unwrap(),
+        secret,
+        "the secret is untouched"
+    );
+    cli.ok(&["revoke", &id, "--yes"], "").await;
 }

@@ -102,6 +102,7 @@ pub struct AccountRow {
     pub updated_at: i64,
     /// The endpoint set it was connected with (JSON of [`crate::pinned::Endpoints`]).
     pub endpoints: Option<String>,
+    pub email_verified: bool,
 }
 
 impl AccountRow {
@@ -144,7 +145,7 @@ impl AccountRow {
 const SELECT: &str =
     "SELECT a.id, a.provider_id, p.name AS provider_name, a.subject, a.display_name, \
      a.email, a.scopes_requested, a.scopes_granted, a.scopes_source, a.status, a.expires_at, \
-     a.last_error, a.created_at, a.updated_at, a.endpoints \
+     a.last_error, a.created_at, a.updated_at, a.endpoints, a.email_verified \
      FROM accounts a JOIN providers p ON p.id = a.provider_id";
 
 pub async fn list(db: &Db) -> Result<Vec<AccountRow>> {
@@ -182,7 +183,8 @@ pub async fn resolve(db: &Db, query: &str) -> Result<AccountRow> {
     let matches: Vec<&AccountRow> = rows
         .iter()
         .filter(|r| {
-            (query.len() >= 4 && r.id.starts_with(query)) || r.email.as_deref() == Some(query)
+            (query.len() >= 4 && r.id.starts_with(query))
+                || (r.email_verified && r.email.as_deref() == Some(query))
         })
         .collect();
     match matches.as_slice() {
@@ -231,6 +233,9 @@ pub struct Identity {
     pub subject: String,
     pub display_name: String,
     pub email: Option<String>,
+    /// The provider said the e-mail is verified (OpenID `email_verified`, or the profile's
+    /// equivalent): only then is it a key to look the account up by.
+    pub email_verified: bool,
 }
 
 /// The account that already exists for this provider and subject (a reconnect), if any.
@@ -255,7 +260,7 @@ pub async fn complete_connect(
     let done = sqlx::query(
         "UPDATE accounts SET subject = ?, display_name = ?, email = ?, scopes_requested = ?, \
          scopes_granted = ?, scopes_source = ?, expires_at = ?, status = 'connected', \
-         last_error = NULL, endpoints = ?, updated_at = ? WHERE id = ?",
+         last_error = NULL, endpoints = ?, email_verified = ?, updated_at = ? WHERE id = ?",
     )
     .bind(&who.subject)
     .bind(&who.display_name)
@@ -265,6 +270,7 @@ pub async fn complete_connect(
     .bind(scopes_source_str(grant.scopes_source))
     .bind(grant.expires_at)
     .bind(serde_json::to_string(endpoints).expect("endpoints serialize"))
+    .bind(who.email_verified)
     .bind(now_ms())
     .bind(id)
     .execute(db)
@@ -277,6 +283,25 @@ pub async fn complete_connect(
         .hint("connect again"));
     }
     Ok(())
+}
+
+/// Marks the account's keychain entry as carrying its revocation tags.
+pub async fn set_keychain_tagged(db: &Db, id: &str) -> Result<()> {
+    sqlx::query("UPDATE accounts SET keychain_tagged = 1 WHERE id = ?")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Accounts whose keychain entries were written before entries were tagged.
+pub async fn untagged(db: &Db) -> Result<Vec<AccountRow>> {
+    let rows = sqlx::query_as::<_, AccountRow>(&format!(
+        "{SELECT} WHERE a.keychain_tagged = 0 AND a.status <> 'connecting'"
+    ))
+    .fetch_all(db)
+    .await?;
+    Ok(rows)
 }
 
 /// Records the endpoint set an account's tokens may go to.

@@ -67,19 +67,30 @@ pub fn open(url: &str) -> Result<()> {
     let browser = std::env::var("BROWSER").ok();
     let words = command_for(url, browser.as_deref())?;
     let (program, args) = words.split_first().expect("a command has a program");
-    let child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("cannot start the browser ({program})"),
-            )
-            .hint("open the address shown yourself, or set BROWSER to your browser's command")
-            .cause(e)
-        })?;
+        .stdout(Stdio::null());
+    #[cfg(unix)]
+    if let Some(mask) = crate::paths::inherited_umask() {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: umask is async-signal-safe, as a pre_exec hook must be.
+        unsafe {
+            command.pre_exec(move || {
+                libc::umask(mask);
+                Ok(())
+            });
+        }
+    }
+    let child = command.spawn().map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("cannot start the browser ({program})"),
+        )
+        .hint("open the address shown yourself, or set BROWSER to your browser's command")
+        .cause(e)
+    })?;
     // Reap it whenever it ends, without waiting here.
     std::thread::spawn(move || {
         let mut child = child;

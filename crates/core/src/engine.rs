@@ -122,7 +122,7 @@ impl Engine {
         self
     }
 
-    fn profile(&self, id: &str) -> Option<&Profile> {
+    pub(crate) fn profile(&self, id: &str) -> Option<&Profile> {
         self.catalog.iter().find(|p| p.id == id)
     }
 
@@ -337,14 +337,33 @@ impl Engine {
         blocking(move || k.get(&id)).await
     }
 
-    pub(crate) async fn write_tokens(&self, id: &str, tokens: TokenSet) -> Result<()> {
-        let (k, id) = (self.keychain.clone(), id.to_string());
-        blocking(move || k.put(&id, &tokens)).await
+    /// Saves an account's tokens, tagged with what revoking them at `spec` needs.
+    pub(crate) async fn write_tokens(&self, id: &str, tokens: TokenSet, spec: &Spec) -> Result<()> {
+        let (k, key, tags) = (self.keychain.clone(), id.to_string(), keychain_tags(spec));
+        if blocking(move || k.put_tagged(&key, &tokens, &tags)).await? {
+            // Only a note that the tags are there: failing to write it must not fail a write
+            // whose tokens are saved (the tagging is repeated at the next start).
+            if let Err(e) = account::set_keychain_tagged(&self.db, id).await {
+                tracing::warn!(account = %id, error = %e.detailed(), "could not note a tagged keychain entry");
+            }
+        }
+        Ok(())
     }
 
     pub(crate) async fn delete_tokens(&self, id: &str) -> Result<()> {
         let (k, id) = (self.keychain.clone(), id.to_string());
         blocking(move || k.delete(&id)).await
+    }
+}
+
+/// What a token entry carries so it can be revoked with no database (see [`crate::secret::Tags`]).
+pub(crate) fn keychain_tags(spec: &Spec) -> crate::secret::Tags {
+    let endpoints = crate::pinned::Endpoints::of(spec);
+    crate::secret::Tags {
+        provider: spec.id.clone(),
+        client_id: spec.client_id.clone(),
+        issuer: endpoints.issuer.unwrap_or(endpoints.token),
+        revocation: endpoints.revocation.unwrap_or_default(),
     }
 }
 

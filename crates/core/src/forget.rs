@@ -7,7 +7,11 @@ use ts_rs::TS;
 
 use crate::engine::{blocking, Engine};
 use crate::error::{Error, ErrorKind, Result};
+use crate::pinned::Endpoints;
+use crate::provider::Provider;
 use crate::revoke::DisconnectOutcome;
+use crate::secret::Tags;
+use crate::spec::{Settings, Spec};
 
 /// What `forget_all` did.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -21,6 +25,43 @@ pub struct ForgetReport {
 }
 
 impl Engine {
+    /// The provider as a keychain entry's tags describe it, for revoking with no database: the
+    /// built-in profile of that id, else a standard OAuth server, at the recorded endpoints.
+    fn orphan_spec(&self, tags: &Tags) -> Spec {
+        let spec = match self.profile(&tags.provider) {
+            Some(profile) => Spec::from_profile(
+                profile,
+                &Settings {
+                    client_id: Some(tags.client_id.clone()),
+                    params: Default::default(),
+                },
+            ),
+            None => Spec::from_discovered(&Provider {
+                id: tags.provider.clone(),
+                name: tags.provider.clone(),
+                issuer: tags.issuer.clone(),
+                client_id: tags.client_id.clone(),
+                scopes: vec![],
+                authorization_endpoint: String::new(),
+                token_endpoint: String::new(),
+                userinfo_endpoint: None,
+                revocation_endpoint: Some(tags.revocation.clone()),
+                device_endpoint: None,
+                jwks_uri: String::new(),
+                iss_parameter_supported: false,
+                par_endpoint: None,
+                require_par: false,
+            }),
+        };
+        let token = spec.token_endpoint.clone();
+        spec.pinned_to(&Endpoints {
+            issuer: Some(tags.issuer.clone()),
+            token,
+            revocation: Some(tags.revocation.clone()),
+            user: None,
+        })
+    }
+
     /// Disconnects every account (removing it here even where revoking fails), deletes the
     /// client secrets, closes the database and deletes the data and state folders. The engine
     /// is unusable afterwards: the app quits (or the command ends).
@@ -45,9 +86,55 @@ impl Engine {
                 }
             }
         }
+        // What the database does not know (it was moved aside, or is another copy's): every item
+        // of this profile, found by its attributes, revoked where its tags say how, then deleted.
+        let k = self.keychain.clone();
+        let items = blocking(move || k.items()).await?;
+        for item in items.iter().filter(|i| i.is_account()) {
+            let what = format!("account {}", item.key);
+            let tags = match Tags::read(&item.attributes) {
+                Some(tags) if !tags.revocation.is_empty() => tags,
+                Some(tags) => {
+                    report.not_revoked.push(format!(
+                        "{what} ({}): the provider offers no way for apps to revoke; remove the app's access in your account settings there",
+                        tags.provider
+                    ));
+                    continue;
+                }
+                None => {
+                    report.not_revoked.push(format!(
+                        "{what}: the keychain did not say where it was connected, so it could not be revoked; remove the app's access in your account settings at its provider"
+                    ));
+                    continue;
+                }
+            };
+            // The tags are ours, but anything of this user can edit them: the same rules as any
+            // endpoint before a token is sent.
+            let checked =
+                crate::provider::check_endpoint_url("revocation endpoint", &tags.revocation);
+            let revoked = match (checked, self.read_tokens(&item.key).await) {
+                (Err(e), _) => Err(e),
+                (Ok(_), Ok(Some(tokens))) => {
+                    self.revoke_at(&self.orphan_spec(&tags), &tokens).await
+                }
+                (Ok(_), Ok(None)) => continue,
+                (Ok(_), Err(e)) => Err(e),
+            };
+            match revoked {
+                Ok(()) => report.revoked.push(format!("{what} ({})", tags.provider)),
+                Err(e) => report.not_revoked.push(format!(
+                    "{what} ({}): {}; remove the app's access in your account settings there",
+                    tags.provider, e.message
+                )),
+            }
+        }
         for provider in self.providers().await? {
             let (k, id) = (self.keychain.clone(), provider.id.clone());
             blocking(move || k.delete_client_secret(&id)).await?;
+        }
+        for item in items {
+            let k = self.keychain.clone();
+            blocking(move || k.delete_item(&item.key)).await?;
         }
         self.close().await;
         for dir in [&self.paths.data_dir, &self.paths.state_dir] {

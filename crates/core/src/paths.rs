@@ -83,8 +83,13 @@ impl Paths {
 
     /// Creates the folders (private to the user) if they are missing.
     pub fn ensure(&self) -> Result<()> {
+        private_file_modes();
         for dir in [&self.data_dir, &self.log_dir(), &self.lock_dir()] {
             create_private_dir(dir)?;
+        }
+        // Files an older version left readable by others (0644) are made private too.
+        for dir in [&self.data_dir, &self.state_dir] {
+            make_private(dir);
         }
         Ok(())
     }
@@ -104,6 +109,66 @@ fn xdg_dir(var: &str, fallback: fn() -> Option<PathBuf>) -> Option<PathBuf> {
         Some(p) if p.is_absolute() => Some(p),
         _ => fallback(),
     }
+}
+
+/// The process's file-creation mask before [`private_file_modes`] (for programs it starts).
+#[cfg(unix)]
+static INHERITED_UMASK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(u32::MAX);
+
+/// Everything this process creates (database, its journal, logs, lock files) is for this user
+/// only: 0600 files, 0700 folders. Programs it starts get the mask it was started with back
+/// ([`inherited_umask`]).
+pub fn private_file_modes() {
+    #[cfg(unix)]
+    {
+        use std::sync::atomic::Ordering;
+        // SAFETY: umask has no preconditions and cannot fail.
+        let old = unsafe { libc::umask(0o077) };
+        let _ = INHERITED_UMASK.compare_exchange(
+            u32::MAX,
+            old as u32,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+    }
+}
+
+/// The mask this process was started with, for a program it starts (a browser's downloads are
+/// none of our business).
+#[cfg(unix)]
+pub fn inherited_umask() -> Option<libc::mode_t> {
+    let m = INHERITED_UMASK.load(std::sync::atomic::Ordering::SeqCst);
+    (m != u32::MAX).then_some(m as libc::mode_t)
+}
+
+/// Removes group and other access from every file and folder under `dir`.
+fn make_private(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let (path, Ok(meta)) = (e.path(), e.metadata()) else {
+                    continue;
+                };
+                let mode = meta.permissions().mode();
+                if meta.is_dir() {
+                    stack.push(path.clone());
+                }
+                if mode & 0o077 != 0 {
+                    let private = if meta.is_dir() { 0o700 } else { mode & 0o700 };
+                    let _ =
+                        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(private));
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {

@@ -9,9 +9,43 @@ use crate::error::Result;
 use crate::revoke::DisconnectOutcome;
 
 impl Engine {
+    /// Gives keychain entries written by older versions the tags revoking them needs, in place,
+    /// once (the first start after the upgrade; an account without such entries costs nothing).
+    async fn tag_keychain_entries(&self) {
+        let rows = match account::untagged(&self.db).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e.detailed(), "could not list untagged keychain entries");
+                return;
+            }
+        };
+        for row in rows {
+            let spec = match self.pinned_spec(&row).await {
+                Ok(crate::pinned::Pinned::Same(spec)) => *spec,
+                Ok(crate::pinned::Pinned::Moved { recorded, .. }) => *recorded,
+                Err(_) => continue,
+            };
+            let (k, id, tags) = (
+                self.keychain.clone(),
+                row.id.clone(),
+                crate::engine::keychain_tags(&spec),
+            );
+            match crate::engine::blocking(move || k.tag(&id, &tags)).await {
+                Ok(true) => {
+                    let _ = account::set_keychain_tagged(&self.db, &row.id).await;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(account = %row.id, error = %e.detailed(), "could not tag a keychain entry");
+                }
+            }
+        }
+    }
+
     /// Settles every row that carries an intent and whose operation no longer runs anywhere
     /// (its lock is free). Returns the accounts afterwards.
     pub async fn recover_interrupted(&self) -> Result<Vec<Account>> {
+        self.tag_keychain_entries().await;
         for row in account::with_intent(&self.db).await? {
             // A held lock means the operation is alive (here or in another process).
             let Some(_guard) = self.locks.try_lock(&row.id)? else {

@@ -124,7 +124,7 @@ impl Engine {
         let secret = self.client_secret_for(&provider).await?;
         let client = token::client(&provider, secret.as_ref(), None)?;
         account::set_status(&self.db, &row.id, AccountStatus::Refreshing, None).await?;
-        let doing = "refresh the token";
+        let doing = token::REFRESHING;
         let http = token::Recording::new(self.http()?);
         let response = client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_string()))
@@ -172,13 +172,13 @@ impl Engine {
         };
         // The rotated refresh token is the only copy that still works: keychain first, retried.
         crate::crash::point("refresh-after-response");
-        let mut saved = self.write_tokens(&row.id, fresh.clone()).await;
+        let mut saved = self.write_tokens(&row.id, fresh.clone(), &provider).await;
         for delay_ms in [100, 500] {
             if saved.is_ok() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
-            saved = self.write_tokens(&row.id, fresh.clone()).await;
+            saved = self.write_tokens(&row.id, fresh.clone(), &provider).await;
         }
         if let Err(e) = saved {
             // The old refresh token is spent when the server rotates: replaying it would make a

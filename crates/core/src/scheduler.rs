@@ -183,6 +183,7 @@ mod tests {
             created_at: 0,
             updated_at,
             endpoints: None,
+            email_verified: false,
         }
     }
 

@@ -173,15 +173,19 @@ impl Keychain {
         &self.service
     }
 
-    fn entry(&self, account_id: &str) -> Result<Entry> {
+    fn store(&self) -> Result<Store> {
         let slot = &self.stores[self.next.fetch_add(1, Ordering::Relaxed) % self.stores.len()];
-        let store = match slot.get() {
+        Ok(match slot.get() {
             Some(s) => s.clone(),
             None => {
                 let s = (self.factory)().map_err(unavailable)?;
                 slot.get_or_init(|| s).clone()
             }
-        };
+        })
+    }
+
+    fn entry(&self, account_id: &str) -> Result<Entry> {
+        let store = self.store()?;
         let label = format!("Connected Accounts tokens for account {account_id}");
         let modifiers = std::collections::HashMap::from([("label", label.as_str())]);
         store
@@ -302,6 +306,58 @@ impl Keychain {
         }
     }
 
+    /// Saves the account's tokens and tags the entry with what revoking them needs. Returns
+    /// whether the tags were set: a store without attributes keeps only the secret, and a failed
+    /// tagging is tried again at the next start (the tokens are saved either way).
+    pub fn put_tagged(&self, account_id: &str, tokens: &TokenSet, tags: &Tags) -> Result<bool> {
+        self.put(account_id, tokens)?;
+        Ok(self.tag(account_id, tags).unwrap_or_else(|e| {
+            tracing::warn!(account = account_id, error = %e.detailed(), "could not tag a keychain entry");
+            false
+        }))
+    }
+
+    /// Sets `tags` on the account's existing entry (in place: the Secret Service updates an
+    /// item's attributes without touching its secret). `false` when there is no entry or the
+    /// store keeps no attributes.
+    pub fn tag(&self, account_id: &str, tags: &Tags) -> Result<bool> {
+        match self
+            .entry(account_id)?
+            .update_attributes(&tags.attributes())
+        {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry | keyring_core::Error::NotSupportedByStore(_)) => {
+                Ok(false)
+            }
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
+
+    /// Every item of this profile (service), whatever the database knows: the account id (or
+    /// other key) it is stored under and its attributes.
+    pub fn items(&self) -> Result<Vec<Item>> {
+        let spec = std::collections::HashMap::from([("service", self.service.as_str())]);
+        let found = match self.store()?.search(&spec) {
+            Ok(found) => found,
+            Err(keyring_core::Error::NotSupportedByStore(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(keychain_error(e)),
+        };
+        let mut items = Vec::new();
+        for entry in found {
+            let attributes = entry.get_attributes().map_err(keychain_error)?;
+            let Some(key) = attributes.get("username").cloned() else {
+                continue;
+            };
+            items.push(Item { key, attributes });
+        }
+        Ok(items)
+    }
+
+    /// Deletes one item found by [`Keychain::items`]; a missing one is not an error.
+    pub fn delete_item(&self, key: &str) -> Result<()> {
+        self.entry(key)?.delete_credential().or_else(ignore_missing)
+    }
+
     /// Saves a provider's client secret (GitHub and Google demand theirs from desktop apps; it is
     /// not confidential, but it is still kept out of files and logs).
     pub fn put_client_secret(&self, provider_id: &str, secret: &SecretString) -> Result<()> {
@@ -342,6 +398,57 @@ impl Keychain {
         }
         self.delete_parts(account_id, parts);
         Ok(())
+    }
+}
+
+/// What a token entry carries besides its secret: enough to revoke it with no database (after
+/// the database was moved aside, "remove all my data" still finds and revokes it). Never a secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tags {
+    pub provider: String,
+    pub client_id: String,
+    pub issuer: String,
+    pub revocation: String,
+}
+
+impl Tags {
+    fn attributes(&self) -> std::collections::HashMap<&str, &str> {
+        std::collections::HashMap::from([
+            ("ca_kind", "tokens"),
+            ("ca_provider", self.provider.as_str()),
+            ("ca_client_id", self.client_id.as_str()),
+            ("ca_issuer", self.issuer.as_str()),
+            ("ca_revocation", self.revocation.as_str()),
+        ])
+    }
+
+    /// The tags an item carries, if it is a tagged token entry.
+    pub fn read(attributes: &std::collections::HashMap<String, String>) -> Option<Tags> {
+        if attributes.get("ca_kind").map(String::as_str) != Some("tokens") {
+            return None;
+        }
+        let get = |k: &str| attributes.get(k).cloned().unwrap_or_default();
+        Some(Tags {
+            provider: get("ca_provider"),
+            client_id: get("ca_client_id"),
+            issuer: get("ca_issuer"),
+            revocation: get("ca_revocation"),
+        })
+    }
+}
+
+/// An item of this profile in the keychain.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The account id (or a part's or client secret's key) it is stored under.
+    pub key: String,
+    pub attributes: std::collections::HashMap<String, String>,
+}
+
+impl Item {
+    /// A token entry (an account's whole set or a split set's header), not a part or a secret.
+    pub fn is_account(&self) -> bool {
+        !self.key.contains('#') && !self.key.starts_with("client-secret:")
     }
 }
 

@@ -208,6 +208,7 @@ impl Spec {
                 subject: "/sub".into(),
                 display_name: "/name".into(),
                 email: Some("/email".into()),
+                email_verified: Some("/email_verified".into()),
             }),
         }
     }

@@ -221,6 +221,12 @@ fn provider_error(code: &str, description: &str, provider: &str, doing: &str) ->
             format!("{provider} no longer accepts this account's sign-in ({code}{description})"),
         )
         .hint("connect the account again")
+    } else if code == "invalid_client" || code == "unauthorized_client" {
+        Error::new(
+            ErrorKind::Provider,
+            format!("{provider} does not accept this app's client ID or secret ({code}{description})"),
+        )
+        .hint("check the provider's client ID/secret (in the window's provider setup, or `providers configure`); connecting again will not help")
     } else {
         Error::new(ErrorKind::Provider, format!("{provider} refused to {doing} ({code}{description})"))
             .hint("try again; if it keeps failing, check the provider's settings (client ID, secret, scopes)")
@@ -443,7 +449,13 @@ pub struct ReplyStatus {
     pub code: u16,
     /// `Retry-After` in seconds, when the provider sent one.
     pub retry_after: Option<u64>,
+    /// An HTML page (a proxy's or a captive portal's), not a reply of the server's API.
+    pub html: bool,
 }
+
+/// What a refresh is called in messages; a refresh answered with an unexplained 400/401 is told
+/// apart from other calls by it.
+pub const REFRESHING: &str = "refresh the token";
 
 /// How [`Recording`] tells [`request_error`] that it stopped reading a reply at the cap.
 const TOO_LARGE: &str = "the reply is larger than the app reads";
@@ -493,10 +505,6 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Recording<'_> {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse().ok());
-            *self.last.lock().expect("status poisoned") = Some(ReplyStatus {
-                code: status.as_u16(),
-                retry_after,
-            });
             let headers = response.headers().clone();
             // Read while streaming, and never more than a reply can need.
             let (body, cut) = crate::http::read_capped(&mut response, crate::http::MAX_REPLY)
@@ -505,6 +513,16 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Recording<'_> {
             if cut {
                 return Err(oauth2::HttpClientError::Other(TOO_LARGE.into()));
             }
+            let html = headers
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| t.to_ascii_lowercase().contains("html"))
+                || body.trim_ascii_start().starts_with(b"<");
+            *self.last.lock().expect("status poisoned") = Some(ReplyStatus {
+                code: status.as_u16(),
+                retry_after,
+                html,
+            });
             let mut reply = oauth2::http::Response::builder().status(status);
             if let Some(h) = reply.headers_mut() {
                 *h = headers;
@@ -527,9 +545,21 @@ pub fn request_error_at(
         oauth2::RequestTokenError::Parse(..) | oauth2::RequestTokenError::Other(_)
     );
     match status {
+        // A server that ignores RFC 6749 §5.2 says "no" with a bare 400/401: the grant is most
+        // likely dead. The refresh token is kept, so the next refresh tries it once more.
+        Some(ReplyStatus {
+            code: code @ (400 | 401),
+            html: false,
+            ..
+        }) if unreadable && doing == REFRESHING => Error::new(
+            ErrorKind::NeedsReconnect,
+            format!("{provider}: the server refused the refresh token without saying why (HTTP {code})"),
+        )
+        .hint("connect the account again; the next refresh tries once more, in case the server was wrong"),
         Some(ReplyStatus {
             code: 429,
             retry_after,
+            ..
         }) if unreadable => {
             let wait = retry_after
                 .map(|s| format!(" in {s} s"))
@@ -540,6 +570,16 @@ pub fn request_error_at(
             )
             .hint(format!("nothing was changed; try again{wait}"))
         }
+        Some(ReplyStatus { code: 407, .. }) if unreadable => Error::new(
+            ErrorKind::Network,
+            format!("a proxy between you and {provider} wants a login (HTTP 407), so it could not {doing}"),
+        )
+        .hint("nothing was changed; sign in to the proxy (or check HTTPS_PROXY) and try again later"),
+        Some(ReplyStatus { code: 408, .. }) if unreadable => Error::new(
+            ErrorKind::Provider,
+            format!("{provider} gave up waiting (HTTP 408) and could not {doing}"),
+        )
+        .hint("nothing was changed; try again later"),
         Some(ReplyStatus { code, .. }) if unreadable && code >= 500 => Error::new(
             ErrorKind::Provider,
             format!("{provider} is having trouble (HTTP {code}) and could not {doing}"),

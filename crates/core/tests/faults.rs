@@ -70,8 +70,20 @@ async fn refresh_faults_leave_the_account_and_its_tokens_intact() {
                kind: ErrorKind::Provider, message: "server_error", status: "error" },
         Case { name: "a huge reply (read only up to the 1 MiB cap)", reply: ResponseTemplate::new(200).set_body_raw("x".repeat(8 * 1024 * 1024), "application/json"),
                kind: ErrorKind::Provider, message: "sent a reply larger than 1 MiB", status: "error" },
-        Case { name: "an empty error reply", reply: ResponseTemplate::new(400),
-               kind: ErrorKind::Provider, message: "unexpected response", status: "error" },
+        // Issue 12: a bare 400/401 (no JSON, no HTML) is the server saying no without RFC 6749's
+        // words: needs reconnect, not "try again later" forever.
+        Case { name: "an empty 400", reply: ResponseTemplate::new(400),
+               kind: ErrorKind::NeedsReconnect, message: "the server refused the refresh token without saying why (HTTP 400)", status: "needs_reconnect" },
+        Case { name: "a 401 in plain text", reply: ResponseTemplate::new(401).set_body_string("Unauthorized"),
+               kind: ErrorKind::NeedsReconnect, message: "the server refused the refresh token without saying why (HTTP 401)", status: "needs_reconnect" },
+        Case { name: "a 400 HTML page (a proxy or captive portal)", reply: ResponseTemplate::new(400).set_body_raw("<html><body>Please log in to the Wi-Fi</body></html>", "text/html"),
+               kind: ErrorKind::Provider, message: "cannot read", status: "error" },
+        Case { name: "a 408 timeout page", reply: ResponseTemplate::new(408).set_body_string("Request Timeout"),
+               kind: ErrorKind::Provider, message: "gave up waiting (HTTP 408)", status: "error" },
+        Case { name: "a proxy's 407", reply: ResponseTemplate::new(407).set_body_string("Proxy Authentication Required"),
+               kind: ErrorKind::Network, message: "wants a login (HTTP 407)", status: "offline" },
+        Case { name: "invalid_client", reply: ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": "invalid_client"})),
+               kind: ErrorKind::Provider, message: "does not accept this app's client ID or secret", status: "error" },
         Case { name: "invalid_grant", reply: ResponseTemplate::new(400).set_body_json(serde_json::json!({"error": "invalid_grant", "error_description": "Refresh token revoked"})),
                kind: ErrorKind::NeedsReconnect, message: "no longer accepts", status: "needs_reconnect" },
     ];
@@ -211,5 +223,37 @@ async fn a_keychain_entry_deleted_behind_the_apps_back_asks_for_a_reconnect() {
         account.status.as_str(),
         "needs_reconnect",
         "kept, and marked"
+    );
+}
+
+/// A bare 400 says "needs reconnect" but keeps the refresh token: the next refresh tries it once
+/// more, and when the server was wrong the account heals by itself.
+#[tokio::test]
+async fn an_unexplained_refusal_keeps_the_refresh_token_and_heals_when_the_server_relents() {
+    let server = MockServer::start().await;
+    let (h, id) = connected(&server).await;
+    let before = keychain_lookup(&h.namespace, &id).await.unwrap();
+    let refusal = refresh_reply()
+        .respond_with(ResponseTemplate::new(400))
+        .up_to_n_times(1)
+        .mount_as_scoped(&server)
+        .await;
+    let err = h.engine.refresh(&id).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NeedsReconnect, "{}", err.message);
+    assert_eq!(keychain_lookup(&h.namespace, &id).await.unwrap(), before);
+    drop(refusal);
+    refresh_reply()
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "at-2", "token_type": "Bearer", "expires_in": 3600
+        })))
+        .mount(&server)
+        .await;
+    let healed = h.engine.refresh(&id).await.unwrap();
+    assert_eq!(healed.status.as_str(), "connected");
+    let stored: serde_json::Value =
+        serde_json::from_str(&keychain_lookup(&h.namespace, &id).await.unwrap()).unwrap();
+    assert_eq!(
+        stored["refresh_token"], "rt-1",
+        "the kept refresh token went on working"
     );
 }

@@ -716,3 +716,57 @@ async fn discord_token_and_revoke_calls_are_form_encoded_from_a_public_client() 
         .count();
     assert_eq!(revokes, 2);
 }
+
+/// Issue 12: reconnecting a GitHub account revokes the token it replaced (GitHub deletes one
+/// token at a time), after the new token answered the who-am-I call; the new one stays live.
+#[tokio::test]
+async fn a_github_reconnect_revokes_only_the_replaced_token() {
+    let server = MockServer::start().await;
+    for token in ["gho_first", "gho_second"] {
+        Mock::given(method("POST"))
+            .and(path("/login/oauth/access_token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "access_token": token, "token_type": "bearer", "scope": "read:user"
+            })))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/user"))
+            .and(header("authorization", format!("Bearer {token}").as_str()))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"id": 583231, "login": "octocat"})),
+            )
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("DELETE"))
+        .and(path(format!("/applications/{CLIENT_ID}/token")))
+        .and(body_string_contains("\"access_token\":\"gho_first\""))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/applications/{CLIENT_ID}/token")))
+        .and(body_string_contains("\"access_token\":\"gho_second\""))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let h = harness("github", &server, Some(SECRET), &[]).await;
+    let first = sign_in(&h, "github").await.0.unwrap();
+    let again = sign_in(&h, "github").await.0.unwrap();
+    assert_eq!(again.id, first.id, "a reconnect keeps the account");
+    let stored: serde_json::Value =
+        serde_json::from_str(&keychain_lookup(&h.namespace, &first.id).await.unwrap()).unwrap();
+    assert_eq!(stored["access_token"], "gho_second");
+    let audit = h.engine.audit_log(20).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.kind == "revoked" && e.detail.contains("reconnect replaced was revoked")),
+        "{audit:?}"
+    );
+}

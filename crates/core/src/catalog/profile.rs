@@ -287,6 +287,10 @@ pub struct WhoAmI {
     pub display_name: String,
     #[serde(default)]
     pub email: Option<String>,
+    /// A JSON pointer to the reply's "this e-mail is verified" flag. Without one the e-mail is
+    /// shown but never used to look an account up (anyone can claim an address elsewhere).
+    #[serde(default)]
+    pub email_verified: Option<String>,
 }
 
 fn get() -> String {

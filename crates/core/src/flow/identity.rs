@@ -80,6 +80,7 @@ impl Engine {
             subject: String::new(),
             display_name: String::new(),
             email: None,
+            email_verified: false,
         };
         if p.protocol == Protocol::Oidc {
             let forged = |what: String| {
@@ -118,6 +119,7 @@ impl Engine {
                 .map(|n| n.to_string())
                 .unwrap_or_default();
             who.email = claims.email().map(|e| e.to_string());
+            who.email_verified = who.email.is_some() && claims.email_verified() == Some(true);
         }
         let mut header_scopes = None;
         match &p.whoami {
@@ -155,6 +157,16 @@ impl Engine {
                     who.display_name = name;
                 }
                 if let Some(email) = w.email.as_deref().and_then(|ptr| text_at(&reply.body, ptr)) {
+                    let verified = w
+                        .email_verified
+                        .as_deref()
+                        .and_then(|ptr| reply.body.pointer(ptr))
+                        .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+                    // Another address than the ID token's is verified only if this reply says so.
+                    if who.email.as_deref() != Some(email.as_str()) {
+                        who.email_verified = false;
+                    }
+                    who.email_verified |= verified;
                     who.email = Some(email);
                 }
                 if p.scopes.granted_from == GrantedScopesFrom::Header {

@@ -784,14 +784,17 @@ impl Engine {
         }
         let target = existing.clone().unwrap_or_else(|| pending_id.to_string());
         let mut tokens = tokens;
-        if existing.is_some() && tokens.refresh_token.is_none() {
+        let replaced = match existing {
+            Some(_) => self.read_tokens(&target).await.ok().flatten(),
+            None => None,
+        };
+        if let (Some(old), None) = (&replaced, &tokens.refresh_token) {
             // A re-consent that returned no refresh token keeps the one the account has.
-            if let Ok(Some(old)) = self.read_tokens(&target).await {
-                tokens.refresh_token = old.refresh_token;
-            }
+            tokens.refresh_token = old.refresh_token.clone();
         }
+        let new_access = tokens.access_token.clone();
         crate::crash::point("connect-after-exchange");
-        self.write_tokens(&target, tokens).await?;
+        self.write_tokens(&target, tokens, p).await?;
         crate::crash::point("connect-after-keychain");
         let grant = Grant {
             scopes_requested: requested.to_vec(),
@@ -804,8 +807,49 @@ impl Engine {
         if existing.is_some() {
             account::delete(&self.db, pending_id).await?;
         }
+        if let Some(old) = replaced {
+            self.revoke_replaced(p, &target, old, &new_access).await;
+        }
         self.accounts_changed();
         Ok(account::get(&self.db, &target).await?.view(now_ms()))
+    }
+}
+
+impl Engine {
+    /// After a reconnect replaced an account's tokens: the replaced grant is revoked only where
+    /// revoking one token cannot touch the new one (GitHub's per-token delete). On servers where
+    /// revoking a token revokes its whole grant (oidc-provider's default policy, Google), the new
+    /// tokens may belong to the same grant, so the old ones are left to expire. The new token has
+    /// already answered a call (the sign-in's who-am-I), which is the condition for revoking.
+    async fn revoke_replaced(
+        &self,
+        p: &Spec,
+        account_id: &str,
+        old: TokenSet,
+        new_access: &SecretString,
+    ) {
+        if !matches!(
+            p.revocation,
+            crate::catalog::Revocation::GithubTokenDelete { .. }
+        ) || old.access_token.expose() == new_access.expose()
+        {
+            return;
+        }
+        let detail = match self.revoke_at(p, &old).await {
+            Ok(()) => "the token a reconnect replaced was revoked".to_string(),
+            Err(e) => format!(
+                "the token a reconnect replaced could not be revoked: {}",
+                e.message
+            ),
+        };
+        audit::record(
+            &self.db,
+            AuditKind::Revoked,
+            Some(account_id),
+            Some(&p.id),
+            &detail,
+        )
+        .await;
     }
 }
 
