@@ -103,6 +103,8 @@ pub struct AccountRow {
     /// The endpoint set it was connected with (JSON of [`crate::pinned::Endpoints`]).
     pub endpoints: Option<String>,
     pub email_verified: bool,
+    /// Its keychain entry carries the tags revoking it needs (see [`crate::secret::Tags`]).
+    pub keychain_tagged: bool,
 }
 
 impl AccountRow {
@@ -145,7 +147,7 @@ impl AccountRow {
 const SELECT: &str =
     "SELECT a.id, a.provider_id, p.name AS provider_name, a.subject, a.display_name, \
      a.email, a.scopes_requested, a.scopes_granted, a.scopes_source, a.status, a.expires_at, \
-     a.last_error, a.created_at, a.updated_at, a.endpoints, a.email_verified \
+     a.last_error, a.created_at, a.updated_at, a.endpoints, a.email_verified, a.keychain_tagged \
      FROM accounts a JOIN providers p ON p.id = a.provider_id";
 
 pub async fn list(db: &Db) -> Result<Vec<AccountRow>> {

@@ -337,8 +337,19 @@ impl Engine {
         blocking(move || k.get(&id)).await
     }
 
-    /// Saves an account's tokens, tagged with what revoking them at `spec` needs.
-    pub(crate) async fn write_tokens(&self, id: &str, tokens: TokenSet, spec: &Spec) -> Result<()> {
+    /// Saves an account's tokens. With `tag`, the entry is also tagged with what revoking them at
+    /// that spec needs; an entry already tagged keeps its tags when its secret is replaced, so
+    /// a refresh passes `None` and saves the keychain's attribute round trips.
+    pub(crate) async fn write_tokens(
+        &self,
+        id: &str,
+        tokens: TokenSet,
+        tag: Option<&Spec>,
+    ) -> Result<()> {
+        let Some(spec) = tag else {
+            let (k, key) = (self.keychain.clone(), id.to_string());
+            return blocking(move || k.put(&key, &tokens)).await;
+        };
         let (k, key, tags) = (self.keychain.clone(), id.to_string(), keychain_tags(spec));
         if blocking(move || k.put_tagged(&key, &tokens, &tags)).await? {
             // Only a note that the tags are there: failing to write it must not fail a write

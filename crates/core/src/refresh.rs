@@ -172,13 +172,14 @@ impl Engine {
         };
         // The rotated refresh token is the only copy that still works: keychain first, retried.
         crate::crash::point("refresh-after-response");
-        let mut saved = self.write_tokens(&row.id, fresh.clone(), &provider).await;
+        let tag = (!row.keychain_tagged).then_some(&provider);
+        let mut saved = self.write_tokens(&row.id, fresh.clone(), tag).await;
         for delay_ms in [100, 500] {
             if saved.is_ok() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
-            saved = self.write_tokens(&row.id, fresh.clone(), &provider).await;
+            saved = self.write_tokens(&row.id, fresh.clone(), tag).await;
         }
         if let Err(e) = saved {
             // The old refresh token is spent when the server rotates: replaying it would make a

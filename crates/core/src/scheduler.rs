@@ -184,6 +184,7 @@ mod tests {
             updated_at,
             endpoints: None,
             email_verified: false,
+            keychain_tagged: false,
         }
     }
 

@@ -150,15 +150,7 @@ async fn an_issuer_mismatch_ends_the_flow_and_stores_nothing() {
 
 /// What the scripted browser would have delivered after consent at `url`, without delivering it.
 async fn intercepted_callback(url: &str) -> String {
-    let out = tokio::process::Command::new("python3")
-        .arg(support::repo_root().join("tests/idp/browser.py"))
-        .arg(url)
-        .env("CA_TEST_PRINT_CALLBACK", "1")
-        .output()
-        .await
-        .unwrap();
-    assert!(out.status.success(), "the scripted browser failed");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    intercepted_callback_as(url, "alice").await
 }
 
 /// Mix-up (RFC 9207): two real authorization servers. A flow started for A receives B's code

@@ -794,7 +794,8 @@ impl Engine {
         }
         let new_access = tokens.access_token.clone();
         crate::crash::point("connect-after-exchange");
-        self.write_tokens(&target, tokens, p).await?;
+        // Always tagged: a reconnect may follow a provider that moved.
+        self.write_tokens(&target, tokens, Some(p)).await?;
         crate::crash::point("connect-after-keychain");
         let grant = Grant {
             scopes_requested: requested.to_vec(),
