@@ -6,7 +6,11 @@ export type ProviderView = { id: string, name: string, builtin: boolean, configu
  */
 issuer: string, scopes: Array<string>, scope_descriptions: { [key in string]: string }, capabilities: Capabilities, setup: SetupGuide | null, has_revocation: boolean, has_userinfo: boolean, };
 
-export type Capabilities = { protocol: string, pkce: string, client_secret: string, redirect_kinds: Array<string>, device_flow: boolean, refresh_tokens: boolean, rotating_refresh_tokens: boolean, revocation: string, granted_scopes_from: string, };
+export type Capabilities = { protocol: Protocol, pkce: Pkce, client_secret: SecretRule, 
+/**
+ * The ways a sign-in can come back, in the provider's order of preference.
+ */
+redirect_kinds: Array<ConnectKind>, device_flow: boolean, refresh_tokens: boolean, rotating_refresh_tokens: boolean, revocation: RevocationStyle, granted_scopes_from: GrantedScopesFrom, };
 
 export type SetupGuide = { register_url: string, instructions: string, 
 /**
@@ -15,6 +19,18 @@ export type SetupGuide = { register_url: string, instructions: string,
 redirect_uris: Array<string>, needs_client_secret: boolean, params: Array<SetupParam>, };
 
 export type SetupParam = { name: string, label: string, default: string, value: string | null, help: string | null, };
+
+export type ConnectKind = "loopback" | "custom_scheme" | "device";
+
+export type RevocationStyle = "rfc7009" | "github_token_delete" | "bearer_self" | "none";
+
+export type Protocol = "oauth2" | "oidc";
+
+export type Pkce = "required" | "supported" | "unsupported";
+
+export type SecretRule = "none" | "required" | "optional";
+
+export type GrantedScopesFrom = "scope_space" | "scope_comma" | "scope_array" | "scopes_field" | "header" | "requested";
 
 export type NewProvider = { issuer: string, client_id: string, name: string | null, 
 /**

@@ -3,7 +3,7 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startApp, type AppHandle } from "./app";
-import type { Account, ConnectStarted, DeviceStarted, ProviderView } from "./bindings";
+import type { Account, ConnectKind, ConnectStarted, DeviceStarted, ProviderView } from "./bindings";
 import { connectKinds, effectiveKind, redirectArg } from "./connect-kinds";
 import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "./fake-backend";
 import { readNewProvider } from "./provider-form";
@@ -106,7 +106,7 @@ describe("connect kinds", () => {
   it("keeps the provider's order, drops unknown kinds and falls back to loopback", () => {
     expect(connectKinds(builtin("github"))).toEqual(["loopback", "custom_scheme", "device"]);
     const caps = provider().capabilities;
-    expect(connectKinds(provider({ capabilities: { ...caps, redirect_kinds: ["carrier_pigeon", "device", "device"] } }))).toEqual([
+    expect(connectKinds(provider({ capabilities: { ...caps, redirect_kinds: ["carrier_pigeon" as unknown as ConnectKind, "device", "device"] } }))).toEqual([
       "device",
     ]);
     expect(connectKinds(provider({ capabilities: { ...caps, redirect_kinds: [] } }))).toEqual(["loopback"]);

@@ -1,7 +1,7 @@
 /** How a provider can be connected: a browser with a loopback or app-scheme redirect, or a code on another device. */
-import type { ProviderView, RedirectKind } from "./bindings";
+import type { ConnectKind, ProviderView, RedirectKind } from "./bindings";
 
-export type ConnectKind = RedirectKind | "device";
+export type { ConnectKind };
 
 export const CONNECT_KIND_LABELS: Readonly<Record<ConnectKind, string>> = {
   loopback: "Browser (loopback)",
@@ -9,7 +9,7 @@ export const CONNECT_KIND_LABELS: Readonly<Record<ConnectKind, string>> = {
   device: "Code on another device",
 };
 
-function isConnectKind(value: string): value is ConnectKind {
+function isConnectKind(value: ConnectKind): boolean {
   return Object.prototype.hasOwnProperty.call(CONNECT_KIND_LABELS, value);
 }
 

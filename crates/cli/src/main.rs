@@ -229,7 +229,12 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
                         safe(&p.id),
                         safe(&p.name),
                         configured(p),
-                        p.capabilities.redirect_kinds.join(",")
+                        p.capabilities
+                            .redirect_kinds
+                            .iter()
+                            .map(|k| k.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",")
                     );
                 }
             }

@@ -100,7 +100,7 @@ pub struct AccountRow {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
-    /// The endpoint set it was connected with (JSON of [`crate::pinned::Endpoints`]).
+    /// The endpoint set it was connected with (JSON of [`crate::endpoints::Endpoints`]).
     pub endpoints: Option<String>,
     pub email_verified: bool,
     /// Its keychain entry carries the tags revoking it needs (see [`crate::secret::Tags`]).
@@ -257,7 +257,7 @@ pub async fn complete_connect(
     id: &str,
     who: &Identity,
     grant: &Grant,
-    endpoints: &crate::pinned::Endpoints,
+    endpoints: &crate::endpoints::Endpoints,
 ) -> Result<()> {
     let done = sqlx::query(
         "UPDATE accounts SET subject = ?, display_name = ?, email = ?, scopes_requested = ?, \
@@ -307,7 +307,11 @@ pub async fn untagged(db: &Db) -> Result<Vec<AccountRow>> {
 }
 
 /// Records the endpoint set an account's tokens may go to.
-pub async fn set_endpoints(db: &Db, id: &str, endpoints: &crate::pinned::Endpoints) -> Result<()> {
+pub async fn set_endpoints(
+    db: &Db,
+    id: &str,
+    endpoints: &crate::endpoints::Endpoints,
+) -> Result<()> {
     sqlx::query("UPDATE accounts SET endpoints = ? WHERE id = ?")
         .bind(serde_json::to_string(endpoints).expect("endpoints serialize"))
         .bind(id)

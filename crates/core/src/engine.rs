@@ -9,13 +9,16 @@ use crate::account::{self, Account, AccountRow};
 use crate::audit::{self, AuditEvent, AuditKind};
 use crate::catalog::{self, Profile, SecretRule};
 use crate::db::{self, now_ms, Db};
+use crate::discovery::{self, NewProvider};
 use crate::error::{Error, Result};
+use crate::events::{AccountUpdate, Events};
 use crate::flow::Pending;
 use crate::locks::AccountLocks;
+use crate::model::{Settings, Spec};
 use crate::paths::Paths;
-use crate::provider::{self, NewProvider};
+use crate::provider;
 use crate::secret::{Keychain, SecretString, TokenSet};
-use crate::spec::{ProviderView, Settings, Spec};
+use crate::spec::ProviderView;
 
 /// The providers and accounts as the window starts, handed to its page before any script runs.
 #[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
@@ -39,10 +42,8 @@ pub struct Engine {
     pub(crate) scheme_routes: Mutex<Vec<crate::flow::SchemeRoute>>,
     pub(crate) devices: Mutex<HashMap<String, crate::flow::device::DevicePending>>,
     pub(crate) cancels: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
-    /// Wakes the refresh scheduler when accounts change.
-    pub(crate) schedule_changed: tokio::sync::Notify,
-    /// Background account changes, for the window (`subscribe`).
-    pub(crate) updates: tokio::sync::broadcast::Sender<crate::scheduler::AccountUpdate>,
+    /// "The accounts changed" for the scheduler, and background updates for the window.
+    pub(crate) events: Events,
     /// The built-in profiles (tests swap in copies pointed at local servers).
     pub(crate) catalog: Vec<Profile>,
     /// How long a sign-in waits for the browser by default.
@@ -73,8 +74,7 @@ impl Engine {
             scheme_routes: Mutex::default(),
             cancels: Mutex::default(),
             catalog: catalog::builtin().to_vec(),
-            schedule_changed: tokio::sync::Notify::new(),
-            updates: tokio::sync::broadcast::channel(64).0,
+            events: Events::default(),
             flow_timeout: Duration::from_secs(300),
         })
     }
@@ -158,8 +158,8 @@ impl Engine {
 
     /// Discovers and saves a provider from its issuer URL.
     pub async fn add_provider(&self, new: NewProvider) -> Result<ProviderView> {
-        let discovered = provider::discover(self.http()?, &new).await?;
-        let saved = provider::insert(&self.db, discovered).await?;
+        let discovered = discovery::discover(self.http()?, &new).await?;
+        let saved = provider::insert(&self.db, &self.catalog, discovered).await?;
         audit::record(
             &self.db,
             AuditKind::ProviderAdded,
@@ -298,6 +298,16 @@ impl Engine {
         Ok(account::resolve(&self.db, query).await?.view(now_ms()))
     }
 
+    /// Wakes the scheduler to recompute its timer (an account was added, refreshed or removed).
+    pub fn accounts_changed(&self) {
+        self.events.accounts_changed();
+    }
+
+    /// Background changes to accounts, as they happen.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<AccountUpdate> {
+        self.events.subscribe()
+    }
+
     pub(crate) async fn row(&self, query: &str) -> Result<AccountRow> {
         account::resolve(&self.db, query).await
     }
@@ -369,7 +379,7 @@ impl Engine {
 
 /// What a token entry carries so it can be revoked with no database (see [`crate::secret::Tags`]).
 pub(crate) fn keychain_tags(spec: &Spec) -> crate::secret::Tags {
-    let endpoints = crate::pinned::Endpoints::of(spec);
+    let endpoints = crate::endpoints::Endpoints::of(spec);
     crate::secret::Tags {
         provider: spec.id.clone(),
         client_id: spec.client_id.clone(),

@@ -5,13 +5,13 @@
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::endpoints::Endpoints;
 use crate::engine::{blocking, Engine};
 use crate::error::{Error, ErrorKind, Result};
-use crate::pinned::Endpoints;
-use crate::provider::Provider;
+use crate::model::Provider;
+use crate::model::{Settings, Spec};
 use crate::revoke::DisconnectOutcome;
 use crate::secret::Tags;
-use crate::spec::{Settings, Spec};
 
 /// What `forget_all` did.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -110,8 +110,7 @@ impl Engine {
             };
             // The tags are ours, but anything of this user can edit them: the same rules as any
             // endpoint before a token is sent.
-            let checked =
-                crate::provider::check_endpoint_url("revocation endpoint", &tags.revocation);
+            let checked = crate::model::check_endpoint_url("revocation endpoint", &tags.revocation);
             let revoked = match (checked, self.read_tokens(&item.key).await) {
                 (Err(e), _) => Err(e),
                 (Ok(_), Ok(Some(tokens))) => {

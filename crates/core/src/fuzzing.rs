@@ -5,9 +5,12 @@
 use std::time::Duration;
 
 use crate::catalog;
-use crate::flow::{read_scheme_callback, CUSTOM_SCHEME_REDIRECT};
-use crate::provider::{check_endpoint_url, read_metadata, resolve, Metadata, NewProvider};
-use crate::spec::{ProviderView, Settings, Spec};
+use crate::discovery::{read_metadata, resolve, Metadata, NewProvider};
+use crate::flow::read_scheme_callback;
+use crate::model::check_endpoint_url;
+use crate::model::CUSTOM_SCHEME_REDIRECT;
+use crate::model::{Settings, Spec};
+use crate::spec::ProviderView;
 use crate::token::{self, ProviderTokenResponse};
 
 /// A callback URL handed over by the desktop (custom scheme).

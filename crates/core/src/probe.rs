@@ -8,8 +8,8 @@ use ts_rs::TS;
 
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::Spec;
 use crate::secret::SecretString;
-use crate::spec::Spec;
 
 /// Response headers worth showing (scopes, rate limits, caching, errors); others are left out.
 const SHOWN_HEADERS: &[&str] = &[

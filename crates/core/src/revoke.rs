@@ -10,8 +10,8 @@ use crate::audit::AuditKind;
 use crate::catalog::Revocation;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::Spec;
 use crate::secret::TokenSet;
-use crate::spec::Spec;
 use crate::token;
 
 #[derive(Debug, Clone, Serialize, TS)]

@@ -8,14 +8,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::Semaphore;
-use ts_rs::TS;
 
-use crate::account::{self, Account, AccountRow, AccountStatus};
+use crate::account::{self, AccountRow, AccountStatus};
 use crate::db::now_ms;
 use crate::engine::Engine;
 use crate::error::ErrorKind;
+use crate::events::AccountUpdate;
 
 /// Refresh this long before expiry (or at half the token's lifetime, if that is sooner).
 pub const LEAD: Duration = Duration::from_secs(5 * 60);
@@ -26,24 +25,6 @@ pub const OFFLINE_RETRY: Duration = Duration::from_secs(60);
 /// Retry an account whose provider failed after this long.
 pub const ERROR_RETRY: Duration = Duration::from_secs(5 * 60);
 const CONCURRENT: usize = 8;
-
-/// An account that changed in the background (the window updates its row; `needs_reconnect`
-/// also raises a desktop notification). Carries the account's metadata only, never a token.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(tag = "kind", content = "account", rename_all = "snake_case")]
-pub enum AccountUpdate {
-    Refreshed(Account),
-    NeedsReconnect(Account),
-    Failed(Account),
-}
-
-impl AccountUpdate {
-    pub fn account(&self) -> &Account {
-        match self {
-            Self::Refreshed(a) | Self::NeedsReconnect(a) | Self::Failed(a) => a,
-        }
-    }
-}
 
 /// When an account is due, from its row alone (metadata; no keychain read). `None`: never.
 pub fn due_at(row: &AccountRow) -> Option<i64> {
@@ -63,17 +44,6 @@ pub fn due_at(row: &AccountRow) -> Option<i64> {
 }
 
 impl Engine {
-    /// Wakes the scheduler to recompute its timer (an account was added, refreshed or removed).
-    pub fn accounts_changed(&self) {
-        self.schedule_changed.notify_one();
-    }
-
-    /// Background changes to accounts, as they happen (a receiver that falls behind skips the
-    /// oldest; it can re-read the list).
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<AccountUpdate> {
-        self.updates.subscribe()
-    }
-
     /// Runs until the process ends; what it changes is published to `subscribe`rs.
     pub async fn run_scheduler(self: Arc<Self>) {
         let slots = Arc::new(Semaphore::new(CONCURRENT));
@@ -107,8 +77,7 @@ impl Engine {
                     let _slot = slots.acquire_owned().await;
                     if let Some(update) = engine.refresh_due(&row).await {
                         tracing::info!(?update, "background refresh");
-                        // No receiver (no window, no watcher) is not an error.
-                        let _ = engine.updates.send(update);
+                        engine.events.publish(update);
                     }
                 });
             }
@@ -123,7 +92,7 @@ impl Engine {
                 .min(MAX_WAIT);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = self.schedule_changed.notified() => {}
+                _ = self.events.changed() => {}
             }
         }
     }

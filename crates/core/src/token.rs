@@ -20,8 +20,8 @@ use serde_json::{Map, Value};
 
 use crate::catalog::{ClientAuth, GrantedScopesFrom, TokenRules};
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::Spec;
 use crate::secret::SecretString;
-use crate::spec::Spec;
 
 /// A token response, kept whole so the provider's rules can read it. `Debug` shows no token.
 pub struct ProviderTokenResponse {

@@ -5,6 +5,7 @@
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
+use ca_core::catalog::Protocol;
 use ca_core::paths::Paths;
 use ca_core::secret::Keychain;
 use ca_core::{Engine, ErrorKind, NewProvider};
@@ -83,7 +84,7 @@ async fn rfc_8414_path_insert_and_openid_documents_are_merged() {
     );
     assert!(p.has_userinfo, "userinfo came from the OpenID document");
     assert!(p.capabilities.device_flow);
-    assert_eq!(p.capabilities.protocol, "oidc");
+    assert_eq!(p.capabilities.protocol, Protocol::Oidc);
     assert_eq!(
         p.scopes,
         vec!["openid", "profile", "email", "offline_access"]
@@ -204,7 +205,7 @@ async fn a_plain_oauth_server_needs_its_user_endpoint_entered_by_hand() {
         })
         .await
         .unwrap();
-    assert_eq!(p.capabilities.protocol, "oauth2");
+    assert_eq!(p.capabilities.protocol, Protocol::Oauth2);
     assert!(p.has_userinfo && p.has_revocation);
 }
 
@@ -251,7 +252,8 @@ async fn a_briefly_unavailable_server_is_asked_again() {
     let engine = engine(&sandbox).await;
     let p = engine.add_provider(new(&issuer)).await.unwrap();
     assert_eq!(
-        p.capabilities.protocol, "oidc",
+        p.capabilities.protocol,
+        Protocol::Oidc,
         "the keys came from the RFC 8414 document"
     );
     assert!(p.has_userinfo, "userinfo came from the OpenID document");

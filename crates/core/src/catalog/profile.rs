@@ -44,7 +44,7 @@ pub struct Profile {
     pub sources: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Protocol {
     Oauth2,
@@ -96,7 +96,7 @@ pub enum ClientAuth {
     SecretBasic,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretRule {
     /// No secret exists for a desktop client.
@@ -107,7 +107,7 @@ pub enum SecretRule {
     Optional,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Pkce {
     Required,
@@ -159,7 +159,7 @@ pub struct RedirectRules {
     pub fixed_port: Option<u16>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantedScopesFrom {
     /// The token response's `scope`, space-separated.

@@ -17,9 +17,9 @@ use crate::catalog::{ClientAuth, Protocol};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::locks::AccountGuard;
-use crate::provider::normalize_scopes;
+use crate::model::normalize_scopes;
+use crate::model::Spec;
 use crate::secret::SecretString;
-use crate::spec::Spec;
 use crate::token::{self, ProviderTokenResponse};
 
 /// What the person needs to finish on another device.

@@ -9,7 +9,7 @@ use crate::account::Identity;
 use crate::catalog::{GrantedScopesFrom, Protocol};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::spec::Spec;
+use crate::model::Spec;
 use crate::token::{split_scopes, Granted};
 
 impl Engine {

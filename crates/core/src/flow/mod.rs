@@ -29,14 +29,11 @@ use crate::db::now_ms;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::locks::AccountGuard;
-use crate::provider::normalize_scopes;
+use crate::model::normalize_scopes;
+use crate::model::{Spec, CUSTOM_SCHEME_REDIRECT};
 use crate::secret::{SecretString, TokenSet};
-use crate::spec::Spec;
 use crate::token;
 use loopback::{Bound, Callback, LaunchFn, Listener, Page, RefusedFn, Routes};
-
-/// The app's private-use redirect (RFC 8252 §7.1), for providers that accept custom schemes.
-pub const CUSTOM_SCHEME_REDIRECT: &str = "io.github.connectedaccounts:/oauth/callback";
 
 /// A pending custom-scheme flow's way in: the URL the desktop hands over is routed by `state`.
 pub struct SchemeRoute {
@@ -803,7 +800,7 @@ impl Engine {
             scopes_source,
             expires_at,
         };
-        let endpoints = crate::pinned::Endpoints::of(p);
+        let endpoints = crate::endpoints::Endpoints::of(p);
         account::complete_connect(&self.db, &target, &who, &grant, &endpoints).await?;
         if existing.is_some() {
             account::delete(&self.db, pending_id).await?;

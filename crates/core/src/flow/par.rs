@@ -12,8 +12,8 @@ use url::Url;
 use crate::catalog::ClientAuth;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{read_capped, too_large, MAX_REPLY};
+use crate::model::Spec;
 use crate::secret::SecretString;
-use crate::spec::Spec;
 
 /// The longest `request_uri` taken from a server (real ones are under 100 bytes).
 const MAX_REQUEST_URI: usize = 2048;

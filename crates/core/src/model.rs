@@ -1,0 +1,365 @@
+//! The provider model every part of the core reads: a built-in profile with its settings (client
+//! ID, parameters), or a provider added by its issuer URL, resolved into one [`Spec`]. Flows,
+//! refresh, revoke and the test call read only a `Spec`.
+
+use std::collections::BTreeMap;
+
+use url::Url;
+
+use crate::catalog::{
+    self, ClientAuth, GrantedScopesFrom, LoopbackHost, Pkce, Profile, Protocol, RedirectKind,
+    RedirectRules, RefreshRules, Revocation, ScopeRules, SecretRule, TokenRules, WhoAmI,
+};
+use crate::error::{Error, Result};
+
+/// The app's private-use redirect (RFC 8252 §7.1), for providers that accept custom schemes.
+pub const CUSTOM_SCHEME_REDIRECT: &str = "io.github.connectedaccounts:/oauth/callback";
+
+/// A provider as the app keeps it (metadata only; no secret).
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub id: String,
+    pub name: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
+    pub device_endpoint: Option<String>,
+    pub jwks_uri: String,
+    /// RFC 9207: the server puts `iss` in its authorization responses, so we require it.
+    pub iss_parameter_supported: bool,
+    /// RFC 9126: where authorization requests are pushed, and whether the server insists.
+    pub par_endpoint: Option<String>,
+    pub require_par: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub id: String,
+    pub name: String,
+    pub builtin: bool,
+    pub protocol: Protocol,
+    /// OIDC: the issuer ID tokens must name, and where its keys are.
+    pub issuer: Option<String>,
+    pub jwks_uri: Option<String>,
+    /// RFC 9207: `iss` is required in the authorization response.
+    pub iss_parameter_supported: bool,
+    pub client_id: String,
+    pub client_auth: ClientAuth,
+    pub secret_rule: SecretRule,
+    pub pkce: Pkce,
+    pub device_needs_secret: bool,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub device_endpoint: Option<String>,
+    /// RFC 9126: push authorization requests here (discovered servers that offer it).
+    pub par_endpoint: Option<String>,
+    /// The server refuses authorization requests that were not pushed.
+    pub require_par: bool,
+    pub redirect: RedirectRules,
+    pub scopes: ScopeRules,
+    pub extra_authorize: BTreeMap<String, String>,
+    pub token: TokenRules,
+    pub refresh: RefreshRules,
+    pub revocation: Revocation,
+    pub manage_url: Option<String>,
+    pub whoami: Option<WhoAmI>,
+}
+
+/// A built-in provider's settings, as stored.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub client_id: Option<String>,
+    pub params: BTreeMap<String, String>,
+}
+
+impl Spec {
+    pub fn from_profile(p: &Profile, settings: &Settings) -> Self {
+        let client_id = settings
+            .client_id
+            .clone()
+            .or_else(|| catalog::baked_client_id(&p.id).map(str::to_owned))
+            .unwrap_or_default();
+        let f = |t: &str| catalog::fill(t, p, &settings.params, &client_id);
+        let revocation = match &p.revocation {
+            Revocation::Rfc7009 { url } => Revocation::Rfc7009 { url: f(url) },
+            Revocation::GithubTokenDelete { url } => Revocation::GithubTokenDelete { url: f(url) },
+            Revocation::BearerSelf { url, method } => Revocation::BearerSelf {
+                url: f(url),
+                method: method.clone(),
+            },
+            Revocation::None { manage_url } => Revocation::None {
+                manage_url: f(manage_url),
+            },
+        };
+        let mut whoami = p.whoami.clone();
+        whoami.url = f(&whoami.url);
+        for v in whoami.headers.values_mut() {
+            *v = f(v);
+        }
+        Self {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            builtin: true,
+            protocol: p.protocol,
+            issuer: p.endpoints.issuer.as_deref().map(f),
+            jwks_uri: p.endpoints.jwks.as_deref().map(f),
+            iss_parameter_supported: false,
+            client_auth: p.client.auth,
+            secret_rule: p.client.secret,
+            pkce: p.client.pkce,
+            device_needs_secret: p.client.device_needs_secret,
+            authorization_endpoint: f(&p.endpoints.authorization),
+            token_endpoint: f(&p.endpoints.token),
+            device_endpoint: p.endpoints.device.as_deref().map(f),
+            par_endpoint: None,
+            require_par: false,
+            redirect: p.redirect.clone(),
+            scopes: p.scopes.clone(),
+            extra_authorize: p.authorize.extra.clone(),
+            token: p.token.clone(),
+            refresh: p.refresh.clone(),
+            manage_url: p
+                .manage_url
+                .as_deref()
+                .map(f)
+                .or_else(|| match &revocation {
+                    Revocation::None { manage_url } => Some(manage_url.clone()),
+                    _ => None,
+                }),
+            revocation,
+            whoami: Some(whoami),
+            client_id,
+        }
+    }
+
+    /// Every URL this provider's calls go to, and the pages the browser opens, checked once their
+    /// placeholders are filled: https (scheme in any letter case), or http on loopback only.
+    pub fn check_endpoints(&self) -> Result<()> {
+        let revocation = match &self.revocation {
+            Revocation::Rfc7009 { url }
+            | Revocation::GithubTokenDelete { url }
+            | Revocation::BearerSelf { url, .. } => Some(url),
+            Revocation::None { .. } => None,
+        };
+        let urls = [
+            ("authorization endpoint", Some(&self.authorization_endpoint)),
+            ("token endpoint", Some(&self.token_endpoint)),
+            (
+                "device authorization endpoint",
+                self.device_endpoint.as_ref(),
+            ),
+            (
+                "pushed authorization request endpoint",
+                self.par_endpoint.as_ref(),
+            ),
+            ("JWKS URL", self.jwks_uri.as_ref()),
+            ("revocation endpoint", revocation),
+            ("user endpoint", self.whoami.as_ref().map(|w| &w.url)),
+            ("account page", self.manage_url.as_ref()),
+        ];
+        for (what, url) in urls {
+            if let Some(url) = url.filter(|u| !u.is_empty()) {
+                check_endpoint_url(&format!("{} {what}", self.name), url)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A provider added by its issuer URL: OpenID Connect, public client, standard everything.
+    pub fn from_discovered(p: &Provider) -> Self {
+        Self {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            builtin: false,
+            // No signing keys published: a plain OAuth server, identified by its user endpoint.
+            protocol: if p.jwks_uri.is_empty() {
+                Protocol::Oauth2
+            } else {
+                Protocol::Oidc
+            },
+            issuer: Some(p.issuer.clone()),
+            jwks_uri: Some(p.jwks_uri.clone()).filter(|u| !u.is_empty()),
+            iss_parameter_supported: p.iss_parameter_supported,
+            client_id: p.client_id.clone(),
+            client_auth: ClientAuth::None,
+            // A public client: PKCE, no secret (so no keychain read to start a sign-in).
+            secret_rule: SecretRule::None,
+            pkce: Pkce::Required,
+            device_needs_secret: false,
+            authorization_endpoint: p.authorization_endpoint.clone(),
+            token_endpoint: p.token_endpoint.clone(),
+            device_endpoint: p.device_endpoint.clone(),
+            par_endpoint: p.par_endpoint.clone(),
+            require_par: p.require_par,
+            redirect: RedirectRules {
+                // OpenID servers register native clients' custom schemes too.
+                kinds: vec![RedirectKind::Loopback, RedirectKind::CustomScheme],
+                loopback_host: LoopbackHost::Ipv4,
+                path: "/callback".into(),
+                fixed_port: None,
+            },
+            scopes: ScopeRules {
+                default: p.scopes.clone(),
+                separator: " ".into(),
+                param: "scope".into(),
+                offline: Some("offline_access".into()),
+                granted_from: GrantedScopesFrom::ScopeSpace,
+                descriptions: oidc_scope_descriptions(),
+            },
+            extra_authorize: BTreeMap::new(),
+            token: TokenRules::default(),
+            refresh: RefreshRules {
+                rotating: true,
+                issued: true,
+                note: None,
+            },
+            revocation: match &p.revocation_endpoint {
+                Some(url) => Revocation::Rfc7009 { url: url.clone() },
+                None => Revocation::None {
+                    manage_url: String::new(),
+                },
+            },
+            manage_url: None,
+            whoami: p.userinfo_endpoint.as_ref().map(|url| WhoAmI {
+                method: "GET".into(),
+                url: url.clone(),
+                headers: BTreeMap::new(),
+                body: None,
+                subject: "/sub".into(),
+                display_name: "/name".into(),
+                email: Some("/email".into()),
+                email_verified: Some("/email_verified".into()),
+            }),
+        }
+    }
+
+    pub fn configured(&self) -> bool {
+        !self.client_id.is_empty()
+    }
+
+    pub fn can_revoke(&self) -> bool {
+        !matches!(self.revocation, Revocation::None { .. })
+    }
+
+    /// The redirect URI(s) a person registers with the provider for loopback sign-in.
+    pub fn loopback_redirect_uri(&self) -> String {
+        let host = match self.redirect.loopback_host {
+            LoopbackHost::Ipv4 => "127.0.0.1",
+            LoopbackHost::Ipv6 => "[::1]",
+            LoopbackHost::Localhost => "localhost",
+        };
+        match self.redirect.fixed_port {
+            Some(port) => format!("http://{host}:{port}{}", self.redirect.path),
+            None => format!("http://{host}{}", self.redirect.path),
+        }
+    }
+}
+
+fn oidc_scope_descriptions() -> BTreeMap<String, String> {
+    [
+        ("openid", "Sign you in and know who you are"),
+        ("profile", "See your name and profile details"),
+        ("email", "See your e-mail address"),
+        (
+            "offline_access",
+            "Stay connected when you are not using the app (refresh token)",
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Checks that `raw` is an absolute https URL, or http on a loopback address (the scheme in any
+/// letter case), with none of the characters a URL never needs unencoded but a shell acts on.
+pub fn check_endpoint_url(what: &str, raw: &str) -> Result<Url> {
+    // RFC 3986 allows `$ ' ;` and more; none is needed unencoded in an endpoint, and each means
+    // something to a shell. Quotes, spaces and controls are not URL characters at all.
+    if let Some(c) = raw.chars().find(|c| {
+        c.is_control()
+            || c.is_whitespace()
+            || matches!(c, '"' | '\'' | '`' | '$' | ';' | '|' | '<' | '>' | '\\')
+    }) {
+        return Err(Error::invalid_input(
+            format!(
+                "the {what} {} contains {c:?}, which an endpoint URL never needs",
+                crate::text::for_terminal(raw)
+            ),
+            "a server that hands out such an address is misconfigured or hostile; nothing was saved",
+        ));
+    }
+    let url = Url::parse(raw).map_err(|e| {
+        Error::invalid_input(
+            format!("the {what} {raw:?} is not a valid URL ({e})"),
+            "give a full URL such as https://accounts.example.com",
+        )
+    })?;
+    let loopback = matches!(
+        url.host(),
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback()
+    ) || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || url.host_str() == Some("localhost");
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        _ => Err(Error::invalid_input(
+            format!("the {what} {raw} does not use https"),
+            "OAuth endpoints must use https (plain http is allowed only on 127.0.0.1, [::1] or localhost)",
+        )),
+    }
+}
+
+/// Splits entries on white space, drops duplicates, keeps order.
+pub fn normalize_scopes(scopes: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in scopes.iter().flat_map(|s| s.split_whitespace()) {
+        if !out.iter().any(|x| x == s) {
+            out.push(s.to_string());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn scopes_are_split_and_deduplicated() {
+        let s = normalize_scopes(&["openid profile".into(), "email".into(), "openid".into()]);
+        assert_eq!(s, vec!["openid", "profile", "email"]);
+    }
+
+    #[test]
+    fn endpoints_need_https_except_on_loopback() {
+        assert!(check_endpoint_url("issuer", "https://id.example.com").is_ok());
+        assert!(check_endpoint_url("issuer", "http://127.0.0.1:4780").is_ok());
+        assert!(check_endpoint_url("issuer", "http://[::1]:4780").is_ok());
+        for bad in [
+            "HTTP://id.example.com",
+            "https://id.example.com/auth?x=$(id)",
+            "https://id.example.com/a b",
+            "https://id.example.com/a'b",
+            "https://id.example.com/a\"b",
+            "https://id.example.com/`id`",
+            "https://id.example.com/a;b",
+            "https://id.example.com/a|b",
+            "https://id.example.com/<a>",
+            "https://id.example.com/a\u{1b}b",
+            "https://id.example.com/a\\b",
+        ] {
+            assert!(check_endpoint_url("endpoint", bad).is_err(), "{bad}");
+        }
+        assert!(check_endpoint_url("endpoint", "HTTPS://id.example.com/a?b=c&d=%24(e)").is_ok());
+        let e = check_endpoint_url("issuer", "http://id.example.com").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidInput);
+        assert!(e.message.contains("https"));
+        assert!(check_endpoint_url("issuer", "not a url").is_err());
+        assert!(check_endpoint_url("issuer", "ftp://127.0.0.1/").is_err());
+    }
+}
