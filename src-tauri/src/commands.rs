@@ -10,7 +10,7 @@ use ca_core::{
     Account, AuditEvent, ConnectStarted, DisconnectOutcome, Engine, NewProvider, ProbeResult,
     ProviderView,
 };
-use ca_core::{AccountUpdate, ForgetReport};
+use ca_core::{AccountUpdate, ConnectRequest, ForgetReport};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -41,9 +41,11 @@ pub async fn connect_begin(
     scopes: Option<Vec<String>>,
     redirect: Option<RedirectKind>,
 ) -> CommandResult<ConnectStarted> {
-    Ok(core
-        .connect_begin_with(&provider_id, scopes, None, redirect, true)
-        .await?)
+    let request = ConnectRequest::provider(provider_id)
+        .scopes(scopes)
+        .redirect(redirect)
+        .open_browser(true);
+    Ok(core.connect_begin(request).await?)
 }
 
 #[tauri::command]
@@ -52,7 +54,10 @@ pub async fn device_begin(
     provider_id: String,
     scopes: Option<Vec<String>>,
 ) -> CommandResult<DeviceStarted> {
-    Ok(core.device_begin(&provider_id, scopes, true).await?)
+    let request = ConnectRequest::provider(provider_id)
+        .scopes(scopes)
+        .open_browser(true);
+    Ok(core.device_begin(request).await?)
 }
 
 #[tauri::command]

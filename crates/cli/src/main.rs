@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ca_core::text::{for_terminal as safe, for_terminal_lines};
-use ca_core::{Account, DisconnectOutcome, Engine, Error, ErrorKind, NewProvider, ProviderView};
+use ca_core::{
+    Account, ConnectRequest, DisconnectOutcome, Engine, Error, ErrorKind, NewProvider, ProviderView,
+};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
@@ -338,16 +340,10 @@ async fn execute(engine: &Engine, command: Command) -> Result<(), Failure> {
                     )
                     .into());
                 }
-                let started = engine
-                    .connect_account_scopes(
-                        &account,
-                        &scopes,
-                        &drop_scopes,
-                        Some(Duration::from_secs(timeout)),
-                        None,
-                        true,
-                    )
-                    .await?;
+                let request = ConnectRequest::account_scopes(account, scopes, drop_scopes)
+                    .timeout(Duration::from_secs(timeout))
+                    .open_browser(true);
+                let started = engine.connect_begin(request).await?;
                 let a = wait_for_browser(engine, started).await?;
                 if json {
                     print_json(&a);
@@ -523,9 +519,11 @@ async fn connect_loopback(
     scopes: Option<Vec<String>>,
     timeout: u64,
 ) -> Result<Account, Failure> {
-    let started = engine
-        .connect_begin(provider, scopes, Some(Duration::from_secs(timeout)), true)
-        .await?;
+    let request = ConnectRequest::provider(provider)
+        .scopes(scopes)
+        .timeout(Duration::from_secs(timeout))
+        .open_browser(true);
+    let started = engine.connect_begin(request).await?;
     wait_for_browser(engine, started).await
 }
 
@@ -568,7 +566,10 @@ async fn connect_device(
     provider: &str,
     scopes: Option<Vec<String>>,
 ) -> Result<Account, Failure> {
-    let started = engine.device_begin(provider, scopes, true).await?;
+    let request = ConnectRequest::provider(provider)
+        .scopes(scopes)
+        .open_browser(true);
+    let started = engine.device_begin(request).await?;
     eprintln!(
         "To sign in to {}, open {} in any browser and enter the code:\n\n    {}\n\nWaiting up to {} s (Ctrl-C cancels)…",
         safe(&started.provider),

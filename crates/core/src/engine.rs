@@ -1,8 +1,7 @@
 //! The engine: one per process, shared by the window, the command line and the tests. It owns the
 //! database, the keychain, the HTTP client, the pending sign-in flows and the per-account locks.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::account::{self, Account, AccountRow};
@@ -12,7 +11,7 @@ use crate::db::{self, now_ms, Db};
 use crate::discovery::{self, NewProvider};
 use crate::error::{Error, Result};
 use crate::events::{AccountUpdate, Events};
-use crate::flow::Pending;
+use crate::flow::registry::Registry;
 use crate::locks::AccountLocks;
 use crate::model::{Settings, Spec};
 use crate::paths::Paths;
@@ -38,10 +37,8 @@ pub struct Engine {
     http: std::sync::OnceLock<reqwest::Client>,
     http_timeout: Option<Duration>,
     pub(crate) locks: AccountLocks,
-    pub(crate) flows: Mutex<HashMap<String, Pending>>,
-    pub(crate) scheme_routes: Mutex<Vec<crate::flow::SchemeRoute>>,
-    pub(crate) devices: Mutex<HashMap<String, crate::flow::device::DevicePending>>,
-    pub(crate) cancels: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
+    /// The pending sign-ins, browser and device.
+    pub(crate) flows: Registry,
     /// "The accounts changed" for the scheduler, and background updates for the window.
     pub(crate) events: Events,
     /// The built-in profiles (tests swap in copies pointed at local servers).
@@ -69,10 +66,7 @@ impl Engine {
             keychain: Arc::new(keychain),
             http: std::sync::OnceLock::new(),
             http_timeout: None,
-            flows: Mutex::default(),
-            devices: Mutex::default(),
-            scheme_routes: Mutex::default(),
-            cancels: Mutex::default(),
+            flows: Registry::default(),
             catalog: catalog::builtin().to_vec(),
             events: Events::default(),
             flow_timeout: Duration::from_secs(300),

@@ -42,7 +42,7 @@ pub use engine::Engine;
 pub use error::{Error, ErrorKind, Result, UiError};
 pub use events::AccountUpdate;
 pub use flow::device::DeviceStarted;
-pub use flow::ConnectStarted;
+pub use flow::{ConnectRequest, ConnectStarted, ConnectTarget};
 pub use forget::ForgetReport;
 pub use probe::ProbeResult;
 pub use revoke::DisconnectOutcome;

@@ -7,6 +7,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ca_core::ConnectRequest;
 use ca_core::{Engine, ErrorKind};
 use support::{require_keyring, Idp, Sandbox};
 
@@ -50,7 +51,7 @@ async fn only_the_valid_callback_is_accepted_and_it_cannot_be_replayed() {
     let engine = engine(&sandbox, &idp).await;
 
     let started = engine
-        .connect_begin("local-demo", None, Some(Duration::from_secs(30)), false)
+        .connect_begin(ConnectRequest::provider("local-demo").timeout(Duration::from_secs(30)))
         .await
         .unwrap();
     let url = &support::follow_launcher(&started.browser_url).await;
@@ -118,7 +119,7 @@ async fn an_issuer_mismatch_ends_the_flow_and_stores_nothing() {
     let sandbox = Sandbox::new();
     let engine = engine(&sandbox, &idp).await;
     let started = engine
-        .connect_begin("local-demo", None, Some(Duration::from_secs(30)), false)
+        .connect_begin(ConnectRequest::provider("local-demo").timeout(Duration::from_secs(30)))
         .await
         .unwrap();
     let state = query_param(
@@ -174,7 +175,7 @@ async fn a_code_from_another_server_is_refused_mix_up() {
 
     for strip_iss in [false, true] {
         let for_a = engine
-            .connect_begin("local-demo", None, Some(Duration::from_secs(30)), false)
+            .connect_begin(ConnectRequest::provider("local-demo").timeout(Duration::from_secs(30)))
             .await
             .unwrap();
         let finish_a = tokio::spawn({
@@ -184,7 +185,7 @@ async fn a_code_from_another_server_is_refused_mix_up() {
         });
         // A real sign-in at B gives a real code from B, with B's issuer.
         let for_b = engine
-            .connect_begin("server-b", None, Some(Duration::from_secs(30)), false)
+            .connect_begin(ConnectRequest::provider("server-b").timeout(Duration::from_secs(30)))
             .await
             .unwrap();
         let finish_b = tokio::spawn({
@@ -241,11 +242,11 @@ async fn two_flows_at_once_never_cross_and_cancel_ends_one() {
     let sandbox = Sandbox::new();
     let engine = engine(&sandbox, &idp).await;
     let a = engine
-        .connect_begin("local-demo", None, None, false)
+        .connect_begin(ConnectRequest::provider("local-demo"))
         .await
         .unwrap();
     let b = engine
-        .connect_begin("local-demo", None, None, false)
+        .connect_begin(ConnectRequest::provider("local-demo"))
         .await
         .unwrap();
     assert_ne!(
@@ -306,12 +307,10 @@ async fn a_custom_scheme_callback_is_accepted_only_for_its_pending_flow() {
         .is_err());
 
     let started = engine
-        .connect_begin_with(
-            "local-demo",
-            None,
-            Some(Duration::from_secs(30)),
-            Some(ca_core::catalog::RedirectKind::CustomScheme),
-            false,
+        .connect_begin(
+            ConnectRequest::provider("local-demo")
+                .timeout(Duration::from_secs(30))
+                .redirect(Some(ca_core::catalog::RedirectKind::CustomScheme)),
         )
         .await
         .unwrap();
@@ -389,7 +388,7 @@ async fn another_local_user_cannot_finish_your_sign_in_with_their_account() {
     let sandbox = Sandbox::new();
     let engine = engine(&sandbox, &idp).await;
     let started = engine
-        .connect_begin("local-demo", None, Some(Duration::from_secs(60)), false)
+        .connect_begin(ConnectRequest::provider("local-demo").timeout(Duration::from_secs(60)))
         .await
         .unwrap();
     let launcher = url::Url::parse(&started.browser_url).unwrap();
@@ -454,12 +453,10 @@ async fn scheme_and_device_sign_ins_open_a_launcher_only_you_can_use() {
     let sandbox = Sandbox::new();
     let engine = engine(&sandbox, &idp).await;
     let scheme = engine
-        .connect_begin_with(
-            "local-demo",
-            None,
-            Some(Duration::from_secs(30)),
-            Some(ca_core::catalog::RedirectKind::CustomScheme),
-            false,
+        .connect_begin(
+            ConnectRequest::provider("local-demo")
+                .timeout(Duration::from_secs(30))
+                .redirect(Some(ca_core::catalog::RedirectKind::CustomScheme)),
         )
         .await
         .unwrap();
@@ -471,7 +468,7 @@ async fn scheme_and_device_sign_ins_open_a_launcher_only_you_can_use() {
     let _ = engine.connect_finish(&scheme.flow_id).await;
 
     let device = engine
-        .device_begin("local-demo", None, false)
+        .device_begin(ConnectRequest::provider("local-demo"))
         .await
         .unwrap();
     assert!(device.verification_uri_complete.is_some());
@@ -505,7 +502,7 @@ async fn a_pushed_request_keeps_the_sign_in_out_of_every_url() {
     let sandbox = Sandbox::new();
     let engine = engine(&sandbox, &idp).await;
     let started = engine
-        .connect_begin("local-demo", None, Some(Duration::from_secs(30)), false)
+        .connect_begin(ConnectRequest::provider("local-demo").timeout(Duration::from_secs(30)))
         .await
         .unwrap();
     let finish = tokio::spawn({

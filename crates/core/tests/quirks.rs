@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::Engine as _;
+use ca_core::ConnectRequest;
 use ca_core::{DisconnectOutcome, ErrorKind};
 use double::{harness, query, sign_in, CLIENT_ID, SECRET};
 use support::keychain_lookup;
@@ -142,7 +143,7 @@ async fn github_without_its_required_secret_is_refused_before_the_browser() {
     let h = harness("github", &server, None, &[]).await;
     let err = h
         .engine
-        .connect_begin("github", None, None, false)
+        .connect_begin(ConnectRequest::provider("github"))
         .await
         .unwrap_err();
     assert!(
@@ -393,7 +394,7 @@ async fn google_and_atlassian_extra_authorize_parameters() {
     let h = harness("google", &server, Some(SECRET), &[]).await;
     let started = h
         .engine
-        .connect_begin("google", None, None, false)
+        .connect_begin(ConnectRequest::provider("google"))
         .await
         .unwrap();
     let q = query(&support::follow_launcher(&started.browser_url).await);
@@ -407,7 +408,7 @@ async fn google_and_atlassian_extra_authorize_parameters() {
     let h = harness("atlassian", &server, Some(SECRET), &[]).await;
     let started = h
         .engine
-        .connect_begin("atlassian", None, None, false)
+        .connect_begin(ConnectRequest::provider("atlassian"))
         .await
         .unwrap();
     let q = query(&support::follow_launcher(&started.browser_url).await);
@@ -426,7 +427,11 @@ async fn redirect_host_forms_follow_the_provider() {
         ("gitlab", None, "http://127.0.0.1:"),
     ] {
         let h = harness(id, &server, secret, &[]).await;
-        let started = h.engine.connect_begin(id, None, None, false).await.unwrap();
+        let started = h
+            .engine
+            .connect_begin(ConnectRequest::provider(id))
+            .await
+            .unwrap();
         assert!(
             started.redirect_uri.starts_with(expected),
             "{id}: {}",
@@ -474,7 +479,7 @@ async fn gitlab_self_managed_base_url_and_microsoft_tenant_fill_the_endpoints() 
     let h = harness("microsoft", &server, None, &[("tenant", "organizations")]).await;
     let started = h
         .engine
-        .connect_begin("microsoft", None, None, false)
+        .connect_begin(ConnectRequest::provider("microsoft"))
         .await
         .unwrap();
     let real = support::follow_launcher(&started.browser_url).await;
@@ -533,7 +538,11 @@ async fn github_device_flow_honours_pending_with_http_200_and_slow_down() {
         .await;
     // Device-flow tokens need no secret at GitHub.
     let h = harness("github", &server, None, &[]).await;
-    let started = h.engine.device_begin("github", None, false).await.unwrap();
+    let started = h
+        .engine
+        .device_begin(ConnectRequest::provider("github"))
+        .await
+        .unwrap();
     assert_eq!(started.user_code, "WDJB-MJHT");
     assert_eq!(started.interval_secs, 1);
     let clock = std::time::Instant::now();
@@ -597,12 +606,9 @@ async fn a_provider_without_custom_schemes_gets_loopback_and_refresh_keeps_a_non
     let h = harness("spotify", &server, None, &[]).await;
     let started = h
         .engine
-        .connect_begin_with(
-            "spotify",
-            None,
-            None,
-            Some(ca_core::catalog::RedirectKind::CustomScheme),
-            false,
+        .connect_begin(
+            ConnectRequest::provider("spotify")
+                .redirect(Some(ca_core::catalog::RedirectKind::CustomScheme)),
         )
         .await
         .unwrap();
@@ -616,12 +622,9 @@ async fn a_provider_without_custom_schemes_gets_loopback_and_refresh_keeps_a_non
     let g = harness("google", &server, Some(SECRET), &[]).await;
     let started = g
         .engine
-        .connect_begin_with(
-            "google",
-            None,
-            None,
-            Some(ca_core::catalog::RedirectKind::CustomScheme),
-            false,
+        .connect_begin(
+            ConnectRequest::provider("google")
+                .redirect(Some(ca_core::catalog::RedirectKind::CustomScheme)),
         )
         .await
         .unwrap();

@@ -5,6 +5,7 @@
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
+use ca_core::ConnectRequest;
 use ca_core::Engine;
 use support::{keychain_lookup, require_keyring, Idp, Sandbox};
 
@@ -29,7 +30,7 @@ async fn interrupted_operations_are_rolled_back_or_finished() {
     let mut ids = Vec::new();
     for login in ["alice", "bob"] {
         let started = engine
-            .connect_begin("local-demo", None, None, false)
+            .connect_begin(ConnectRequest::provider("local-demo"))
             .await
             .unwrap();
         let browser = tokio::process::Command::new("python3")
@@ -107,7 +108,7 @@ async fn the_scheduler_refreshes_ahead_of_expiry_without_being_asked() {
     let namespace = format!("connected-accounts-scheduler-{}", std::process::id());
     let engine = std::sync::Arc::new(support::demo_engine(&sandbox, &idp, &namespace).await);
     let started = engine
-        .connect_begin("local-demo", None, None, false)
+        .connect_begin(ConnectRequest::provider("local-demo"))
         .await
         .unwrap();
     let browser = tokio::process::Command::new("python3")

@@ -3,7 +3,6 @@
 //! because some providers (GitHub) answer "authorization_pending" with HTTP 200, which oauth2's
 //! poller takes for a token.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oauth2::StandardDeviceAuthorizationResponse;
@@ -13,14 +12,15 @@ use ts_rs::TS;
 
 use crate::account::{self, Account};
 use crate::audit::{self, AuditKind};
-use crate::catalog::{ClientAuth, Protocol};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::locks::AccountGuard;
-use crate::model::normalize_scopes;
 use crate::model::Spec;
 use crate::secret::SecretString;
 use crate::token::{self, ProviderTokenResponse};
+
+use super::registry::SignIn;
+use super::{ConnectRequest, ConnectTarget, Kind, Prepared};
 
 /// What the person needs to finish on another device.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -52,8 +52,8 @@ pub struct DevicePending {
 }
 
 impl DevicePending {
-    pub(crate) fn expired(&self) -> bool {
-        Instant::now() >= self.deadline
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
     }
     pub(crate) fn account_id(&self) -> &str {
         &self.account_id
@@ -64,49 +64,38 @@ impl DevicePending {
 }
 
 impl Engine {
-    /// Asks the provider for a device code and records the intent.
-    pub async fn device_begin(
-        &self,
-        provider_id: &str,
-        scopes: Option<Vec<String>>,
-        open_browser: bool,
-    ) -> Result<DeviceStarted> {
-        let spec = self.spec(provider_id).await?;
-        if !spec.configured() {
+    /// Asks the provider for a device code and records the intent. Only a provider can be the
+    /// target (an account's scopes change through the browser sign-in).
+    pub async fn device_begin(&self, request: ConnectRequest) -> Result<DeviceStarted> {
+        let ConnectTarget::Provider {
+            id: provider_id,
+            scopes,
+        } = &request.target
+        else {
             return Err(Error::invalid_input(
-                format!("{} is not set up yet", spec.name),
-                format!(
-                    "run `connected-accounts providers configure {} --client-id ID`",
-                    spec.id
-                ),
+                "changing an account's scopes uses the browser sign-in",
+                "sign in through the browser instead",
             ));
-        }
-        if spec.device_endpoint.is_none() {
-            return Err(Error::invalid_input(
-                format!("{} does not offer sign-in with a code", spec.name),
-                "sign in through the browser instead (--redirect loopback)",
-            ));
-        }
-        let secret = if spec.device_needs_secret || spec.client_auth == ClientAuth::SecretBasic {
-            self.client_secret_for(&spec).await?
-        } else {
-            None
         };
-        let mut scopes = normalize_scopes(scopes.as_deref().unwrap_or(&spec.scopes.default));
-        if spec.protocol == Protocol::Oidc && !scopes.iter().any(|s| s == "openid") {
-            scopes.insert(0, "openid".into());
-        }
+        self.sweep_abandoned_flows().await;
+        let Prepared {
+            spec,
+            secret,
+            scopes,
+        } = self
+            .prepare_sign_in(provider_id, scopes.as_deref(), Kind::Device)
+            .await?;
         let client = token::client(&spec, secret.as_ref(), None)?;
-        let mut request = client
+        let mut ask = client
             .exchange_device_code()
             .map_err(|e| Error::internal("no device endpoint").cause(e))?;
         if !scopes.is_empty() {
-            request = request.add_extra_param(
+            ask = ask.add_extra_param(
                 spec.scopes.param.clone(),
                 scopes.join(&spec.scopes.separator),
             );
         }
-        let details: StandardDeviceAuthorizationResponse = request
+        let details: StandardDeviceAuthorizationResponse = ask
             .request_async(&token::Recording::new(self.http()?))
             .await
             .map_err(|e| token::request_error(e, &spec.name, "start a sign-in with a code"))?;
@@ -114,10 +103,9 @@ impl Engine {
         let account_id = account::new_id();
         let guard = self.locks.lock(&account_id).await?;
         account::insert_connecting(&self.db, &account_id, &spec.id, &scopes).await?;
-        let flow_id = uuid::Uuid::new_v4().simple().to_string();
         let expires_in = details.expires_in().min(crate::flow::MAX_FLOW_TIMEOUT);
-        let started = DeviceStarted {
-            flow_id: flow_id.clone(),
+        let mut started = DeviceStarted {
+            flow_id: String::new(), // set once registered, below
             provider: spec.id.clone(),
             user_code: details.user_code().secret().clone(),
             verification_uri: details.verification_uri().to_string(),
@@ -148,17 +136,7 @@ impl Engine {
             )),
             None => None,
         };
-        let mut started = started;
         started.browser_url = launcher.as_ref().map(|l| l.launch_url.clone());
-        if open_browser {
-            let url = started
-                .browser_url
-                .as_deref()
-                .unwrap_or(&started.verification_uri);
-            if let Err(e) = crate::browser::open(url) {
-                tracing::warn!(error = %e.detailed(), "could not open the browser for the device code");
-            }
-        }
         let pending = DevicePending {
             device_code: SecretString::new(details.device_code().secret().clone()),
             interval: details.interval().max(Duration::from_secs(1)),
@@ -170,52 +148,25 @@ impl Engine {
             _launcher: launcher,
             _guard: guard,
         };
-        self.devices
-            .lock()
-            .expect("devices poisoned")
-            .insert(flow_id.clone(), pending);
-        self.cancels
-            .lock()
-            .expect("cancels poisoned")
-            .insert(flow_id, Arc::new(Notify::new()));
+        started.flow_id = self.flows.add(SignIn::Device(Box::new(pending)), None);
+        if request.open_browser {
+            let url = started
+                .browser_url
+                .as_deref()
+                .unwrap_or(&started.verification_uri);
+            if let Err(e) = crate::browser::open(url) {
+                tracing::warn!(error = %e.detailed(), "could not open the browser for the device code");
+            }
+        }
         Ok(started)
     }
 
     /// Polls until the person approves (or denies, or the code expires, or Cancel).
     pub async fn device_finish(&self, flow_id: &str) -> Result<Account> {
-        let pending = self
-            .devices
-            .lock()
-            .expect("devices poisoned")
-            .remove(flow_id);
-        let cancel = self
-            .cancels
-            .lock()
-            .expect("cancels poisoned")
-            .get(flow_id)
-            .cloned();
-        let (Some(pending), Some(cancel)) = (pending, cancel) else {
-            return Err(Error::not_found(
-                "this sign-in is not pending",
-                "start the sign-in again",
-            ));
-        };
-        // Cancel is honoured while waiting between polls, never half-way through storing.
-        let result = self.device_poll(&pending, &cancel).await;
-        let (account_id, provider_id) = (pending.account_id.clone(), pending.spec.id.clone());
-        drop(pending); // releases the pending id's lock
-        self.end_flow(
-            flow_id,
-            &account_id,
-            &provider_id,
-            " (device code)",
-            &result,
-        )
-        .await;
-        result
+        self.finish_sign_in(flow_id).await
     }
 
-    async fn device_poll(&self, p: &DevicePending, cancel: &Notify) -> Result<Account> {
+    pub(super) async fn device_poll(&self, p: &DevicePending, cancel: &Notify) -> Result<Account> {
         let spec = &p.spec;
         let mut interval = p.interval;
         loop {

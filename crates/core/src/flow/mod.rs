@@ -4,12 +4,14 @@
 //!
 //! `connect_begin` records the intent (a `connecting` row), opens a listener and returns the URL;
 //! `connect_finish` waits for the one valid callback, checks `state` (and `iss`), exchanges the
-//! code, identifies the account, then stores the tokens in the keychain before the row.
+//! code, identifies the account, then stores the tokens in the keychain before the row. Pending
+//! sign-ins of both kinds (browser and device code) are kept in one [`registry::Registry`].
 
 pub mod device;
 pub mod identity;
 pub mod loopback;
 mod par;
+pub(crate) mod registry;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,23 +26,16 @@ use ts_rs::TS;
 
 use crate::account::{self, Account, Grant, ScopesSource};
 use crate::audit::{self, AuditKind};
-use crate::catalog::{Pkce, Protocol, RedirectKind};
+use crate::catalog::{ClientAuth, Pkce, Protocol, RedirectKind};
 use crate::db::now_ms;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::locks::AccountGuard;
-use crate::model::normalize_scopes;
-use crate::model::{Spec, CUSTOM_SCHEME_REDIRECT};
+use crate::model::{normalize_scopes, Spec, CUSTOM_SCHEME_REDIRECT};
 use crate::secret::{SecretString, TokenSet};
 use crate::token;
 use loopback::{Bound, Callback, LaunchFn, Listener, Page, RefusedFn, Routes};
-
-/// A pending custom-scheme flow's way in: the URL the desktop hands over is routed by `state`.
-pub struct SchemeRoute {
-    flow_id: String,
-    state: String,
-    sender: mpsc::Sender<Callback>,
-}
+use registry::{SchemeRoute, SignIn};
 
 /// The longest URL accepted from the desktop (real callbacks are a few hundred bytes).
 const MAX_CALLBACK_URL: usize = 8 * 1024;
@@ -49,6 +44,86 @@ const MAX_CALLBACK_URL: usize = 8 * 1024;
 pub const MAX_FLOW_TIMEOUT: Duration = Duration::from_secs(600);
 /// State mismatches audited per flow; more are counted in the log only (no audit flooding).
 const MAX_AUDITED_MISMATCHES: u32 = 10;
+
+/// What to connect, and how: the one argument of [`Engine::connect_begin`] and
+/// [`Engine::device_begin`].
+#[derive(Debug, Clone)]
+pub struct ConnectRequest {
+    pub target: ConnectTarget,
+    /// How the browser sign-in comes back (default: the provider's preferred way). A provider
+    /// that does not allow custom schemes gets loopback.
+    pub redirect: Option<RedirectKind>,
+    /// How long a browser sign-in waits (default: the engine's `flow_timeout`).
+    pub timeout: Option<Duration>,
+    /// Start the browser on the sign-in's launcher.
+    pub open_browser: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum ConnectTarget {
+    /// A new account at this provider (or an existing one signed in again), with these scopes
+    /// (`None`: the provider's defaults).
+    Provider {
+        id: String,
+        scopes: Option<Vec<String>>,
+    },
+    /// An existing account's scopes: its granted scopes plus `add`, less `drop`. The sign-in must
+    /// come back as the same person, or nothing changes.
+    AccountScopes {
+        account: String,
+        add: Vec<String>,
+        drop: Vec<String>,
+    },
+}
+
+impl ConnectRequest {
+    pub fn provider(id: impl Into<String>) -> Self {
+        Self::new(ConnectTarget::Provider {
+            id: id.into(),
+            scopes: None,
+        })
+    }
+
+    pub fn account_scopes(account: impl Into<String>, add: Vec<String>, drop: Vec<String>) -> Self {
+        Self::new(ConnectTarget::AccountScopes {
+            account: account.into(),
+            add,
+            drop,
+        })
+    }
+
+    fn new(target: ConnectTarget) -> Self {
+        Self {
+            target,
+            redirect: None,
+            timeout: None,
+            open_browser: false,
+        }
+    }
+
+    /// The scopes to request from a provider (`None` or empty: its defaults).
+    pub fn scopes(mut self, scopes: Option<Vec<String>>) -> Self {
+        if let ConnectTarget::Provider { scopes: s, .. } = &mut self.target {
+            *s = scopes;
+        }
+        self
+    }
+
+    pub fn redirect(mut self, redirect: Option<RedirectKind>) -> Self {
+        self.redirect = redirect;
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    pub fn open_browser(mut self, open: bool) -> Self {
+        self.open_browser = open;
+        self
+    }
+}
 
 /// What the window needs to show while the browser is out.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -63,7 +138,7 @@ pub struct ConnectStarted {
     pub timeout_secs: u32,
 }
 
-/// A sign-in waiting for its callback. Never leaves the core.
+/// A browser sign-in waiting for its callback. Never leaves the core.
 pub struct Pending {
     provider: Spec,
     secret: Option<SecretString>,
@@ -82,6 +157,20 @@ pub struct Pending {
     _guard: AccountGuard,
 }
 
+/// What both kinds of sign-in start from: the provider, set up, with what to request.
+pub(crate) struct Prepared {
+    pub spec: Spec,
+    pub secret: Option<SecretString>,
+    pub scopes: Vec<String>,
+}
+
+/// Which sign-in is being prepared (they read the client secret under different rules).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Browser,
+    Device,
+}
+
 enum Verdict {
     /// Not for this flow (forged, stale or a stray request): refuse it and keep waiting.
     Ignore(Page),
@@ -90,73 +179,77 @@ enum Verdict {
 }
 
 impl Engine {
-    /// Starts a sign-in: records the intent, opens the loopback listener, builds the URL.
-    /// With `open_browser`, starts the browser on it.
-    pub async fn connect_begin(
+    /// The one preparation of every sign-in: the provider resolved and set up (and offering the
+    /// device flow, for a device sign-in), its client secret where one is sent, and the scopes
+    /// (the defaults when none are asked for; `openid` always, for OpenID providers).
+    pub(crate) async fn prepare_sign_in(
         &self,
         provider_id: &str,
-        scopes: Option<Vec<String>>,
-        timeout: Option<Duration>,
-        open_browser: bool,
-    ) -> Result<ConnectStarted> {
-        self.connect_begin_with(provider_id, scopes, timeout, None, open_browser)
-            .await
+        scopes: Option<&[String]>,
+        kind: Kind,
+    ) -> Result<Prepared> {
+        let spec = self.spec(provider_id).await?;
+        if !spec.configured() {
+            return Err(Error::invalid_input(
+                format!("{} is not set up yet: it needs the client ID of an app you registered there", spec.name),
+                format!("set it up in the window, or run `connected-accounts providers configure {} --client-id ID`", spec.id),
+            ));
+        }
+        if kind == Kind::Device && spec.device_endpoint.is_none() {
+            return Err(Error::invalid_input(
+                format!("{} does not offer sign-in with a code", spec.name),
+                "sign in through the browser instead (--redirect loopback)",
+            ));
+        }
+        // The device flow sends a secret only where the provider wants one there (not GitHub).
+        let sends_secret = match kind {
+            Kind::Browser => true,
+            Kind::Device => spec.device_needs_secret || spec.client_auth == ClientAuth::SecretBasic,
+        };
+        let secret = if sends_secret {
+            self.client_secret_for(&spec).await?
+        } else {
+            None
+        };
+        let mut scopes = normalize_scopes(scopes.unwrap_or(&spec.scopes.default));
+        if scopes.is_empty() {
+            scopes = spec.scopes.default.clone();
+        }
+        if spec.protocol == Protocol::Oidc && !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        Ok(Prepared {
+            spec,
+            secret,
+            scopes,
+        })
     }
 
-    /// As [`Engine::connect_begin`], with a chosen redirect kind (default: the provider's
-    /// preferred one). A provider that does not allow custom schemes gets loopback.
-    pub async fn connect_begin_with(
+    /// What a request connects: the provider, the scopes, and (changing an account's scopes)
+    /// who must sign in.
+    async fn resolve_target(
         &self,
-        provider_id: &str,
-        scopes: Option<Vec<String>>,
-        timeout: Option<Duration>,
-        redirect: Option<RedirectKind>,
-        open_browser: bool,
-    ) -> Result<ConnectStarted> {
-        self.begin(provider_id, scopes, timeout, redirect, open_browser, None)
-            .await
+        target: &ConnectTarget,
+    ) -> Result<(String, Option<Vec<String>>, Option<String>)> {
+        match target {
+            ConnectTarget::Provider { id, scopes } => Ok((id.clone(), scopes.clone(), None)),
+            ConnectTarget::AccountScopes { account, add, drop } => {
+                let view = self.row(account).await?.view(now_ms());
+                let drop = normalize_scopes(drop);
+                let wanted: Vec<String> = view.scopes_granted.iter().chain(add).cloned().collect();
+                let scopes = normalize_scopes(&wanted)
+                    .into_iter()
+                    .filter(|s| !drop.contains(s))
+                    .collect();
+                Ok((view.provider, Some(scopes), Some(view.subject)))
+            }
+        }
     }
 
-    /// Changes an account's scopes by signing in again: its granted scopes plus `add`, less
-    /// `drop`. The sign-in must come back as the same person, or nothing changes.
-    pub async fn connect_account_scopes(
-        &self,
-        account_query: &str,
-        add: &[String],
-        drop: &[String],
-        timeout: Option<Duration>,
-        redirect: Option<RedirectKind>,
-        open_browser: bool,
-    ) -> Result<ConnectStarted> {
-        let row = self.row(account_query).await?;
-        let view = row.view(now_ms());
-        let mut scopes: Vec<String> = view.scopes_granted.iter().chain(add).cloned().collect();
-        let drop = normalize_scopes(drop);
-        scopes = normalize_scopes(&scopes)
-            .into_iter()
-            .filter(|s| !drop.contains(s))
-            .collect();
-        self.begin(
-            &row.provider_id,
-            Some(scopes),
-            timeout,
-            redirect,
-            open_browser,
-            Some(view.subject),
-        )
-        .await
-    }
-
-    async fn begin(
-        &self,
-        provider_id: &str,
-        scopes: Option<Vec<String>>,
-        timeout: Option<Duration>,
-        redirect: Option<RedirectKind>,
-        open_browser: bool,
-        expected_subject: Option<String>,
-    ) -> Result<ConnectStarted> {
-        let timeout = timeout.unwrap_or(self.flow_timeout);
+    /// Starts a browser sign-in: records the intent, opens the loopback listener, builds the
+    /// URL, and (with `open_browser`) starts the browser on its launcher.
+    pub async fn connect_begin(&self, request: ConnectRequest) -> Result<ConnectStarted> {
+        let timeout = request.timeout.unwrap_or(self.flow_timeout);
         if timeout.is_zero() || timeout > MAX_FLOW_TIMEOUT {
             return Err(Error::invalid_input(
                 format!(
@@ -166,24 +259,20 @@ impl Engine {
                 "give a shorter timeout (the default is 300 seconds)",
             ));
         }
+        let (provider_id, scopes, expected_subject) = self.resolve_target(&request.target).await?;
         self.sweep_abandoned_flows().await;
-        let provider = self.spec(provider_id).await?;
-        if !provider.configured() {
-            return Err(Error::invalid_input(
-                format!("{} is not set up yet: it needs the client ID of an app you registered there", provider.name),
-                format!("set it up in the window, or run `connected-accounts providers configure {} --client-id ID`", provider.id),
-            ));
-        }
-        let secret = self.client_secret_for(&provider).await?;
-        let mut scopes = normalize_scopes(scopes.as_deref().unwrap_or(&provider.scopes.default));
-        if scopes.is_empty() {
-            scopes = provider.scopes.default.clone();
-        }
-        if provider.protocol == Protocol::Oidc && !scopes.iter().any(|s| s == "openid") {
-            scopes.insert(0, "openid".into());
-        }
+        let Prepared {
+            spec: provider,
+            secret,
+            scopes,
+        } = self
+            .prepare_sign_in(&provider_id, scopes.as_deref(), Kind::Browser)
+            .await?;
         let (tx, callbacks) = mpsc::channel(8);
-        let kind = match redirect.or_else(|| provider.redirect.kinds.first().copied()) {
+        let kind = match request
+            .redirect
+            .or_else(|| provider.redirect.kinds.first().copied())
+        {
             Some(RedirectKind::CustomScheme)
                 if provider
                     .redirect
@@ -207,12 +296,12 @@ impl Engine {
             ),
         };
         let client = token::client(&provider, secret.as_ref(), Some(&redirect_uri))?;
-        let mut request = client.authorize_url(|| CsrfToken::new_random_len(32));
+        let mut authorize = client.authorize_url(|| CsrfToken::new_random_len(32));
         let verifier = if provider.pkce == Pkce::Unsupported {
             None
         } else {
             let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-            request = request.set_pkce_challenge(challenge);
+            authorize = authorize.set_pkce_challenge(challenge);
             Some(verifier)
         };
         let mut params = token::authorize_params(&provider, &scopes);
@@ -230,9 +319,9 @@ impl Engine {
             params.insert("prompt".into(), "consent".into());
         }
         for (k, v) in &params {
-            request = request.add_extra_param(k.clone(), v.clone());
+            authorize = authorize.add_extra_param(k.clone(), v.clone());
         }
-        let (url, state) = request.url();
+        let (url, state) = authorize.url();
 
         let account_id = account::new_id();
         let listener = bound.serve(Routes {
@@ -240,17 +329,12 @@ impl Engine {
             launch: self.launcher(&provider, secret.clone(), url)?,
             on_refused: self.refusal_audit(&account_id, &provider.id),
         });
-        let scheme_sender = (kind == RedirectKind::CustomScheme).then_some(tx);
+        let route = (kind == RedirectKind::CustomScheme).then(|| SchemeRoute {
+            state: state.secret().clone(),
+            sender: tx,
+        });
         let guard = self.locks.lock(&account_id).await?;
         account::insert_connecting(&self.db, &account_id, &provider.id, &scopes).await?;
-        let flow_id = uuid::Uuid::new_v4().simple().to_string();
-        let started = ConnectStarted {
-            flow_id: flow_id.clone(),
-            provider: provider.id.clone(),
-            browser_url: listener.launch_url.clone(),
-            redirect_uri: redirect_uri.clone(),
-            timeout_secs: timeout.as_secs().min(u32::MAX as u64) as u32,
-        };
         let pushed = if provider.par_endpoint.is_some() {
             ", pushed (RFC 9126)"
         } else {
@@ -267,6 +351,7 @@ impl Engine {
             ),
         )
         .await;
+        let (provider_id, browser_url) = (provider.id.clone(), listener.launch_url.clone());
         let pending = Pending {
             provider,
             secret,
@@ -275,7 +360,7 @@ impl Engine {
             nonce,
             verifier,
             scopes,
-            redirect_uri,
+            redirect_uri: redirect_uri.clone(),
             deadline: Instant::now() + timeout,
             expected_subject,
             mismatches: 0,
@@ -283,28 +368,18 @@ impl Engine {
             _listener: Some(listener),
             _guard: guard,
         };
-        if let Some(sender) = scheme_sender {
-            self.scheme_routes
-                .lock()
-                .expect("routes poisoned")
-                .push(SchemeRoute {
-                    flow_id: flow_id.clone(),
-                    state: pending.state.secret().clone(),
-                    sender,
-                });
-        }
-        self.flows
-            .lock()
-            .expect("flows poisoned")
-            .insert(flow_id.clone(), pending);
-        self.cancels
-            .lock()
-            .expect("cancels poisoned")
-            .insert(flow_id, Arc::new(Notify::new()));
-        if open_browser {
+        let flow_id = self.flows.add(SignIn::Browser(Box::new(pending)), route);
+        let started = ConnectStarted {
+            flow_id,
+            provider: provider_id,
+            browser_url,
+            redirect_uri,
+            timeout_secs: timeout.as_secs().min(u32::MAX as u64) as u32,
+        };
+        if request.open_browser {
             if let Err(e) = crate::browser::open(&started.browser_url) {
                 self.connect_cancel(&started.flow_id);
-                let _ = self.finish_flow(&started.flow_id).await;
+                let _ = self.connect_finish(&started.flow_id).await;
                 return Err(e);
             }
         }
@@ -357,91 +432,34 @@ impl Engine {
         })
     }
 
-    /// Cancels a pending sign-in; its `connect_finish` returns a "cancelled" error.
+    /// Cancels a pending sign-in of either kind; its finish returns a "cancelled" error.
     pub fn connect_cancel(&self, flow_id: &str) -> bool {
-        let cancels = self.cancels.lock().expect("cancels poisoned");
-        match cancels.get(flow_id) {
-            Some(n) => {
-                n.notify_one();
-                true
-            }
-            None => false,
-        }
+        self.flows.cancel(flow_id)
     }
 
-    /// Ends flows whose deadline passed without anyone waiting for them (e.g. the window that
+    /// Ends sign-ins whose deadline passed without anyone waiting for them (e.g. the window that
     /// started one was reloaded): their listener closes and their intent is rolled back.
     pub(crate) async fn sweep_abandoned_flows(&self) {
-        let expired: Vec<Pending> = {
-            let mut flows = self.flows.lock().expect("flows poisoned");
-            let ids: Vec<String> = flows
-                .iter()
-                .filter(|(_, p)| p.deadline <= Instant::now())
-                .map(|(id, _)| id.clone())
-                .collect();
-            let mut cancels = self.cancels.lock().expect("cancels poisoned");
-            ids.iter()
-                .filter_map(|id| {
-                    cancels.remove(id);
-                    flows.remove(id)
-                })
-                .collect()
-        };
-        let expired_devices: Vec<(String, String, String)> = {
-            let mut devices = self.devices.lock().expect("devices poisoned");
-            let ids: Vec<String> = devices
-                .iter()
-                .filter(|(_, d)| d.expired())
-                .map(|(id, _)| id.clone())
-                .collect();
-            ids.into_iter()
-                .filter_map(|id| {
-                    devices
-                        .remove(&id)
-                        .map(|d| (id, d.account_id().to_string(), d.provider_id().to_string()))
-                })
-                .collect()
-        };
-        for (flow_id, account_id, provider_id) in expired_devices {
-            self.cancels
-                .lock()
-                .expect("cancels poisoned")
-                .remove(&flow_id);
+        for sign_in in self.flows.expired() {
+            let detail = match &sign_in {
+                SignIn::Browser(_) => "timed out with nobody waiting",
+                SignIn::Device(_) => "device code expired with nobody waiting",
+            };
+            let (account_id, provider_id) = (
+                sign_in.account_id().to_string(),
+                sign_in.provider_id().to_string(),
+            );
+            drop(sign_in); // closes its listener and releases the pending id's lock
             audit::record(
                 &self.db,
                 AuditKind::FlowFailed,
                 Some(&account_id),
                 Some(&provider_id),
-                "device code expired with nobody waiting",
+                detail,
             )
             .await;
             self.roll_back_account(&account_id).await;
         }
-        for pending in expired {
-            let (account_id, provider_id) =
-                (pending.account_id.clone(), pending.provider.id.clone());
-            audit::record(
-                &self.db,
-                AuditKind::FlowFailed,
-                Some(&account_id),
-                Some(&provider_id),
-                "timed out with nobody waiting",
-            )
-            .await;
-            self.roll_back(pending).await;
-        }
-    }
-
-    /// Undoes a sign-in that did not complete: tokens (if any reached the keychain), then the row.
-    async fn roll_back(&self, pending: Pending) {
-        let id = pending.account_id.clone();
-        let state = pending.state.secret().clone();
-        self.scheme_routes
-            .lock()
-            .expect("routes poisoned")
-            .retain(|r| r.state != state);
-        drop(pending);
-        self.roll_back_account(&id).await;
     }
 
     /// Removes what a failed sign-in left: tokens (if any reached the keychain), the row, the lock.
@@ -455,29 +473,34 @@ impl Engine {
         self.locks.forget(id);
     }
 
-    /// Waits for the sign-in's callback and completes it.
+    /// Waits for a browser sign-in's callback and completes it.
     pub async fn connect_finish(&self, flow_id: &str) -> Result<Account> {
-        self.finish_flow(flow_id).await
+        self.finish_sign_in(flow_id).await
     }
 
-    async fn finish_flow(&self, flow_id: &str) -> Result<Account> {
-        let pending = self.flows.lock().expect("flows poisoned").remove(flow_id);
-        let cancel = self
-            .cancels
-            .lock()
-            .expect("cancels poisoned")
-            .get(flow_id)
-            .cloned();
-        let (Some(mut pending), Some(cancel)) = (pending, cancel) else {
+    /// Finishes a pending sign-in of either kind: waits for it (the browser's callback, or the
+    /// device code's approval), then ends it (audit, and the intent rolled back on failure).
+    pub(crate) async fn finish_sign_in(&self, flow_id: &str) -> Result<Account> {
+        let Some((sign_in, cancel)) = self.flows.take(flow_id) else {
             return Err(Error::not_found(
                 "this sign-in is not pending (it finished, was cancelled or belongs to another window)",
                 "start the sign-in again",
             ));
         };
-        let result = self.wait_for_callback(&mut pending, &cancel).await;
-        let (account_id, provider_id) = (pending.account_id.clone(), pending.provider.id.clone());
-        drop(pending); // closes the listener and releases the pending id's lock
-        self.end_flow(flow_id, &account_id, &provider_id, "", &result)
+        let (account_id, provider_id) = (
+            sign_in.account_id().to_string(),
+            sign_in.provider_id().to_string(),
+        );
+        let (result, how) = match sign_in {
+            SignIn::Browser(mut pending) => {
+                (self.wait_for_callback(&mut pending, &cancel).await, "")
+            }
+            // Cancel is honoured while waiting between polls, never half-way through storing.
+            SignIn::Device(pending) => {
+                (self.device_poll(&pending, &cancel).await, " (device code)")
+            }
+        }; // the pending state is dropped here: its listener closes, the pending id's lock goes
+        self.end_flow(flow_id, &account_id, &provider_id, how, &result)
             .await;
         result
     }
@@ -485,7 +508,7 @@ impl Engine {
     /// Ends a sign-in of any kind once its pending state is dropped: audits how it ended, then
     /// rolls the intent back on failure, or forgets the pending id when a reconnect settled on
     /// an existing account.
-    pub(crate) async fn end_flow(
+    async fn end_flow(
         &self,
         flow_id: &str,
         account_id: &str,
@@ -493,14 +516,7 @@ impl Engine {
         how: &str,
         result: &Result<Account>,
     ) {
-        self.scheme_routes
-            .lock()
-            .expect("routes poisoned")
-            .retain(|r| r.flow_id != flow_id);
-        self.cancels
-            .lock()
-            .expect("cancels poisoned")
-            .remove(flow_id);
+        self.flows.remove(flow_id);
         let (kind, detail) = match result {
             Ok(a) if a.id != account_id => (
                 AuditKind::FlowCompleted,
@@ -720,12 +736,8 @@ impl Engine {
                 .map(String::as_bytes)
                 .unwrap_or_default();
             let sender = self
-                .scheme_routes
-                .lock()
-                .expect("routes poisoned")
-                .iter()
-                .find(|r| bool::from(r.state.as_bytes().ct_eq(state)))
-                .map(|r| r.sender.clone())
+                .flows
+                .route(state)
                 .ok_or("no sign-in is waiting for it (unknown, replayed or expired state)")?;
             Ok((params, sender))
         });

@@ -10,6 +10,7 @@ use ca_core::catalog::{self, Profile, Revocation};
 use ca_core::engine::ProviderSettings;
 use ca_core::paths::Paths;
 use ca_core::secret::Keychain;
+use ca_core::ConnectRequest;
 use ca_core::{Account, Engine, SecretString};
 use wiremock::MockServer;
 
@@ -120,7 +121,7 @@ pub async fn sign_in(
     let _turn = FIXED_PORT.lock().await;
     let started = h
         .engine
-        .connect_begin(id, None, Some(Duration::from_secs(20)), false)
+        .connect_begin(ConnectRequest::provider(id).timeout(Duration::from_secs(20)))
         .await
         .unwrap();
     let params = query(&crate::support::follow_launcher(&started.browser_url).await);
