@@ -6,19 +6,29 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 APP = Path(os.environ.get("CA_E2E_APP", TARGET / "debug" / "connected-accounts-app"))
 CLI = Path(os.environ.get("CA_E2E_CLI", TARGET / "debug" / "connected-accounts"))
+
+
+def pytest_collection_modifyitems(config, items):
+    # CA_E2E_REVERSE=1 runs the tests backwards: a check that none depends on what another left.
+    if os.environ.get("CA_E2E_REVERSE") == "1":
+        items.reverse()
 
 
 def free_port():
@@ -111,14 +121,22 @@ class SecretReads:
             stderr=subprocess.DEVNULL,
         )
         time.sleep(0.3)
+        self.since = 0
 
-    def count(self):
+    def _total(self):
         time.sleep(0.3)  # let dbus-monitor write what it saw
         text = Path(self.log.name).read_text(errors="replace")
         return sum(
             1 for line in text.splitlines()
             if any(f"member={m}" in line for m in ("SearchItems", "GetSecrets", "GetSecret"))
         )
+
+    def reset(self):
+        """Counts from now on only."""
+        self.since = self._total()
+
+    def count(self):
+        return self._total() - self.since
 
     def close(self):
         stop(self.proc)
@@ -156,11 +174,12 @@ def notifications(display):
 
 
 class Sandbox:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, issuer: str):
         self.root = root
+        self.issuer = issuer
         self.mode_file = root / "browser-mode"
         # Every token seen in the keychain during the session, and every IPC reply the UI got:
-        # the leak scan at the end searches the files and the replies for the tokens.
+        # the leak scan searches the files and the replies for the tokens.
         self.tokens = set()
         self.ipc = []
         self.set_browser("approve")
@@ -186,10 +205,35 @@ class Sandbox:
     def set_browser(self, mode):
         self.mode_file.write_text(mode)
 
-    def cli(self, *args, env=None):
-        out = subprocess.run([str(CLI), *args], env={**self.env, **(env or {})},
+    def cli(self, *args, env=None, input=None):
+        out = subprocess.run([str(CLI), *args], env={**self.env, **(env or {})}, input=input,
                              capture_output=True, text=True, check=True)
         return out.stdout
+
+    def accounts(self):
+        return json.loads(self.cli("list", "--json"))
+
+    def ensure_demo_provider(self):
+        # "Remove all my data" deletes it with everything else.
+        if not any(p["id"] == "local-demo" for p in json.loads(self.cli("providers", "--json"))):
+            self.cli("providers", "add", "--issuer", self.issuer, "--client-id", "connected-accounts-demo",
+                     "--name", "Local demo")
+
+    def revoke_all(self, provider=None):
+        for account in self.accounts():
+            if provider is None or account["provider"] == provider:
+                if self.keychain(account["id"]):
+                    self.remember_tokens(account["id"])  # more for the leak scan to look for
+                self.cli("revoke", account["id"], "--yes")
+
+    def forget_provider(self, provider_id):
+        """Back to never configured. Neither the window nor the CLI removes a provider, so its row
+        goes straight from the database (its accounts must be gone already)."""
+        database = Path(self.env["XDG_DATA_HOME"]) / "connected-accounts" / "accounts.sqlite3"
+        with closing(sqlite3.connect(database)) as db, db:
+            db.execute("DELETE FROM providers WHERE id = ?", (provider_id,))
+        subprocess.run(["secret-tool", "clear", "service", "connected-accounts",
+                        "username", f"client-secret:{provider_id}"], check=False)
 
     def remember_tokens(self, account_id):
         stored = json.loads(self.keychain(account_id))
@@ -209,11 +253,8 @@ class Sandbox:
 @pytest.fixture(scope="session")
 def sandbox(idp, keyring):
     root = Path(tempfile.mkdtemp(prefix="ca-e2e-"))
-    box = Sandbox(root)
-    box.cli("providers", "add", "--issuer", idp, "--client-id", "connected-accounts-demo", "--name", "Local demo")
-    # One account exists before the window starts, so start-up has something it could read.
-    seeded = json.loads(box.cli("connect", "local-demo", "--json", env={"CA_TEST_LOGIN": "seeded"}))
-    box.seeded_account = seeded["id"]
+    box = Sandbox(root, idp)
+    box.ensure_demo_provider()
     yield box
     shutil.rmtree(root, ignore_errors=True)
 
@@ -233,8 +274,73 @@ def secret_reads(sandbox):
     reads.close()
 
 
+# Records every IPC reply (and channel message) the page receives: Tauri delivers each through a
+# callback registered in `__TAURI_INTERNALS__.callbacks`, so registering is wrapped.
+RECORD_IPC = """
+const callbacks = window.__TAURI_INTERNALS__.callbacks;
+if (!window.__caIpcLog) {
+  window.__caIpcLog = [];
+  const set = Map.prototype.set;
+  callbacks.set = function (id, fn) {
+    return set.call(this, id, (data) => { window.__caIpcLog.push(JSON.stringify(data)); return fn(data); });
+  };
+}
+"""
+
+
+def ready(driver):
+    WebDriverWait(driver, 20, poll_frequency=0.1).until(
+        lambda d: d.execute_script("return document.body.dataset.ready") == "accounts")
+
+
+def harvest_ipc(driver, sandbox):
+    sandbox.ipc.extend(driver.execute_script("const l = window.__caIpcLog || []; return l.splice(0, l.length)"))
+
+
+def reload(driver, sandbox):
+    """Reloads the page, keeping what it received, and records again."""
+    harvest_ipc(driver, sandbox)
+    driver.refresh()
+    ready(driver)
+    driver.execute_script(RECORD_IPC)
+
+
+class App:
+    """The window, through one tauri-driver for the whole session. Started when a test first
+    needs it, and again after one ended it (quit, or asked for a fresh start): each WebDriver
+    session is a new app process."""
+
+    def __init__(self, port, sandbox):
+        self.port = port
+        self.sandbox = sandbox
+        self._driver = None
+
+    @property
+    def driver(self):
+        if self._driver is None:
+            options = ArgOptions()
+            options.set_capability("browserName", "wry")
+            options.set_capability("tauri:options", {"application": str(APP)})
+            self._driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{self.port}", options=options)
+            self._driver.implicitly_wait(0)
+        return self._driver
+
+    def stop(self):
+        if self._driver is None:
+            return
+        try:
+            harvest_ipc(self._driver, self.sandbox)
+        except WebDriverException:
+            pass  # it quit by itself
+        try:
+            self._driver.quit()
+        except WebDriverException:
+            pass  # nor can the session of an app that quit be ended cleanly
+        self._driver = None
+
+
 @pytest.fixture(scope="session")
-def driver(display, sandbox, secret_reads, notifications):
+def app(display, sandbox, notifications):
     assert APP.is_file(), f"build the window first: npx tauri build --debug --no-bundle ({APP})"
     port, native = free_port(), free_port()
     env = {**sandbox.env, "DISPLAY": display}
@@ -246,26 +352,105 @@ def driver(display, sandbox, secret_reads, notifications):
         stderr=open(os.environ.get("CA_E2E_DRIVER_LOG", os.devnull), "wb"),
         start_new_session=True,
     )
-    drv = None
+    window = App(port, sandbox)
     try:
         wait_for_port(port, tauri_driver, "tauri-driver")
         # tauri-driver starts WebKitWebDriver itself; a session asked for before that one listens
         # is dropped, so wait for both.
         wait_for_port(native, tauri_driver, "WebKitWebDriver")
-        options = ArgOptions()
-        options.set_capability("browserName", "wry")
-        options.set_capability("tauri:options", {"application": str(APP)})
-        drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
-        drv.implicitly_wait(0)
-        yield drv
+        yield window
     finally:
-        if drv is not None:
-            try:
-                drv.quit()
-            except Exception:
-                pass
+        window.stop()
         try:
             os.killpg(tauri_driver.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
         stop(tauri_driver)
+
+
+# Fixtures that change what the window shows, then reload it themselves.
+RELOADING = {"no_accounts", "connected_account", "github_unconfigured", "short_lived_provider"}
+
+
+@pytest.fixture
+def driver(app, sandbox, request):
+    """The session's window, reset for one test: the demo provider there, the scripted browser
+    approving, the page reloaded (no dialog, field or selection left from before)."""
+    sandbox.ensure_demo_provider()
+    sandbox.set_browser("approve")
+    drv = app.driver
+    if not RELOADING & set(request.fixturenames):  # else one reload, after the state is set up
+        reload(drv, sandbox)
+    return drv
+
+
+@pytest.fixture
+def app_quits(app):
+    """For a test that ends the app: its session is dropped afterwards (passed or not), and the
+    next test that needs the window starts a new app through the same tauri-driver."""
+    yield
+    app.stop()
+
+
+@pytest.fixture
+def seeded_account(sandbox):
+    """The only account, connected through the CLI before the window starts, so start-up has
+    something it could read."""
+    sandbox.ensure_demo_provider()
+    sandbox.set_browser("approve")
+    sandbox.revoke_all()
+    return json.loads(sandbox.cli("connect", "local-demo", "--json", env={"CA_TEST_LOGIN": "seeded"}))["id"]
+
+
+@pytest.fixture
+def fresh_window(app, seeded_account, secret_reads):
+    """A window started for this test, over the seeded account; Secret Service reads are counted
+    from just before it starts. Costs an app start unless no window ran yet (the usual order)."""
+    app.stop()
+    secret_reads.reset()
+    return app.driver
+
+
+@pytest.fixture
+def no_accounts(driver, sandbox):
+    sandbox.revoke_all()
+    reload(driver, sandbox)
+
+
+@pytest.fixture
+def connected_account(driver, sandbox):
+    """Alice, connected through the CLI, the only account listed: her account id."""
+    sandbox.revoke_all()
+    account = json.loads(sandbox.cli("connect", "local-demo", "--json", env={"CA_TEST_LOGIN": "alice"}))
+    sandbox.remember_tokens(account["id"])
+    reload(driver, sandbox)
+    return account["id"]
+
+
+@pytest.fixture
+def github_unconfigured(driver, sandbox):
+    sandbox.forget_provider("github")
+    reload(driver, sandbox)
+
+
+@pytest.fixture
+def github_configured(sandbox):
+    """GitHub set up with a client secret, which goes to the keychain."""
+    sandbox.cli("providers", "configure", "github", "--client-id", "Iv1.e2e-client", "--client-secret-stdin",
+                input="e2e-secret-value")
+
+
+@pytest.fixture
+def short_lived_provider(driver, sandbox):
+    """A second real server, whose access tokens live 20 s, added as "Short demo": its issuer."""
+    proc, issuer = start_idp(IDP_ACCESS_TTL="20")
+    try:
+        sandbox.cli("providers", "add", "--issuer", issuer, "--client-id", "connected-accounts-demo",
+                    "--name", "Short demo")
+        reload(driver, sandbox)
+        yield issuer
+        # Revoked while its server still answers; then the provider goes too.
+        sandbox.revoke_all(provider="short-demo")
+        sandbox.forget_provider("short-demo")
+    finally:
+        stop(proc)

@@ -1,5 +1,6 @@
 """A person's path through the window: connect, see scopes, test, refresh, disconnect, and the
-ways a sign-in can end (cancel, denied)."""
+ways a sign-in can end (cancel, denied). Each test sets up what it needs through the fixtures in
+conftest.py, so they pass alone and in any order (CA_E2E_REVERSE=1 runs them backwards)."""
 
 import json
 import subprocess
@@ -8,6 +9,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
 from selenium.common.exceptions import (
     ElementClickInterceptedException,
     ElementNotInteractableException,
@@ -16,22 +18,9 @@ from selenium.common.exceptions import (
 )
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import snapshot, start_idp, stop
-
-# Records every IPC reply (and channel message) the page receives: Tauri delivers each through a
-# callback registered in `__TAURI_INTERNALS__.callbacks`, so registering is wrapped.
-RECORD_IPC = """
-const callbacks = window.__TAURI_INTERNALS__.callbacks;
-if (!window.__caIpcLog) {
-  window.__caIpcLog = [];
-  const set = Map.prototype.set;
-  callbacks.set = function (id, fn) {
-    return set.call(this, id, (data) => { window.__caIpcLog.push(JSON.stringify(data)); return fn(data); });
-  };
-}
-"""
+from conftest import RECORD_IPC, harvest_ipc, ready, reload, snapshot
 
 
 def wait(driver, seconds=20):
@@ -66,30 +55,14 @@ def account_rows(driver):
     return css(driver, '[data-testid="account-row"]')
 
 
-def ready(driver):
-    wait(driver).until(lambda d: d.execute_script("return document.body.dataset.ready") == "accounts")
-
-
-def harvest_ipc(driver, sandbox):
-    sandbox.ipc.extend(driver.execute_script("return window.__caIpcLog || []"))
-    driver.execute_script("if (window.__caIpcLog) window.__caIpcLog.length = 0")
-
-
-def reload(driver, sandbox):
-    """Reloads the page, keeping what it received, and records again."""
-    harvest_ipc(driver, sandbox)
-    driver.refresh()
-    ready(driver)
-    driver.execute_script(RECORD_IPC)
-
-
-def test_window_starts_and_lists_the_provider(driver, sandbox, secret_reads):
+def test_window_starts_and_lists_the_provider(fresh_window, seeded_account, sandbox, secret_reads):
+    driver = fresh_window
     ready(driver)
     driver.execute_script(RECORD_IPC)
     row = one(driver, '[data-testid="provider-row"][data-provider-id="local-demo"]')
     assert "Local demo" in row.text
     # The account connected before the window started is listed from SQLite alone.
-    seeded = one(driver, f'[data-testid="account-row"][data-account-id="{sandbox.seeded_account}"]')
+    seeded = one(driver, f'[data-testid="account-row"][data-account-id="{seeded_account}"]')
     assert "seeded" in seeded.text
     # The list came with the page (the backend's start-up snapshot): it was on the page before
     # the first paint, and the page asked nobody for it.
@@ -100,14 +73,14 @@ def test_window_starts_and_lists_the_provider(driver, sandbox, secret_reads):
     assert built is not None and painted is not None and built <= painted, (built, painted)
     time.sleep(1)  # whatever start-up still does in the background
     assert secret_reads.count() == 0, "start-up read a secret from the Secret Service"
-    sandbox.remember_tokens(sandbox.seeded_account)
-    sandbox.cli("revoke", sandbox.seeded_account, "--yes")
+    sandbox.remember_tokens(seeded_account)
+    sandbox.cli("revoke", seeded_account, "--yes")
     reload(driver, sandbox)
     # A reloaded page reads the list again rather than showing the start-up snapshot.
     assert css(driver, '[data-testid="accounts-empty"]'), "an empty account list says what to do"
 
 
-def test_cancel_while_waiting_for_the_browser(driver, sandbox):
+def test_cancel_while_waiting_for_the_browser(driver, sandbox, no_accounts):
     sandbox.set_browser("ignore")
     click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
     panel = one(driver, '[data-testid="flow-waiting"]')
@@ -129,7 +102,7 @@ def test_cancel_while_waiting_for_the_browser(driver, sandbox):
     assert left == [], left
 
 
-def test_denied_sign_in_shows_what_happened_and_what_to_do(driver, sandbox):
+def test_denied_sign_in_shows_what_happened_and_what_to_do(driver, sandbox, no_accounts):
     sandbox.set_browser("deny")
     click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
     banner = one(driver, '[data-testid="error-banner"]')
@@ -139,7 +112,7 @@ def test_denied_sign_in_shows_what_happened_and_what_to_do(driver, sandbox):
     assert not account_rows(driver)
 
 
-def test_connect_shows_the_account_with_its_scopes(driver, sandbox):
+def test_connect_shows_the_account_with_its_scopes(driver, sandbox, no_accounts):
     sandbox.set_browser("approve")
     click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
     row = one(driver, '[data-testid="account-row"][data-status="connected"]')
@@ -153,12 +126,13 @@ def test_connect_shows_the_account_with_its_scopes(driver, sandbox):
     sandbox.remember_tokens(account_id)
 
 
-def test_requested_but_not_granted_scopes_look_different(driver, sandbox):
+def test_requested_but_not_granted_scopes_look_different(driver, sandbox, connected_account):
     # Reconnect the same person asking for one more scope than the server offers.
     field = one(driver, '[data-provider-id="local-demo"] [data-testid="connect-scopes"]')
     field.clear()
     field.send_keys("openid profile email offline_access phone")
     account_id = account_rows(driver)[0].get_attribute("data-account-id")
+    assert account_id == connected_account
     click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
     wait(driver).until(lambda d: css(d, '[data-testid="scope-missing"]'))
     rows = account_rows(driver)
@@ -171,7 +145,7 @@ def test_requested_but_not_granted_scopes_look_different(driver, sandbox):
     snapshot(driver, "account-with-missing-scope")
 
 
-def test_test_view_shows_the_user_json_from_the_provider(driver):
+def test_test_view_shows_the_user_json_from_the_provider(driver, connected_account):
     click(driver, '[data-testid="account-row"] [data-testid="test"]')
     view = one(driver, '[data-testid="test-view"]')
     wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="test-status"]').text.strip().startswith("200"))
@@ -184,19 +158,23 @@ def test_test_view_shows_the_user_json_from_the_provider(driver):
     wait(driver).until(lambda d: not [e for e in css(d, '[data-testid="test-view"]') if e.is_displayed()])
 
 
-def test_refresh_moves_the_expiry(driver, sandbox):
-    row = account_rows(driver)[0]
-    before = row.get_attribute("data-expires-at")
+def refresh_the_account(driver):
+    """Clicks the only account's refresh and waits until its expiry moved."""
+    before = account_rows(driver)[0].get_attribute("data-expires-at")
     click(driver, '[data-testid="account-row"] [data-testid="refresh"]')
     wait(driver).until(
         lambda d: account_rows(d)
         and account_rows(d)[0].get_attribute("data-expires-at") not in ("", before)
         and account_rows(d)[0].get_attribute("data-status") == "connected"
     )
+
+
+def test_refresh_moves_the_expiry(driver, sandbox, connected_account):
+    refresh_the_account(driver)
     sandbox.remember_tokens(account_rows(driver)[0].get_attribute("data-account-id"))
 
 
-def test_disconnect_confirms_then_revokes_and_forgets(driver, sandbox):
+def test_disconnect_confirms_then_revokes_and_forgets(driver, sandbox, connected_account):
     account_id = account_rows(driver)[0].get_attribute("data-account-id")
     click(driver, '[data-testid="account-row"] [data-testid="disconnect"]')
     dialog = one(driver, '[data-testid="confirm-dialog"]')
@@ -207,11 +185,12 @@ def test_disconnect_confirms_then_revokes_and_forgets(driver, sandbox):
     click(driver, '[data-testid="confirm-yes"]')
     wait(driver).until(lambda d: not account_rows(d))
     assert sandbox.keychain(account_id) is None, "tokens deleted from the Secret Service"
-    kinds = [e["kind"] for e in json.loads(sandbox.cli("audit", "--json"))]
-    assert "revoked" in kinds
+    # This account's event: the fixtures revoke other accounts through the CLI too.
+    kinds = [e["kind"] for e in json.loads(sandbox.cli("audit", "--json")) if e["account_id"] == account_id]
+    assert "revoked" in kinds, kinds
 
 
-def test_a_built_in_provider_is_set_up_from_its_guidance(driver, sandbox):
+def test_a_built_in_provider_is_set_up_from_its_guidance(driver, sandbox, github_unconfigured):
     row = one(driver, '[data-testid="provider-setup-row"][data-provider-id="github"]')
     row.find_element(By.CSS_SELECTOR, '[data-testid="setup-toggle"]').click()
     panel = one(driver, '[data-testid="provider-setup-row"][data-provider-id="github"] [data-testid="setup-panel"]')
@@ -230,13 +209,11 @@ def test_a_built_in_provider_is_set_up_from_its_guidance(driver, sandbox):
 
 
 def choose_redirect(driver, provider_id, kind):
-    from selenium.webdriver.support.ui import Select
-
     select = one(driver, f'[data-provider-id="{provider_id}"] [data-testid="connect-redirect"]')
     Select(select).select_by_value(kind)
 
 
-def test_custom_scheme_sign_in_comes_back_through_the_desktop(driver, sandbox):
+def test_custom_scheme_sign_in_comes_back_through_the_desktop(driver, sandbox, no_accounts):
     """The browser ends at io.github.connectedaccounts:/oauth/callback?…; `gio open` starts the
     registered handler (a second app instance), single-instance forwards the URL here."""
     sandbox.set_browser("approve")
@@ -254,7 +231,7 @@ def test_custom_scheme_sign_in_comes_back_through_the_desktop(driver, sandbox):
     assert not account_rows(driver)
 
 
-def test_device_code_sign_in_in_the_window(driver, sandbox):
+def test_device_code_sign_in_in_the_window(driver, sandbox, no_accounts):
     sandbox.set_browser("approve")
     choose_redirect(driver, "local-demo", "device")
     click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
@@ -272,50 +249,56 @@ def test_device_code_sign_in_in_the_window(driver, sandbox):
     assert not account_rows(driver)
 
 
-def test_an_account_revoked_elsewhere_turns_needs_reconnect_by_itself_and_notifies(driver, sandbox, notifications):
+def test_an_account_revoked_elsewhere_turns_needs_reconnect_by_itself_and_notifies(
+        driver, sandbox, no_accounts, short_lived_provider, notifications):
     """Short-lived tokens (20 s) from a second real server; the grant is withdrawn at the server.
     With no click and no reload, the scheduler's refresh meets invalid_grant: the row changes over
     the watch channel, a desktop notification is shown, and one click reconnects the same account."""
-    proc, issuer = start_idp(IDP_ACCESS_TTL="20")
-    try:
-        sandbox.cli("providers", "add", "--issuer", issuer, "--client-id", "connected-accounts-demo",
-                    "--name", "Short demo")
-        reload(driver, sandbox)
-        sandbox.set_browser("approve")
-        click(driver, '[data-provider-id="short-demo"] [data-testid="connect"]')
-        # A 20 s token is "expiring" from the start.
-        row = one(driver, '[data-testid="account-row"][data-status="expiring"]')
-        account_id = row.get_attribute("data-account-id")
-        stored = sandbox.remember_tokens(account_id)
-        form = urllib.parse.urlencode({
-            "token": stored["refresh_token"], "token_type_hint": "refresh_token",
-            "client_id": "connected-accounts-demo",
-        }).encode()
-        with urllib.request.urlopen(f"{issuer}/token/revocation", data=form) as r:
-            assert r.status == 200
+    issuer = short_lived_provider
+    sandbox.set_browser("approve")
+    click(driver, '[data-provider-id="short-demo"] [data-testid="connect"]')
+    # A 20 s token is "expiring" from the start.
+    row = one(driver, '[data-testid="account-row"][data-status="expiring"]')
+    account_id = row.get_attribute("data-account-id")
+    stored = sandbox.remember_tokens(account_id)
+    form = urllib.parse.urlencode({
+        "token": stored["refresh_token"], "token_type_hint": "refresh_token",
+        "client_id": "connected-accounts-demo",
+    }).encode()
+    with urllib.request.urlopen(f"{issuer}/token/revocation", data=form) as r:
+        assert r.status == 200
 
-        one(driver, f'[data-account-id="{account_id}"][data-status="needs_reconnect"]', seconds=60)
-        wait(driver, 20).until(lambda d: [n for n in notifications() if n["summary"] == "Reconnect Short demo"])
-        note = next(n for n in notifications() if n["summary"] == "Reconnect Short demo")
-        assert "Alice Example" in note["body"] and "Reconnect" in note["body"], note
-        snapshot(driver, "needs-reconnect")
+    one(driver, f'[data-account-id="{account_id}"][data-status="needs_reconnect"]', seconds=60)
+    wait(driver, 20).until(lambda d: [n for n in notifications() if n["summary"] == "Reconnect Short demo"])
+    note = next(n for n in notifications() if n["summary"] == "Reconnect Short demo")
+    assert "Alice Example" in note["body"] and "Reconnect" in note["body"], note
+    snapshot(driver, "needs-reconnect")
 
-        click(driver, f'[data-account-id="{account_id}"] [data-testid="reconnect"]')
-        one(driver, f'[data-account-id="{account_id}"][data-status="expiring"]', seconds=40)
-        assert [r.get_attribute("data-account-id") for r in account_rows(driver)] == [account_id]
+    click(driver, f'[data-account-id="{account_id}"] [data-testid="reconnect"]')
+    one(driver, f'[data-account-id="{account_id}"][data-status="expiring"]', seconds=40)
+    assert [r.get_attribute("data-account-id") for r in account_rows(driver)] == [account_id]
+    sandbox.remember_tokens(account_id)
+    # The same account's history runs on across the reconnect.
+    kinds = [e["kind"] for e in json.loads(sandbox.cli("audit", "--json"))
+             if e["account_id"] == account_id]
+    assert "needs_reconnect" in kinds, kinds
+    assert kinds.count("flow_completed") >= 2, kinds
+
+
+@pytest.fixture
+def window_tokens(driver, sandbox, no_accounts):
+    """Tokens that went through this window, whatever ran before: a sign-in and two refreshes
+    (seven tokens), recorded like the rest of the session's for the leak scan."""
+    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    row = one(driver, '[data-testid="account-row"][data-status="connected"]')
+    account_id = row.get_attribute("data-account-id")
+    sandbox.remember_tokens(account_id)
+    for _ in range(2):
+        refresh_the_account(driver)
         sandbox.remember_tokens(account_id)
-        # The same account's history runs on across the reconnect.
-        kinds = [e["kind"] for e in json.loads(sandbox.cli("audit", "--json"))
-                 if e["account_id"] == account_id]
-        assert "needs_reconnect" in kinds, kinds
-        assert kinds.count("flow_completed") >= 2, kinds
-        sandbox.cli("revoke", account_id, "--yes")
-    finally:
-        stop(proc)
-    reload(driver, sandbox)
 
 
-def test_no_token_reached_the_webview_its_storage_or_the_files(driver, sandbox):
+def test_no_token_reached_the_webview_its_storage_or_the_files(driver, sandbox, window_tokens):
     """Every token the keychain held during this session, searched for in every IPC reply the
     page received and in every file under the sandbox: the database, the trace-level logs, the
     webview's own storage and cache."""
@@ -333,9 +316,11 @@ def test_no_token_reached_the_webview_its_storage_or_the_files(driver, sandbox):
     assert hits == [], f"tokens found in {hits}"
 
 
-def test_remove_all_my_data_revokes_everything_deletes_everything_and_quits(driver, sandbox):
-    """Last, because it ends the app: one account connected, a client secret stored; the window's
-    "Remove all my data" revokes and deletes it all, shows what it did, and its button quits."""
+def test_remove_all_my_data_revokes_everything_deletes_everything_and_quits(
+        driver, sandbox, no_accounts, github_configured, app_quits):
+    """One account connected, a client secret stored; the window's "Remove all my data" revokes
+    and deletes it all, shows what it did, and its button quits. It may run anywhere: the next
+    test gets a new app (`app_quits`) and the demo provider back (`driver`)."""
     sandbox.set_browser("approve")
     click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
     row = one(driver, '[data-testid="account-row"][data-status="connected"]')
