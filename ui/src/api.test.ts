@@ -1,6 +1,7 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
 import * as api from "./api";
+import type { Remedy } from "./bindings";
 import { FakeBackend, account, provider, uiError } from "./fake-backend";
 
 afterEach(() => clearMocks());
@@ -173,6 +174,38 @@ describe("errorText", () => {
       hint: "Connect again",
     });
     expect(api.errorText(uiError("x", "No hint", null))).toEqual({ message: "No hint", hint: null });
+  });
+
+  it("words the core's remedy for the window, never as a command line", () => {
+    const t = api.errorText(
+      uiError("invalid_input", "GitHub is not set up yet", null, { kind: "configure_provider", provider: "github", client_secret: true }),
+    );
+    expect(t.message).toBe("GitHub is not set up yet");
+    expect(t.hint).toContain("client secret");
+    expect(t.hint).not.toContain("connected-accounts");
+    const both = api.errorText(uiError("invalid_input", "ambiguous", "Give the full account id.", { kind: "list_accounts" }));
+    expect(both.hint).toBe("Give the full account id. Choose the account from the list.");
+    const kinds: Remedy["kind"][] = [
+      "configure_provider", "check_client", "list_providers", "list_accounts", "enter_user_endpoint",
+      "use_browser_sign_in", "reconnect", "unlock_keychain", "install_secret_service",
+    ];
+    const samples: Remedy[] = [
+      { kind: "configure_provider", provider: "p", client_secret: false },
+      { kind: "check_client", provider_name: "P" },
+      { kind: "list_providers" },
+      { kind: "list_accounts" },
+      { kind: "enter_user_endpoint" },
+      { kind: "use_browser_sign_in" },
+      { kind: "reconnect", account: "a", provider: "p" },
+      { kind: "unlock_keychain" },
+      { kind: "install_secret_service" },
+    ];
+    expect(samples.map((r) => r.kind)).toEqual(kinds);
+    for (const r of samples) {
+      const text = api.remedyText(r);
+      expect(text.length).toBeGreaterThan(10);
+      expect(text).not.toMatch(/connected-accounts|--[a-z]/);
+    }
   });
 
   it("handles Error objects and strings", () => {

@@ -17,6 +17,7 @@ import type {
   ProviderSettings,
   ProviderView,
   RedirectKind,
+  Remedy,
   StartupSnapshot,
   UiError,
 } from "./bindings";
@@ -156,9 +157,37 @@ export function isCancelled(e: unknown): boolean {
   return isUiError(e) && e.code === "cancelled";
 }
 
+/** A remedy from the core, worded for the window (the command line words it as a command). */
+export function remedyText(r: Remedy): string {
+  switch (r.kind) {
+    case "configure_provider":
+      return r.client_secret
+        ? "Set it up under Providers: paste the client ID and client secret of the app you registered there."
+        : "Set it up under Providers: paste the client ID of the app you registered there.";
+    case "check_client":
+      return `Check the client ID and secret set up for ${r.provider_name} under Providers.`;
+    case "list_providers":
+      return "Choose one of the providers listed, or add one by its issuer URL.";
+    case "list_accounts":
+      return "Choose the account from the list.";
+    case "enter_user_endpoint":
+      return "Enter its user endpoint (userinfo URL) by hand when adding it.";
+    case "use_browser_sign_in":
+      return "Sign in through the browser instead.";
+    case "reconnect":
+      return "Connect the account again.";
+    case "unlock_keychain":
+      return "Unlock your keychain (log in again, or open Passwords and Keys), then try again.";
+    case "install_secret_service":
+      return "Connected Accounts keeps tokens only in the system keychain: install and unlock a Secret Service such as GNOME Keyring, then log out and in again. It never stores tokens in a plain file.";
+  }
+}
+
 export function errorText(e: unknown): ErrorText {
   if (isUiError(e)) {
-    return { message: e.message || e.code, hint: e.hint ?? null };
+    const remedy = e.remedy ? remedyText(e.remedy) : null;
+    const hint = [e.hint, remedy].filter((t): t is string => typeof t === "string" && t !== "");
+    return { message: e.message || e.code, hint: hint.length > 0 ? hint.join(" ") : null };
   }
   if (e instanceof Error) {
     return { message: e.message || e.name, hint: null };

@@ -116,6 +116,8 @@ export type AuditEvent = { id: number,
  */
 at: string, kind: string, account_id: string | null, provider_id: string | null, detail: string, };
 
-export type UiError = { code: string, message: string, hint: string | null, };
+export type Remedy = { "kind": "configure_provider", provider: string, client_secret: boolean, } | { "kind": "check_client", provider_name: string, } | { "kind": "list_providers" } | { "kind": "list_accounts" } | { "kind": "enter_user_endpoint" } | { "kind": "use_browser_sign_in" } | { "kind": "reconnect", account: string, provider: string, } | { "kind": "unlock_keychain" } | { "kind": "install_secret_service" };
+
+export type UiError = { code: string, message: string, hint: string | null, remedy: Remedy | null, };
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;

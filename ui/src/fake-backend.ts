@@ -2,7 +2,7 @@
  * Test support: a scripted stand-in for the Rust commands plus sample data.
  * Tests hand `backend.handle` to `mockIPC`; this module itself never imports Tauri.
  */
-import type { Account, ProviderView, UiError } from "./bindings";
+import type { Account, ProviderView, Remedy, UiError } from "./bindings";
 
 export type Args = Record<string, unknown>;
 export type Call = { cmd: string; args: Args };
@@ -27,7 +27,7 @@ export class FakeBackend {
     this.calls.push({ cmd, args });
     const handler = this.handlers.get(cmd);
     if (!handler) {
-      const err: UiError = { code: "unknown_command", message: `no fake for ${cmd}`, hint: null };
+      const err: UiError = { code: "unknown_command", message: `no fake for ${cmd}`, hint: null, remedy: null };
       throw err;
     }
     return handler(args);
@@ -42,8 +42,8 @@ export class FakeBackend {
   }
 }
 
-export function uiError(code: string, message: string, hint: string | null = null): UiError {
-  return { code, message, hint };
+export function uiError(code: string, message: string, hint: string | null = null, remedy: Remedy | null = null): UiError {
+  return { code, message, hint, remedy };
 }
 
 export type Deferred<T> = {

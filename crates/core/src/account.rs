@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::db::{now_ms, rfc3339, Db};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 
 /// A settled state, or the intent of an operation under way (recorded before it starts, so an
 /// interrupted one can be finished or rolled back at the next start).
@@ -166,10 +166,8 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<AccountRow>> {
 }
 
 pub fn unknown_account(id: &str) -> Error {
-    Error::not_found(
-        format!("there is no account {id:?}"),
-        "run `connected-accounts list` to see the accounts and their ids",
-    )
+    Error::new(ErrorKind::NotFound, format!("there is no account {id:?}"))
+        .remedy(Remedy::ListAccounts)
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<AccountRow> {
@@ -194,8 +192,9 @@ pub async fn resolve(db: &Db, query: &str) -> Result<AccountRow> {
         [] => Err(unknown_account(query)),
         _ => Err(Error::invalid_input(
             format!("{query:?} matches more than one account"),
-            "give the full account id (see `connected-accounts list`)",
-        )),
+            "give the full account id",
+        )
+        .remedy(Remedy::ListAccounts)),
     }
 }
 

@@ -35,6 +35,7 @@ pub fn typescript() -> String {
         DisconnectOutcome::decl(&cfg),
         crate::ForgetReport::decl(&cfg),
         AuditEvent::decl(&cfg),
+        crate::Remedy::decl(&cfg),
         UiError::decl(&cfg),
         <serde_json::Value as TS>::decl(&cfg),
     ];

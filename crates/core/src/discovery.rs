@@ -7,7 +7,7 @@ use serde::Deserialize;
 use ts_rs::TS;
 use url::Url;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::model::{check_endpoint_url, normalize_scopes, Provider};
 
 /// A provider to add: the "Add provider" form and `providers add`.
@@ -340,10 +340,11 @@ pub(crate) fn resolve(new: &NewProvider, metadata: Metadata) -> Result<Provider>
         }
     }
     if jwks_uri.is_empty() && userinfo_endpoint.is_none() {
-        return Err(Error::invalid_input(
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
             format!("{issuer} is a plain OAuth server (no OpenID keys), so Connected Accounts needs a user endpoint to tell accounts apart"),
-            "enter its userinfo URL by hand (--userinfo-url)",
-        ));
+        )
+        .remedy(Remedy::EnterUserEndpoint));
     }
     let supported = metadata.scopes_supported.unwrap_or_default();
     let scopes = if new.scopes.is_empty() {

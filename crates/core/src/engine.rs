@@ -9,7 +9,7 @@ use crate::audit::{self, AuditEvent, AuditKind};
 use crate::catalog::{self, Profile, SecretRule};
 use crate::db::{self, now_ms, Db};
 use crate::discovery::{self, NewProvider};
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::events::{AccountUpdate, Events};
 use crate::flow::registry::Registry;
 use crate::locks::AccountLocks;
@@ -258,10 +258,17 @@ impl Engine {
         let (k, id) = (self.keychain.clone(), spec.id.clone());
         let secret = blocking(move || k.get_client_secret(&id)).await?;
         if secret.is_none() && spec.secret_rule == SecretRule::Required {
-            return Err(Error::invalid_input(
-                format!("{} requires the client secret of your app, and none is set", spec.name),
-                format!("run `connected-accounts providers configure {} --client-id ID --client-secret-stdin`, or set it in the window", spec.id),
-            ));
+            return Err(Error::new(
+                crate::error::ErrorKind::InvalidInput,
+                format!(
+                    "{} requires the client secret of your app, and none is set",
+                    spec.name
+                ),
+            )
+            .remedy(Remedy::ConfigureProvider {
+                provider: spec.id.clone(),
+                client_secret: true,
+            }));
         }
         Ok(secret)
     }
@@ -395,7 +402,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
             crate::error::ErrorKind::Keychain,
             "the system keychain did not answer",
         )
-        .hint("it may be locked and waiting for you to unlock it: unlock it (log in again, or open Passwords and Keys) and retry")),
+        .hint("it may be locked and waiting for you to unlock it")
+        .remedy(Remedy::UnlockKeychain)),
     }
 }
 

@@ -31,14 +31,46 @@ pub enum ErrorKind {
     Internal,
 }
 
+/// What a person can do about an error, as data: each face words it its own way (the command
+/// line as a command to type, the window as a sentence or a button). The core never writes a
+/// command line into a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Remedy {
+    /// Set up a built-in provider with the client ID (and, with `client_secret`, the secret) of
+    /// the app the person registered there.
+    ConfigureProvider {
+        provider: String,
+        client_secret: bool,
+    },
+    /// The provider refuses the client ID or secret that is set up for it: check them there.
+    CheckClient { provider_name: String },
+    /// See the providers and their ids, or add one by its issuer URL.
+    ListProviders,
+    /// See the accounts and their ids.
+    ListAccounts,
+    /// A plain OAuth server: enter its user ("who am I") endpoint by hand when adding it.
+    EnterUserEndpoint,
+    /// This provider has no sign-in with a code: sign in through the browser.
+    UseBrowserSignIn,
+    /// Connect the account again (its sign-in is gone or must change).
+    Reconnect { account: String, provider: String },
+    /// Unlock the system keychain, then retry.
+    UnlockKeychain,
+    /// No Secret Service: install and unlock one (tokens are never kept in a plain file).
+    InstallSecretService,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
     pub kind: ErrorKind,
     /// What happened, for a person.
     pub message: String,
-    /// What to do next, for a person.
+    /// What to do next, for a person, in words any face can show.
     pub hint: Option<String>,
+    /// What to do next, as an action the face words (see [`Remedy`]).
+    pub remedy: Option<Remedy>,
     /// The underlying cause, for logs only (it never carries a secret: see `secret`).
     #[source]
     pub cause: Option<Box<dyn std::error::Error + Send + Sync>>,
@@ -50,8 +82,14 @@ impl Error {
             kind,
             message: message.into(),
             hint: None,
+            remedy: None,
             cause: None,
         }
+    }
+
+    pub fn remedy(mut self, remedy: Remedy) -> Self {
+        self.remedy = Some(remedy);
+        self
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -141,6 +179,7 @@ pub struct UiError {
     pub code: String,
     pub message: String,
     pub hint: Option<String>,
+    pub remedy: Option<Remedy>,
 }
 
 impl From<&Error> for UiError {
@@ -153,6 +192,7 @@ impl From<&Error> for UiError {
             code,
             message: e.message.clone(),
             hint: e.hint.clone(),
+            remedy: e.remedy.clone(),
         }
     }
 }
@@ -163,12 +203,14 @@ mod tests {
 
     #[test]
     fn ui_error_has_code_message_hint_and_no_cause() {
-        let e = Error::invalid_input("bad id", "use `connected-accounts list`")
+        let e = Error::invalid_input("bad id", "give the full id")
+            .remedy(Remedy::ListAccounts)
             .cause(std::io::Error::other("internal detail"));
         let ui = UiError::from(&e);
         assert_eq!(ui.code, "invalid_input");
         assert_eq!(ui.message, "bad id");
-        assert_eq!(ui.hint.as_deref(), Some("use `connected-accounts list`"));
+        assert_eq!(ui.hint.as_deref(), Some("give the full id"));
+        assert_eq!(ui.remedy, Some(Remedy::ListAccounts));
         let json = serde_json::to_string(&ui).unwrap();
         assert!(!json.contains("internal detail"));
         assert_eq!(e.detailed(), "bad id: internal detail");

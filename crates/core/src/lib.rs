@@ -39,7 +39,7 @@ pub use account::{Account, AccountStatus, ScopesSource};
 pub use audit::AuditEvent;
 pub use discovery::NewProvider;
 pub use engine::Engine;
-pub use error::{Error, ErrorKind, Result, UiError};
+pub use error::{Error, ErrorKind, Remedy, Result, UiError};
 pub use events::AccountUpdate;
 pub use flow::device::DeviceStarted;
 pub use flow::{ConnectRequest, ConnectStarted, ConnectTarget};

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::catalog::Profile;
 use crate::db::{now_ms, Db};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::model::{Provider, Settings, Spec};
 
 /// A row of `providers` for a provider added by URL, read by column name.
@@ -110,10 +110,8 @@ pub async fn get(db: &Db, id: &str) -> Result<Provider> {
     .fetch_optional(db)
     .await?;
     row.map(Provider::from).ok_or_else(|| {
-        Error::not_found(
-            format!("there is no provider {id:?}"),
-            "run `connected-accounts providers` to see the providers, or add one with `providers add --issuer URL --client-id ID`",
-        )
+        Error::new(ErrorKind::NotFound, format!("there is no provider {id:?}"))
+            .remedy(Remedy::ListProviders)
     })
 }
 

@@ -10,7 +10,7 @@ use crate::account::{self, Account, AccountRow, AccountStatus};
 use crate::audit::AuditKind;
 use crate::db::now_ms;
 use crate::engine::Engine;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::secret::{SecretString, TokenSet};
 use crate::token;
 
@@ -38,8 +38,13 @@ impl Engine {
         let row = self.row(query).await?;
         let _guard = self.locks.lock(&row.id).await?;
         let row = account::get(&self.db, &row.id).await?;
-        let tokens = self.tokens_or_reconnect(&row).await?;
-        self.refresh_locked(&row, tokens).await?;
+        let tokens = self
+            .tokens_or_reconnect(&row)
+            .await
+            .map_err(reconnect(&row))?;
+        self.refresh_locked(&row, tokens)
+            .await
+            .map_err(reconnect(&row))?;
         Ok(account::get(&self.db, &row.id).await?.view(now_ms()))
     }
 
@@ -51,18 +56,27 @@ impl Engine {
             return Err(needs_reconnect(&row));
         }
         // A provider moved under the account: no token of it is handed out or sent on.
-        self.spec_for_tokens(&row).await?;
-        let tokens = self.tokens_or_reconnect(&row).await?;
+        self.spec_for_tokens(&row).await.map_err(reconnect(&row))?;
+        let tokens = self
+            .tokens_or_reconnect(&row)
+            .await
+            .map_err(reconnect(&row))?;
         if !is_stale(&tokens, now_ms()) {
             return Ok((row, tokens));
         }
         let _guard = self.locks.lock(&row.id).await?;
         // Someone else may have refreshed while we waited: read again before spending the token.
-        let tokens = self.tokens_or_reconnect(&row).await?;
+        let tokens = self
+            .tokens_or_reconnect(&row)
+            .await
+            .map_err(reconnect(&row))?;
         if !is_stale(&tokens, now_ms()) {
             return Ok((row, tokens));
         }
-        let tokens = self.refresh_locked(&row, tokens).await?;
+        let tokens = self
+            .refresh_locked(&row, tokens)
+            .await
+            .map_err(reconnect(&row))?;
         Ok((row, tokens))
     }
 
@@ -213,7 +227,21 @@ pub(crate) fn needs_reconnect(row: &AccountRow) -> Error {
                 .unwrap_or("the provider no longer accepts its sign-in")
         ),
     )
-    .hint("connect the account again from its provider")
+    .remedy(Remedy::Reconnect {
+        account: row.id.clone(),
+        provider: row.provider_id.clone(),
+    })
+}
+
+/// Names the account to connect again on an error that says it needs it.
+pub(crate) fn reconnect(row: &AccountRow) -> impl Fn(Error) -> Error + '_ {
+    move |e| match e.kind {
+        ErrorKind::NeedsReconnect if e.remedy.is_none() => e.remedy(Remedy::Reconnect {
+            account: row.id.clone(),
+            provider: row.provider_id.clone(),
+        }),
+        _ => e,
+    }
 }
 
 #[cfg(test)]

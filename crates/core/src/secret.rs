@@ -11,7 +11,7 @@ use keyring_core::Entry;
 use serde::Deserialize;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 
 /// A secret string: redacted in `Debug` and `Display`, never serialized, zeroized on drop.
 #[derive(Clone, PartialEq, Eq)]
@@ -495,16 +495,12 @@ fn platform_store() -> keyring_core::Result<Store> {
     ))
 }
 
-const INSTALL_HINT: &str = "Connected Accounts keeps tokens only in the system keychain. On Linux, \
-install and unlock a Secret Service provider (for example `sudo apt install gnome-keyring`, then log \
-out and in again); it never falls back to storing tokens in a plain file";
-
 fn unavailable(e: keyring_core::Error) -> Error {
     Error::new(
         ErrorKind::Keychain,
         "the system keychain (Secret Service) is not available",
     )
-    .hint(INSTALL_HINT)
+    .remedy(Remedy::InstallSecretService)
     .cause(e)
 }
 
@@ -514,7 +510,7 @@ fn keychain_error(e: keyring_core::Error) -> Error {
             ErrorKind::Keychain,
             "the system keychain is locked or refused access",
         )
-        .hint("unlock your keychain (log in again, or open Passwords and Keys) and retry")
+        .remedy(Remedy::UnlockKeychain)
         .cause(e),
         keyring_core::Error::PlatformFailure(_) => unavailable(e),
         other => Error::new(ErrorKind::Keychain, "the system keychain failed")
@@ -570,7 +566,7 @@ mod tests {
         let k = Keychain::with_factory("ca-test", no_store);
         let e = k.get("acc1").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Keychain);
-        assert!(e.hint.unwrap().contains("gnome-keyring"));
+        assert_eq!(e.remedy, Some(Remedy::InstallSecretService));
     }
 
     /// A store that behaves like Windows Credential Manager on size (refuses a secret over

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::catalog::{ClientAuth, GrantedScopesFrom, TokenRules};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::model::Spec;
 use crate::secret::SecretString;
 
@@ -224,9 +224,14 @@ fn provider_error(code: &str, description: &str, provider: &str, doing: &str) ->
     } else if code == "invalid_client" || code == "unauthorized_client" {
         Error::new(
             ErrorKind::Provider,
-            format!("{provider} does not accept this app's client ID or secret ({code}{description})"),
+            format!(
+                "{provider} does not accept this app's client ID or secret ({code}{description})"
+            ),
         )
-        .hint("check the provider's client ID/secret (in the window's provider setup, or `providers configure`); connecting again will not help")
+        .hint("connecting again will not help")
+        .remedy(Remedy::CheckClient {
+            provider_name: provider.to_string(),
+        })
     } else {
         Error::new(ErrorKind::Provider, format!("{provider} refused to {doing} ({code}{description})"))
             .hint("try again; if it keeps failing, check the provider's settings (client ID, secret, scopes)")

@@ -196,7 +196,7 @@ async fn a_plain_oauth_server_needs_its_user_endpoint_entered_by_hand() {
     let sandbox = Sandbox::new();
     let engine = engine(&sandbox).await;
     let err = engine.add_provider(new(&issuer)).await.unwrap_err();
-    assert!(err.hint.unwrap().contains("--userinfo-url"));
+    assert_eq!(err.remedy, Some(ca_core::Remedy::EnterUserEndpoint));
     let p = engine
         .add_provider(NewProvider {
             userinfo_endpoint: Some(format!("{issuer}/me")),

@@ -151,7 +151,13 @@ async fn github_without_its_required_secret_is_refused_before_the_browser() {
         "{}",
         err.message
     );
-    assert!(err.hint.unwrap().contains("--client-secret-stdin"));
+    assert_eq!(
+        err.remedy,
+        Some(ca_core::Remedy::ConfigureProvider {
+            provider: "github".into(),
+            client_secret: true
+        })
+    );
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use ts_rs::TS;
 use crate::account::{self, Account};
 use crate::audit::{self, AuditKind};
 use crate::engine::Engine;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::locks::AccountGuard;
 use crate::model::Spec;
 use crate::secret::SecretString;
@@ -72,10 +72,11 @@ impl Engine {
             scopes,
         } = &request.target
         else {
-            return Err(Error::invalid_input(
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
                 "changing an account's scopes uses the browser sign-in",
-                "sign in through the browser instead",
-            ));
+            )
+            .remedy(Remedy::UseBrowserSignIn));
         };
         self.sweep_abandoned_flows().await;
         let Prepared {

@@ -26,10 +26,10 @@ use ts_rs::TS;
 
 use crate::account::{self, Account, Grant, ScopesSource};
 use crate::audit::{self, AuditKind};
-use crate::catalog::{ClientAuth, Pkce, Protocol, RedirectKind};
+use crate::catalog::{ClientAuth, Pkce, Protocol, RedirectKind, SecretRule};
 use crate::db::now_ms;
 use crate::engine::Engine;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::locks::AccountGuard;
 use crate::model::{normalize_scopes, Spec, CUSTOM_SCHEME_REDIRECT};
 use crate::secret::{SecretString, TokenSet};
@@ -190,16 +190,24 @@ impl Engine {
     ) -> Result<Prepared> {
         let spec = self.spec(provider_id).await?;
         if !spec.configured() {
-            return Err(Error::invalid_input(
-                format!("{} is not set up yet: it needs the client ID of an app you registered there", spec.name),
-                format!("set it up in the window, or run `connected-accounts providers configure {} --client-id ID`", spec.id),
-            ));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "{} is not set up yet: it needs the client ID of an app you registered there",
+                    spec.name
+                ),
+            )
+            .remedy(Remedy::ConfigureProvider {
+                provider: spec.id.clone(),
+                client_secret: spec.secret_rule == SecretRule::Required,
+            }));
         }
         if kind == Kind::Device && spec.device_endpoint.is_none() {
-            return Err(Error::invalid_input(
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
                 format!("{} does not offer sign-in with a code", spec.name),
-                "sign in through the browser instead (--redirect loopback)",
-            ));
+            )
+            .remedy(Remedy::UseBrowserSignIn));
         }
         // The device flow sends a secret only where the provider wants one there (not GitHub).
         let sends_secret = match kind {

@@ -1,0 +1,135 @@
+//! The command line's grammar (clap): every command, its arguments and its help text.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "connected-accounts",
+    version,
+    about = "Connect, inspect, test, refresh and disconnect your OAuth accounts",
+    after_help = "Run without a command to open the window.\n\
+                  Exit codes: 0 success, 1 failure, 2 usage or refused confirmation, 3 needs reconnect."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Print the result as JSON on standard output (for scripts)
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// List providers, or add one by its issuer URL
+    Providers(ProvidersArgs),
+    /// Sign in to a provider in the browser and connect the account
+    Connect(ConnectArgs),
+    /// List connected accounts
+    List,
+    /// Show one account
+    Show {
+        /// Account id, a unique id prefix, or the account's e-mail
+        account: String,
+    },
+    /// Call the provider's user endpoint with the account's token and show the answer
+    Test { account: String },
+    /// Refresh the account's access token now
+    Refresh { account: String },
+    /// Disconnect: revoke the tokens at the provider and forget the account
+    Revoke {
+        account: String,
+        /// Do not ask; where the provider cannot revoke, remove locally and warn
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Print only an access token that stays valid for at least the refresh margin
+    Token { account: String },
+    /// Finish or roll back operations an interruption left half done (the window does this
+    /// after it starts)
+    Recover,
+    /// Show the security audit log, newest first
+    Audit {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Remove all my data: disconnect every account (revoking where the provider allows),
+    /// delete this app's keychain entries, its database and its logs
+    ForgetAll {
+        /// Required: there is no undo
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct ConnectArgs {
+    /// The provider's id (see `connected-accounts providers`)
+    pub provider: String,
+    /// A scope to request instead of the provider's defaults (repeatable)
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// How long to wait for the browser, in seconds
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub timeout: u64,
+    /// How the sign-in comes back: a loopback redirect, or a code entered in any browser
+    #[arg(long, value_enum, default_value_t = Redirect::Loopback)]
+    pub redirect: Redirect,
+    /// Change the scopes of this existing account instead (PROVIDER is then ignored): its
+    /// granted scopes plus each --scope, less each --drop-scope
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+    /// With --account: a scope to give up (repeatable)
+    #[arg(long = "drop-scope", value_name = "SCOPE", requires = "account")]
+    pub drop_scopes: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Redirect {
+    Loopback,
+    Device,
+    /// The app's custom URI scheme: only the window can receive it.
+    Scheme,
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ProvidersArgs {
+    #[command(subcommand)]
+    pub action: Option<ProvidersAction>,
+}
+
+#[derive(Subcommand)]
+pub enum ProvidersAction {
+    /// Set up a built-in provider with the client ID of the app you registered there
+    Configure {
+        /// The provider's id (see `connected-accounts providers`)
+        provider: String,
+        #[arg(long, value_name = "ID")]
+        client_id: String,
+        /// Read the client secret from standard input (GitHub and Google require theirs)
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// A provider setting, e.g. `--set base=https://gitlab.example.com` or `--set tenant=organizations`
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+    },
+    /// Add an OpenID provider from its issuer URL (endpoints come from discovery)
+    Add {
+        #[arg(long, value_name = "URL")]
+        issuer: String,
+        #[arg(long, value_name = "ID")]
+        client_id: String,
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// A scope to request by default (repeatable; default: what the server supports among
+        /// openid, profile, email, offline_access)
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// The user ("who am I") endpoint, when no metadata document gives one
+        #[arg(long, value_name = "URL")]
+        userinfo_url: Option<String>,
+        /// The RFC 7009 revocation endpoint, when no metadata document gives one
+        #[arg(long, value_name = "URL")]
+        revocation_url: Option<String>,
+    },
+}

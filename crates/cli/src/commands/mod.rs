@@ -1,0 +1,40 @@
+//! The commands, one module per concern; each prints human text or, with `--json`, JSON.
+
+mod accounts;
+mod connect;
+mod disconnect;
+mod providers;
+
+use ca_core::{Engine, Error};
+
+use crate::args::Command;
+
+/// How a command failed: a core error still to report, or one already reported (its exit code).
+pub enum Failure {
+    Core(Error),
+    Reported(u8),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Core(e)
+    }
+}
+
+pub type Outcome = Result<(), Failure>;
+
+pub async fn execute(engine: &Engine, command: Command, json: bool) -> Outcome {
+    match command {
+        Command::Providers(args) => providers::run(engine, args.action, json).await,
+        Command::Connect(args) => connect::run(engine, args, json).await,
+        Command::List => accounts::list(engine, json).await,
+        Command::Show { account } => accounts::show(engine, &account, json).await,
+        Command::Test { account } => accounts::test(engine, &account, json).await,
+        Command::Refresh { account } => accounts::refresh(engine, &account, json).await,
+        Command::Token { account } => accounts::token(engine, &account).await,
+        Command::Recover => accounts::recover(engine, json).await,
+        Command::Audit { limit } => accounts::audit(engine, limit, json).await,
+        Command::Revoke { account, yes } => disconnect::revoke(engine, &account, yes, json).await,
+        Command::ForgetAll { yes } => disconnect::forget_all(engine, yes, json).await,
+    }
+}
