@@ -86,6 +86,52 @@ fn the_main_window_may_call_only_our_commands() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+include!("../src-tauri/handler_commands.rs");
+
+/// The one list of the window's commands is `generate_handler!` (build.rs declares it from
+/// there); the capability must allow exactly those, and the UI may invoke nothing else.
+#[test]
+fn the_capability_allows_exactly_the_registered_commands() {
+    let registered = handler_commands(include_str!("../src-tauri/src/lib.rs"));
+    assert!(registered.len() >= 10, "{registered:?}");
+    let capability: serde_json::Value =
+        serde_json::from_str(include_str!("../src-tauri/capabilities/main.json")).unwrap();
+    let mut allowed: Vec<String> = capability["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let p = p.as_str().unwrap();
+            p.strip_prefix("allow-").unwrap_or(p).replace('-', "_")
+        })
+        .collect();
+    let mut expected = registered.clone();
+    allowed.sort();
+    expected.sort();
+    assert_eq!(
+        allowed, expected,
+        "capabilities/main.json must allow exactly the commands in generate_handler!"
+    );
+    let api = include_str!("../ui/src/api.ts");
+    let mut invoked: Vec<&str> = api
+        .split("invoke")
+        .skip(1)
+        // `invoke<T>("name", …)`: the call's own line only.
+        .filter(|rest| rest.starts_with('<') || rest.starts_with('('))
+        .filter_map(|rest| rest.lines().next()?.split_once("(\"").map(|(_, r)| r))
+        .filter_map(|r| r.split('"').next())
+        .collect();
+    invoked.sort();
+    invoked.dedup();
+    assert!(invoked.len() >= 10, "{invoked:?}");
+    for cmd in invoked {
+        assert!(
+            registered.iter().any(|r| r == cmd),
+            "ui/src/api.ts invokes {cmd:?}, which is not in generate_handler!"
+        );
+    }
+}
+
 #[test]
 fn the_config_sets_a_strict_csp_and_freezes_the_prototype() {
     let conf: serde_json::Value = serde_json::from_str(include_str!("../tauri.conf.json")).unwrap();

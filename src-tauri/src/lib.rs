@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use tauri::Manager;
 
-/// Every command the window may call (build.rs declares the same list for the capability).
+/// Every command the window may call: the one list (build.rs reads it to declare the commands;
+/// tests/capabilities.rs checks that capabilities/main.json allows exactly these).
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
 {
     tauri::generate_handler![
