@@ -69,8 +69,40 @@ async fn add_demo_provider(cli: &Cli<'_>, idp: &Idp) -> String {
         .to_string()
 }
 
+/// An account connected through the CLI (the scripted browser signs in as alice), with the tokens
+/// the keychain holds for it.
+struct Connected {
+    id: String,
+    access: String,
+    refresh: String,
+}
+
+async fn connect_alice(cli: &Cli<'_>, idp: &Idp) -> Connected {
+    add_demo_provider(cli, idp).await;
+    let id = cli
+        .ok(&["connect", "local-demo", "--timeout", "30"])
+        .await
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 16, "account id {id:?}");
+    let stored: Value = serde_json::from_str(
+        &keychain_lookup(SERVICE, &id)
+            .await
+            .expect("tokens in the Secret Service"),
+    )
+    .unwrap();
+    Connected {
+        access: stored["access_token"].as_str().unwrap().to_string(),
+        refresh: stored["refresh_token"]
+            .as_str()
+            .expect("a refresh token (offline_access)")
+            .to_string(),
+        id,
+    }
+}
+
 #[tokio::test]
-async fn connect_show_test_refresh_token_and_revoke_an_account() {
+async fn an_added_provider_is_listed_with_its_capabilities() {
     require_keyring();
     let idp = Idp::start().await;
     let sandbox = Sandbox::new();
@@ -92,24 +124,15 @@ async fn connect_show_test_refresh_token_and_revoke_an_account() {
         .ok(&["providers"])
         .await
         .contains("\nlocal-demo\tLocal demo\tconfigured\t"));
+}
 
-    // Connect: the browser (our consent script) signs in as alice and hits the loopback callback.
-    let id = cli
-        .ok(&["connect", "local-demo", "--timeout", "30"])
-        .await
-        .trim()
-        .to_string();
-    assert_eq!(id.len(), 16, "account id {id:?}");
-
-    let stored = keychain_lookup(SERVICE, &id)
-        .await
-        .expect("tokens in the Secret Service");
-    let stored: Value = serde_json::from_str(&stored).unwrap();
-    let access = stored["access_token"].as_str().unwrap().to_string();
-    let refresh = stored["refresh_token"]
-        .as_str()
-        .expect("a refresh token (offline_access)")
-        .to_string();
+#[tokio::test]
+async fn a_connected_account_is_listed_with_its_identity_and_granted_scopes() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    let alice = connect_alice(&cli, &idp).await;
 
     let list = cli.json(&["list", "--json"]).await;
     let a = &list[0];
@@ -127,7 +150,7 @@ async fn connect_show_test_refresh_token_and_revoke_an_account() {
     ] {
         assert!(a.get(field).is_some(), "account JSON lacks {field}: {a}");
     }
-    assert_eq!(a["id"], id.as_str());
+    assert_eq!(a["id"], alice.id.as_str());
     assert_eq!(a["provider"], "local-demo");
     assert_eq!(a["display_name"], "Alice Example");
     assert_eq!(a["subject"], "alice");
@@ -143,26 +166,57 @@ async fn connect_show_test_refresh_token_and_revoke_an_account() {
     for s in ["openid", "profile", "email", "offline_access"] {
         assert!(granted.contains(&s), "{s} not granted: {granted:?}");
     }
-    let expires_before = a["expires_at"].as_str().unwrap().to_string();
+}
 
-    // Nothing secret on disk: the sandbox holds the SQLite file (and its WAL) and the logs.
-    for secret in [&access, &refresh] {
+#[tokio::test]
+async fn a_connected_accounts_tokens_are_in_no_file() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    let alice = connect_alice(&cli, &idp).await;
+
+    // The sandbox holds the SQLite file (and its WAL) and the logs.
+    assert!(sandbox.data_dir().join("accounts.sqlite3").is_file());
+    assert!(sandbox.log_dir().join("cli.log").is_file());
+    for secret in [&alice.access, &alice.refresh] {
         let hits = support::files_containing(&sandbox.dir, secret);
         assert!(hits.is_empty(), "a token is on disk in {hits:?}");
     }
-    assert!(sandbox.data_dir().join("accounts.sqlite3").is_file());
-    assert!(sandbox.log_dir().join("cli.log").is_file());
-    let show = cli.ok(&["show", &id]).await;
+}
+
+#[tokio::test]
+async fn show_finds_an_account_by_id_or_unique_prefix() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    let alice = connect_alice(&cli, &idp).await;
+
+    let show = cli.ok(&["show", &alice.id]).await;
     assert!(
         show.contains("Alice Example") && show.contains("offline_access"),
         "{show}"
     );
-    let show_json = cli.json(&["show", &id[..6], "--json"]).await;
-    assert_eq!(show_json["id"], id.as_str(), "a unique id prefix resolves");
+    let show_json = cli.json(&["show", &alice.id[..6], "--json"]).await;
+    assert_eq!(
+        show_json["id"],
+        alice.id.as_str(),
+        "a unique id prefix resolves"
+    );
+}
+
+#[tokio::test]
+async fn test_calls_the_user_endpoint_and_shows_its_json_not_the_token() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    let alice = connect_alice(&cli, &idp).await;
 
     // The test call runs in Rust and returns the user JSON, not the token.
-    let probe_out = cli.ok(&["test", &id, "--json"]).await;
-    assert!(!probe_out.contains(&access));
+    let probe_out = cli.ok(&["test", &alice.id, "--json"]).await;
+    assert!(!probe_out.contains(&alice.access));
     let probe: Value = serde_json::from_str(&probe_out).unwrap();
     assert_eq!(probe["status"], 200);
     assert_eq!(probe["method"], "GET");
@@ -175,37 +229,79 @@ async fn connect_show_test_refresh_token_and_revoke_an_account() {
         .unwrap()
         .iter()
         .any(|h| h[0] == "content-type"));
+}
 
-    // Refresh rotates: the new refresh token is in the keychain and the expiry moved.
-    let refreshed = cli.json(&["refresh", &id, "--json"]).await;
+#[tokio::test]
+async fn refresh_saves_the_rotated_tokens_and_moves_the_expiry() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    let alice = connect_alice(&cli, &idp).await;
+    let before = cli.json(&["show", &alice.id, "--json"]).await;
+
+    let refreshed = cli.json(&["refresh", &alice.id, "--json"]).await;
     assert_eq!(refreshed["status"], "connected");
-    assert_ne!(refreshed["expires_at"].as_str().unwrap(), expires_before);
-    let stored2: Value =
-        serde_json::from_str(&keychain_lookup(SERVICE, &id).await.unwrap()).unwrap();
     assert_ne!(
-        stored2["refresh_token"].as_str().unwrap(),
-        refresh,
+        refreshed["expires_at"].as_str().unwrap(),
+        before["expires_at"].as_str().unwrap()
+    );
+    let stored: Value =
+        serde_json::from_str(&keychain_lookup(SERVICE, &alice.id).await.unwrap()).unwrap();
+    assert_ne!(
+        stored["refresh_token"].as_str().unwrap(),
+        alice.refresh,
         "rotated refresh token saved"
     );
-    assert_ne!(stored2["access_token"].as_str().unwrap(), access);
+    assert_ne!(stored["access_token"].as_str().unwrap(), alice.access);
     assert_eq!(idp.stats().await["refresh_success"], 1);
+}
 
-    // `token` prints only the (still fresh) access token, without refreshing again.
-    let token = cli.ok(&["token", &id]).await;
-    assert_eq!(token.trim(), stored2["access_token"].as_str().unwrap());
+#[tokio::test]
+async fn token_prints_only_the_fresh_access_token_without_refreshing() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    let alice = connect_alice(&cli, &idp).await;
+
+    let token = cli.ok(&["token", &alice.id]).await;
+    assert_eq!(token.trim(), alice.access);
     assert_eq!(token.lines().count(), 1);
-    assert_eq!(idp.stats().await["refresh_success"], 1);
+    assert_eq!(idp.stats().await["refresh_success"], 0);
+}
 
-    // Without --yes and without a terminal, revoke refuses (exit 2) and changes nothing.
-    let refused = cli.run(&["revoke", &id]).await;
+#[tokio::test]
+async fn revoke_off_a_terminal_without_yes_refuses_and_changes_nothing() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    let alice = connect_alice(&cli, &idp).await;
+
+    let refused = cli.run(&["revoke", &alice.id]).await;
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("--yes"));
-    assert!(keychain_lookup(SERVICE, &id).await.is_some());
+    assert!(keychain_lookup(SERVICE, &alice.id).await.is_some());
+    assert_eq!(
+        cli.json(&["list", "--json"]).await[0]["id"],
+        alice.id.as_str()
+    );
+    assert_eq!(idp.stats().await["revocation_success"], 0);
+}
 
-    let outcome = cli.json(&["revoke", &id, "--yes", "--json"]).await;
+#[tokio::test]
+async fn revoke_revokes_at_the_provider_and_forgets_the_account() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    let alice = connect_alice(&cli, &idp).await;
+
+    let outcome = cli.json(&["revoke", &alice.id, "--yes", "--json"]).await;
     assert_eq!(outcome["kind"], "revoked");
     assert!(
-        keychain_lookup(SERVICE, &id).await.is_none(),
+        keychain_lookup(SERVICE, &alice.id).await.is_none(),
         "secret deleted"
     );
     assert_eq!(cli.json(&["list", "--json"]).await, serde_json::json!([]));
@@ -214,6 +310,18 @@ async fn connect_show_test_refresh_token_and_revoke_an_account() {
         stats["revocation_success"].as_u64().unwrap() >= 1,
         "{stats}"
     );
+}
+
+#[tokio::test]
+async fn each_step_of_an_accounts_life_is_audited() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    let alice = connect_alice(&cli, &idp).await;
+    cli.ok(&["refresh", &alice.id]).await;
+    cli.ok(&["token", &alice.id]).await;
+    cli.ok(&["revoke", &alice.id, "--yes"]).await;
 
     let audit = cli.json(&["audit", "--json"]).await;
     let kinds: Vec<&str> = audit
@@ -893,60 +1001,6 @@ async fn at_trace_level_no_token_reaches_disk_logs_audit_output_or_keychain_labe
             "a token is in a keychain label or attribute"
         );
     }
-}
-
-/// The Secret Service calls that read secrets, as `dbus-monitor` sees them while `args` runs.
-async fn secret_reads_during(sandbox: &Sandbox, args: &[&str]) -> (usize, std::process::Output) {
-    let mut monitor = tokio::process::Command::new("dbus-monitor")
-        .args([
-            "--session",
-            "type='method_call',interface='org.freedesktop.Secret.Service'",
-            "type='method_call',interface='org.freedesktop.Secret.Item'",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("dbus-monitor (dbus package)");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let out = Cli::new(sandbox).run(args).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    monitor.start_kill().unwrap();
-    let seen = monitor.wait_with_output().await.unwrap();
-    let text = String::from_utf8_lossy(&seen.stdout);
-    let reads = text
-        .lines()
-        .filter(|l| {
-            l.contains("member=SearchItems")
-                || l.contains("member=GetSecrets")
-                || l.contains("member=GetSecret")
-        })
-        .count();
-    (reads, out)
-}
-
-#[tokio::test]
-async fn listing_reads_no_secret_while_a_token_read_does() {
-    require_keyring();
-    let idp = Idp::start().await;
-    let sandbox = Sandbox::new();
-    let cli = Cli::new(&sandbox);
-    add_demo_provider(&cli, &idp).await;
-    let id = cli.ok(&["connect", "local-demo"]).await.trim().to_string();
-    // What the window does at start-up: providers and accounts from SQLite only.
-    for args in [
-        ["list", "--json"].as_slice(),
-        ["providers", "--json"].as_slice(),
-        ["show", id.as_str()].as_slice(),
-    ] {
-        let (reads, out) = secret_reads_during(&sandbox, args).await;
-        assert!(out.status.success());
-        assert_eq!(reads, 0, "{args:?} read the keychain");
-    }
-    // The monitor does see reads: `token` needs the secret.
-    let (reads, out) = secret_reads_during(&sandbox, &["token", &id]).await;
-    assert!(out.status.success());
-    assert!(reads >= 1, "dbus-monitor saw no secret read at all");
 }
 
 /// A provider's names reach the terminal as text, never as commands to it (escape sequences
