@@ -142,8 +142,8 @@ fn show<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) {
 }
 
 /// A list of accounts needs no GPU: WebKit's compositing mode would start a GL context (and,
-/// without a GPU driver, compile shaders on the CPU) before the first paint, and it holds about
-/// 85 MB more memory (bench P2/P3). Anyone can turn it back on with
+/// without a GPU driver, compile shaders on the CPU) before the first paint, and hold its
+/// memory for as long as the window is open. Anyone can turn it back on with
 /// WEBKIT_DISABLE_COMPOSITING_MODE=0. Runs first, before any other thread exists.
 fn prefer_software_compositing() {
     #[cfg(target_os = "linux")]

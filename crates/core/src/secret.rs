@@ -131,7 +131,8 @@ pub struct Keychain {
 /// Windows Credential Manager refuses credential blobs over 2,560 bytes.
 pub const WINDOWS_MAX_SECRET: usize = 2560;
 
-/// Connections to the platform keychain (measured with 200 refreshes at once: bench P5).
+/// Connections to the platform keychain: the Secret Service store serializes each whole call on
+/// one D-Bus connection, so a burst of refreshes takes a few in turn instead of queueing on one.
 const PLATFORM_CONNECTIONS: usize = 4;
 
 impl Keychain {
