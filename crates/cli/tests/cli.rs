@@ -101,6 +101,15 @@ async fn connect_alice(cli: &Cli<'_>, idp: &Idp) -> Connected {
     }
 }
 
+/// What most tests start from: their own server and sandbox, with alice connected.
+async fn with_alice() -> (Idp, Sandbox, Connected) {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let alice = connect_alice(&Cli::new(&sandbox), &idp).await;
+    (idp, sandbox, alice)
+}
+
 #[tokio::test]
 async fn an_added_provider_is_listed_with_its_capabilities() {
     require_keyring();
@@ -128,11 +137,8 @@ async fn an_added_provider_is_listed_with_its_capabilities() {
 
 #[tokio::test]
 async fn a_connected_account_is_listed_with_its_identity_and_granted_scopes() {
-    require_keyring();
-    let idp = Idp::start().await;
-    let sandbox = Sandbox::new();
+    let (_idp, sandbox, alice) = with_alice().await;
     let cli = Cli::new(&sandbox);
-    let alice = connect_alice(&cli, &idp).await;
 
     let list = cli.json(&["list", "--json"]).await;
     let a = &list[0];
@@ -170,11 +176,7 @@ async fn a_connected_account_is_listed_with_its_identity_and_granted_scopes() {
 
 #[tokio::test]
 async fn a_connected_accounts_tokens_are_in_no_file() {
-    require_keyring();
-    let idp = Idp::start().await;
-    let sandbox = Sandbox::new();
-    let cli = Cli::new(&sandbox);
-    let alice = connect_alice(&cli, &idp).await;
+    let (_idp, sandbox, alice) = with_alice().await;
 
     // The sandbox holds the SQLite file (and its WAL) and the logs.
     assert!(sandbox.data_dir().join("accounts.sqlite3").is_file());
@@ -187,11 +189,8 @@ async fn a_connected_accounts_tokens_are_in_no_file() {
 
 #[tokio::test]
 async fn show_finds_an_account_by_id_or_unique_prefix() {
-    require_keyring();
-    let idp = Idp::start().await;
-    let sandbox = Sandbox::new();
+    let (_idp, sandbox, alice) = with_alice().await;
     let cli = Cli::new(&sandbox);
-    let alice = connect_alice(&cli, &idp).await;
 
     let show = cli.ok(&["show", &alice.id]).await;
     assert!(
@@ -208,11 +207,8 @@ async fn show_finds_an_account_by_id_or_unique_prefix() {
 
 #[tokio::test]
 async fn test_calls_the_user_endpoint_and_shows_its_json_not_the_token() {
-    require_keyring();
-    let idp = Idp::start().await;
-    let sandbox = Sandbox::new();
+    let (idp, sandbox, alice) = with_alice().await;
     let cli = Cli::new(&sandbox);
-    let alice = connect_alice(&cli, &idp).await;
 
     // The test call runs in Rust and returns the user JSON, not the token.
     let probe_out = cli.ok(&["test", &alice.id, "--json"]).await;
@@ -233,11 +229,8 @@ async fn test_calls_the_user_endpoint_and_shows_its_json_not_the_token() {
 
 #[tokio::test]
 async fn refresh_saves_the_rotated_tokens_and_moves_the_expiry() {
-    require_keyring();
-    let idp = Idp::start().await;
-    let sandbox = Sandbox::new();
+    let (idp, sandbox, alice) = with_alice().await;
     let cli = Cli::new(&sandbox);
-    let alice = connect_alice(&cli, &idp).await;
     let before = cli.json(&["show", &alice.id, "--json"]).await;
 
     let refreshed = cli.json(&["refresh", &alice.id, "--json"]).await;
@@ -259,11 +252,8 @@ async fn refresh_saves_the_rotated_tokens_and_moves_the_expiry() {
 
 #[tokio::test]
 async fn token_prints_only_the_fresh_access_token_without_refreshing() {
-    require_keyring();
-    let idp = Idp::start().await;
-    let sandbox = Sandbox::new();
+    let (idp, sandbox, alice) = with_alice().await;
     let cli = Cli::new(&sandbox);
-    let alice = connect_alice(&cli, &idp).await;
 
     let token = cli.ok(&["token", &alice.id]).await;
     assert_eq!(token.trim(), alice.access);
@@ -273,11 +263,8 @@ async fn token_prints_only_the_fresh_access_token_without_refreshing() {
 
 #[tokio::test]
 async fn revoke_off_a_terminal_without_yes_refuses_and_changes_nothing() {
-    require_keyring();
-    let idp = Idp::start().await;
-    let sandbox = Sandbox::new();
+    let (idp, sandbox, alice) = with_alice().await;
     let cli = Cli::new(&sandbox);
-    let alice = connect_alice(&cli, &idp).await;
 
     let refused = cli.run(&["revoke", &alice.id]).await;
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
@@ -292,11 +279,8 @@ async fn revoke_off_a_terminal_without_yes_refuses_and_changes_nothing() {
 
 #[tokio::test]
 async fn revoke_revokes_at_the_provider_and_forgets_the_account() {
-    require_keyring();
-    let idp = Idp::start().await;
-    let sandbox = Sandbox::new();
+    let (idp, sandbox, alice) = with_alice().await;
     let cli = Cli::new(&sandbox);
-    let alice = connect_alice(&cli, &idp).await;
 
     let outcome = cli.json(&["revoke", &alice.id, "--yes", "--json"]).await;
     assert_eq!(outcome["kind"], "revoked");
@@ -314,11 +298,8 @@ async fn revoke_revokes_at_the_provider_and_forgets_the_account() {
 
 #[tokio::test]
 async fn each_step_of_an_accounts_life_is_audited() {
-    require_keyring();
-    let idp = Idp::start().await;
-    let sandbox = Sandbox::new();
+    let (_idp, sandbox, alice) = with_alice().await;
     let cli = Cli::new(&sandbox);
-    let alice = connect_alice(&cli, &idp).await;
     cli.ok(&["refresh", &alice.id]).await;
     cli.ok(&["token", &alice.id]).await;
     cli.ok(&["revoke", &alice.id, "--yes"]).await;

@@ -23,7 +23,8 @@ pub async fn run(engine: &Engine, args: ConnectArgs, json: bool) -> Outcome {
         let request = ConnectRequest::account_scopes(account, args.scopes, args.drop_scopes)
             .timeout(timeout)
             .open_browser(true);
-        let a = through_browser(engine, request).await?;
+        let flow_id = start_in_browser(engine, request).await?;
+        let a = finish_or_cancel(engine, &flow_id).await?;
         if json {
             print_json(&a);
         } else {
@@ -39,7 +40,7 @@ pub async fn run(engine: &Engine, args: ConnectArgs, json: bool) -> Outcome {
     let request = ConnectRequest::provider(args.provider)
         .scopes((!args.scopes.is_empty()).then_some(args.scopes))
         .open_browser(true);
-    let account = match args.redirect {
+    let flow_id = match args.redirect {
         Redirect::Scheme => {
             return Err(Error::invalid_input(
                 "the custom-scheme redirect needs the window: the desktop hands the callback URL to the running app",
@@ -47,9 +48,10 @@ pub async fn run(engine: &Engine, args: ConnectArgs, json: bool) -> Outcome {
             )
             .into());
         }
-        Redirect::Loopback => through_browser(engine, request.timeout(timeout)).await?,
-        Redirect::Device => with_device_code(engine, request).await?,
+        Redirect::Loopback => start_in_browser(engine, request.timeout(timeout)).await?,
+        Redirect::Device => start_with_device_code(engine, request).await?,
     };
+    let account = finish_or_cancel(engine, &flow_id).await?;
     if json {
         print_json(&account);
     } else {
@@ -63,7 +65,8 @@ pub async fn run(engine: &Engine, args: ConnectArgs, json: bool) -> Outcome {
     Ok(())
 }
 
-async fn through_browser(engine: &Engine, request: ConnectRequest) -> Result<Account, Failure> {
+/// Starts a browser sign-in and says where it happens; returns its flow id.
+async fn start_in_browser(engine: &Engine, request: ConnectRequest) -> Result<String, Failure> {
     let started = engine.connect_begin(request).await?;
     eprintln!(
         "Opening your browser to sign in to {}. If it does not open, visit:\n  {}\nWaiting up to {} s (Ctrl-C cancels)…",
@@ -71,15 +74,14 @@ async fn through_browser(engine: &Engine, request: ConnectRequest) -> Result<Acc
         safe(&started.browser_url),
         started.timeout_secs
     );
-    finish_or_cancel(
-        engine,
-        &started.flow_id,
-        engine.connect_finish(&started.flow_id),
-    )
-    .await
+    Ok(started.flow_id)
 }
 
-async fn with_device_code(engine: &Engine, request: ConnectRequest) -> Result<Account, Failure> {
+/// Starts a device-code sign-in and shows the code; returns its flow id.
+async fn start_with_device_code(
+    engine: &Engine,
+    request: ConnectRequest,
+) -> Result<String, Failure> {
     let started = engine.device_begin(request).await?;
     eprintln!(
         "To sign in to {}, open {} in any browser and enter the code:\n\n    {}\n\nWaiting up to {} s (Ctrl-C cancels)…",
@@ -88,20 +90,12 @@ async fn with_device_code(engine: &Engine, request: ConnectRequest) -> Result<Ac
         safe(&started.user_code),
         started.expires_in_secs
     );
-    finish_or_cancel(
-        engine,
-        &started.flow_id,
-        engine.device_finish(&started.flow_id),
-    )
-    .await
+    Ok(started.flow_id)
 }
 
-/// Waits for a sign-in; Ctrl-C cancels it (and still waits for it to wind down).
-async fn finish_or_cancel(
-    engine: &Engine,
-    flow_id: &str,
-    finish: impl std::future::Future<Output = ca_core::Result<Account>>,
-) -> Result<Account, Failure> {
+/// Waits for a sign-in of either kind; Ctrl-C cancels it (and still waits for it to wind down).
+async fn finish_or_cancel(engine: &Engine, flow_id: &str) -> Result<Account, Failure> {
+    let finish = engine.connect_finish(flow_id);
     tokio::pin!(finish);
     Ok(tokio::select! {
         r = &mut finish => r?,

@@ -162,7 +162,8 @@ impl Engine {
         Ok(started)
     }
 
-    /// Polls until the person approves (or denies, or the code expires, or Cancel).
+    /// Polls until the person approves (or denies, or the code expires, or Cancel): the same as
+    /// [`Engine::connect_finish`], under the name the window's API uses.
     pub async fn device_finish(&self, flow_id: &str) -> Result<Account> {
         self.finish_sign_in(flow_id).await
     }

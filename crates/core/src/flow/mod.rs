@@ -481,7 +481,8 @@ impl Engine {
         self.locks.forget(id);
     }
 
-    /// Waits for a browser sign-in's callback and completes it.
+    /// Waits for a pending sign-in of either kind (the browser's callback, or the device code's
+    /// approval) and completes it.
     pub async fn connect_finish(&self, flow_id: &str) -> Result<Account> {
         self.finish_sign_in(flow_id).await
     }
