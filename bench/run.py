@@ -367,8 +367,10 @@ def p5_refresh_storm(app, cli, display, count):
             tokens.append(stored["refresh_token"])
         meta, _ = metadata(issuer, box.root)
         t = time.monotonic()
-        subprocess.run([sys.executable, str(PEERS / "plain_refresh.py"), meta["token_endpoint"], CLIENT_ID],
-                       input="\n".join(tokens), text=True, check=True, capture_output=True)
+        done = subprocess.run([sys.executable, str(PEERS / "plain_refresh.py"), meta["token_endpoint"], CLIENT_ID],
+                              input="\n".join(tokens), text=True, capture_output=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"the P5 peer failed ({done.returncode}):\n{done.stderr[-2000:]}")
         peer = time.monotonic() - t
         return [report("P5 refresh storm", ours, peer, "s", 1.2,
                        note=f"{count} accounts; a UI command during it answered in {latency or float('nan'):.0f} ms")]
