@@ -306,3 +306,53 @@ async fn entries_from_before_tagging_get_their_tags_at_the_first_start() {
     );
     cli.ok(&["revoke", &id, "--yes"], "").await;
 }
+
+/// An account row with no keychain entry (lost, or removed by hand) is looked for once, at the
+/// first start after the upgrade, not at every start: start-up reads no secret.
+#[tokio::test]
+async fn a_row_without_a_keychain_entry_is_looked_for_once() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli {
+        sandbox: &sandbox,
+        profile: format!("lost{}", std::process::id()),
+    };
+    let service = format!("connected-accounts-{}", cli.profile);
+    cli.ok(&support::add_demo_provider_args(&idp), "alice")
+        .await;
+    let id = cli.ok(&["connect", "local-demo", "--json"], "alice").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cleared = Command::new("secret-tool")
+        .args(["clear", "service", &service, "username", &id])
+        .status()
+        .await
+        .unwrap();
+    assert!(cleared.success());
+    let db = sandbox.dir.join(format!(
+        "data/connected-accounts-{}/accounts.sqlite3",
+        cli.profile
+    ));
+    let sql = |statement: &str| {
+        let mut c = std::process::Command::new("/usr/bin/python3");
+        c.args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchall(); c.commit(); print(r)",
+        ])
+        .arg(&db)
+        .arg(statement);
+        String::from_utf8(c.output().unwrap().stdout).unwrap()
+    };
+    sql("UPDATE accounts SET keychain_tagged = 0");
+    assert_eq!(sql("SELECT keychain_tagged FROM accounts").trim(), "[(0,)]");
+
+    cli.ok(&["recover", "--json"], "").await;
+    assert_eq!(
+        sql("SELECT keychain_tagged FROM accounts").trim(),
+        "[(1,)]",
+        "looked for once: not searched again at the next start"
+    );
+    assert!(support::keychain_lookup(&service, &id).await.is_none());
+}

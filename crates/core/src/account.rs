@@ -295,7 +295,8 @@ pub async fn set_keychain_tagged(db: &Db, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Accounts whose keychain entries were written before entries were tagged.
+/// Accounts whose keychain entries may still lack their tags (written before entries were
+/// tagged, and not yet looked at).
 pub async fn untagged(db: &Db) -> Result<Vec<AccountRow>> {
     let rows = sqlx::query_as::<_, AccountRow>(&format!(
         "{SELECT} WHERE a.keychain_tagged = 0 AND a.status <> 'connecting'"

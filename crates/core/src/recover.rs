@@ -31,10 +31,11 @@ impl Engine {
                 crate::engine::keychain_tags(&spec),
             );
             match crate::engine::blocking(move || k.tag(&id, &tags)).await {
-                Ok(true) => {
+                // Tagged, or nothing to tag: no entry (the next sign-in writes a tagged one), or
+                // a store without attributes. Either way it is not searched for again.
+                Ok(_) => {
                     let _ = account::set_keychain_tagged(&self.db, &row.id).await;
                 }
-                Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(account = %row.id, error = %e.detailed(), "could not tag a keychain entry");
                 }
