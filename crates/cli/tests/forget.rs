@@ -248,6 +248,51 @@ async fn forget_all_finds_what_the_database_no_longer_knows() {
     assert_revoked(&idp, &alice_refresh).await;
 }
 
+/// Alice connected in `cli`'s profile through the real server; her account id.
+async fn connect_alice(cli: &Cli<'_>, idp: &Idp) -> String {
+    cli.ok(&support::add_demo_provider_args(idp), "alice").await;
+    cli.ok(&["connect", "local-demo", "--json"], "alice").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Deletes an account's keychain entry behind the app's back.
+async fn clear_entry(service: &str, id: &str) {
+    let cleared = Command::new("secret-tool")
+        .args(["clear", "service", service, "username", id])
+        .status()
+        .await
+        .unwrap();
+    assert!(cleared.success());
+}
+
+fn database_of(cli: &Cli<'_>) -> std::path::PathBuf {
+    cli.sandbox.dir.join(format!(
+        "data/connected-accounts-{}/accounts.sqlite3",
+        cli.profile
+    ))
+}
+
+/// Runs one SQL statement on the database behind the app's back; prints its rows.
+fn sql(db: &std::path::Path, statement: &str) -> String {
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchall(); c.commit(); print(r)",
+        ])
+        .arg(db)
+        .arg(statement)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Hole 8, upgrade: an entry written before entries were tagged (no attributes beyond service and
 /// account id) gets its tags in place at the first start (the window's, or `recover`), secret
 /// untouched.
@@ -261,35 +306,13 @@ async fn entries_from_before_tagging_get_their_tags_at_the_first_start() {
         profile: format!("legacy{}", std::process::id()),
     };
     let service = format!("connected-accounts-{}", cli.profile);
-    cli.ok(&support::add_demo_provider_args(&idp), "alice")
-        .await;
-    let id = cli.ok(&["connect", "local-demo", "--json"], "alice").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = connect_alice(&cli, &idp).await;
     let secret = support::keychain_lookup(&service, &id).await.unwrap();
     // Rewrite the entry as an older version stored it, and the row as it knew it.
-    let cleared = Command::new("secret-tool")
-        .args(["clear", "service", &service, "username", &id])
-        .status()
-        .await
-        .unwrap();
-    assert!(cleared.success());
+    clear_entry(&service, &id).await;
     store_as_an_older_version(&service, &id, &secret).await;
-    let db = sandbox.dir.join(format!(
-        "data/connected-accounts-{}/accounts.sqlite3",
-        cli.profile
-    ));
-    let untag = Command::new("/usr/bin/python3")
-        .args([
-            "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE accounts SET keychain_tagged = 0'); c.commit()",
-        ])
-        .arg(&db)
-        .status()
-        .await
-        .unwrap();
-    assert!(untag.success());
+    let db = database_of(&cli);
+    sql(&db, "UPDATE accounts SET keychain_tagged = 0");
     assert!(!cli.keychain_items().await.contains("ca_kind"));
 
     cli.ok(&["recover", "--json"], "").await;
@@ -319,38 +342,18 @@ async fn a_row_without_a_keychain_entry_is_looked_for_once() {
         profile: format!("lost{}", std::process::id()),
     };
     let service = format!("connected-accounts-{}", cli.profile);
-    cli.ok(&support::add_demo_provider_args(&idp), "alice")
-        .await;
-    let id = cli.ok(&["connect", "local-demo", "--json"], "alice").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let cleared = Command::new("secret-tool")
-        .args(["clear", "service", &service, "username", &id])
-        .status()
-        .await
-        .unwrap();
-    assert!(cleared.success());
-    let db = sandbox.dir.join(format!(
-        "data/connected-accounts-{}/accounts.sqlite3",
-        cli.profile
-    ));
-    let sql = |statement: &str| {
-        let mut c = std::process::Command::new("/usr/bin/python3");
-        c.args([
-            "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchall(); c.commit(); print(r)",
-        ])
-        .arg(&db)
-        .arg(statement);
-        String::from_utf8(c.output().unwrap().stdout).unwrap()
-    };
-    sql("UPDATE accounts SET keychain_tagged = 0");
-    assert_eq!(sql("SELECT keychain_tagged FROM accounts").trim(), "[(0,)]");
+    let id = connect_alice(&cli, &idp).await;
+    clear_entry(&service, &id).await;
+    let db = database_of(&cli);
+    sql(&db, "UPDATE accounts SET keychain_tagged = 0");
+    assert_eq!(
+        sql(&db, "SELECT keychain_tagged FROM accounts").trim(),
+        "[(0,)]"
+    );
 
     cli.ok(&["recover", "--json"], "").await;
     assert_eq!(
-        sql("SELECT keychain_tagged FROM accounts").trim(),
+        sql(&db, "SELECT keychain_tagged FROM accounts").trim(),
         "[(1,)]",
         "looked for once: not searched again at the next start"
     );
