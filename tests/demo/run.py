@@ -71,6 +71,15 @@ def session_processes(sid):
     return found
 
 
+def terminal_signals():
+    """Ctrl-C and Ctrl-\\ as a terminal's foreground job has them. A shell that started this test
+    in the background (`.ci/run &`, as CI may) left SIGINT and SIGQUIT ignored, and every process
+    of the demo would inherit that: our Ctrl-C would then reach only Xvfb, which sets its own
+    handler, and the app would end with an error because its display went away."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def fresh_env(root: Path, port: int):
     """A new user's environment: new HOME and XDG folders, no desktop, no session bus."""
     home = root / "home"
@@ -173,7 +182,7 @@ def main():
     started = time.time()
     demo = subprocess.Popen(["xvfb-run", "-a", "scripts/demo.sh"], cwd=ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=terminal_signals)
     sid = demo.pid
     ok = False
     try:
