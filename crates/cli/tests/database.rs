@@ -207,7 +207,17 @@ async fn writes_fail_cleanly(fault: Fault) {
         assert!(listed.status.success(), "{}", stderr(&listed));
         assert!(String::from_utf8_lossy(&listed.stdout).contains("alice"));
     } else {
-        assert_eq!(listed.status.code(), Some(1));
+        // SQLite reads a database whose `-wal` and `-shm` files already exist without writing a
+        // byte, so say what was in the folder when this fails.
+        assert_eq!(
+            listed.status.code(),
+            Some(1),
+            "list worked on a full disk; the data folder held {:?}",
+            std::fs::read_dir(sandbox.data_dir())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect::<Vec<_>>()
+        );
         assert!(
             stderr(&listed).contains(fault.expected),
             "{}",
