@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use ca_core::audit::LastRead;
 use ca_core::catalog::RedirectKind;
+use ca_core::consumer::{Consumer, ReadKind};
 use ca_core::engine::ProviderSettings;
 use ca_core::DeviceStarted;
 use ca_core::SecretString;
@@ -82,7 +84,9 @@ pub async fn refresh_account(core: Core<'_>, account_id: String) -> CommandResul
 
 #[tauri::command]
 pub async fn test_account(core: Core<'_>, account_id: String) -> CommandResult<ProbeResult> {
-    Ok(core.test_account(&account_id).await?)
+    Ok(core
+        .test_account(&account_id, &Consumer::this_process(ReadKind::Test))
+        .await?)
 }
 
 #[tauri::command]
@@ -125,6 +129,12 @@ pub fn watch_accounts(watcher: State<'_, Arc<Watcher>>, on_update: Channel<Accou
 #[tauri::command]
 pub async fn audit_log(core: Core<'_>, limit: u32) -> CommandResult<Vec<AuditEvent>> {
     Ok(core.audit_log(limit).await?)
+}
+
+/// Each account's latest token read ("Used by git, 3 min ago").
+#[tauri::command]
+pub async fn last_reads(core: Core<'_>) -> CommandResult<Vec<LastRead>> {
+    Ok(core.last_reads().await?)
 }
 
 #[tauri::command]

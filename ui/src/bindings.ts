@@ -114,7 +114,49 @@ export type AuditEvent = { id: number,
 /**
  * RFC 3339.
  */
-at: string, kind: string, account_id: string | null, provider_id: string | null, detail: string, };
+at: string, kind: string, account_id: string | null, provider_id: string | null, detail: string, 
+/**
+ * For a token read: who read it.
+ */
+consumer: Consumer | null, 
+/**
+ * How many reads this entry stands for (1 for every other event).
+ */
+count: number, 
+/**
+ * RFC 3339: the latest read folded into this entry.
+ */
+last_at: string | null, };
+
+export type Consumer = { kind: ReadKind, pid: number | null, 
+/**
+ * The asking program's executable.
+ */
+exe: string | null, 
+/**
+ * The executable of the program that started it (the shell, the IDE).
+ */
+parent_exe: string | null, 
+/**
+ * Its working directory.
+ */
+cwd: string | null, 
+/**
+ * Its terminal, if it has one.
+ */
+tty: string | null, };
+
+export type ReadKind = "token" | "exec" | "git_credential" | "test";
+
+export type LastRead = { account_id: string, 
+/**
+ * RFC 3339.
+ */
+at: string, 
+/**
+ * Reads folded into that entry.
+ */
+count: number, detail: string, consumer: Consumer, };
 
 export type Remedy = { "kind": "configure_provider", provider: string, client_secret: boolean, } | { "kind": "check_client", provider_name: string, } | { "kind": "list_providers" } | { "kind": "list_accounts" } | { "kind": "enter_user_endpoint" } | { "kind": "use_browser_sign_in" } | { "kind": "reconnect", account: string, provider: string, } | { "kind": "unlock_keychain" } | { "kind": "install_secret_service" };
 

@@ -314,7 +314,18 @@ impl Engine {
     }
 
     pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEvent>> {
-        audit::recent(&self.db, limit.min(10_000)).await
+        audit::recent(&self.db, limit.min(10_000), None).await
+    }
+
+    /// Each account's latest token read, for the window.
+    pub async fn last_reads(&self) -> Result<Vec<audit::LastRead>> {
+        audit::last_reads(&self.db).await
+    }
+
+    /// One account's entries (its token reads with their readers, and its security events).
+    pub async fn account_audit_log(&self, query: &str, limit: u32) -> Result<Vec<AuditEvent>> {
+        let row = self.row(query).await?;
+        audit::recent(&self.db, limit.min(10_000), Some(&row.id)).await
     }
 
     /// Records a status on a failure path. A database error here is logged, not returned, so it

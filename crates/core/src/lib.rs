@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bindings;
 pub mod browser;
 pub mod catalog;
+pub mod consumer;
 pub mod crash;
 pub mod db;
 pub mod discovery;

@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::catalog::{
     self, ClientAuth, GrantedScopesFrom, LoopbackHost, Pkce, Profile, Protocol, RedirectKind,
-    RedirectRules, RefreshRules, Revocation, ScopeRules, SecretRule, TokenRules, WhoAmI,
+    RedirectRules, RefreshRules, Revocation, ScopeRules, SecretRule, TokenRules, ToolRules, WhoAmI,
 };
 use crate::error::{Error, Result};
 
@@ -67,6 +67,7 @@ pub struct Spec {
     pub revocation: Revocation,
     pub manage_url: Option<String>,
     pub whoami: Option<WhoAmI>,
+    pub tools: ToolRules,
 }
 
 /// A built-in provider's settings, as stored.
@@ -132,6 +133,7 @@ impl Spec {
                 }),
             revocation,
             whoami: Some(whoami),
+            tools: p.tools.clone(),
             client_id,
         }
     }
@@ -234,6 +236,7 @@ impl Spec {
                 email: Some("/email".into()),
                 email_verified: Some("/email_verified".into()),
             }),
+            tools: ToolRules::default(),
         }
     }
 

@@ -6,6 +6,8 @@ use std::time::Instant;
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::audit;
+use crate::consumer::Consumer;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Spec;
@@ -54,8 +56,9 @@ pub(crate) struct WhoAmIReply {
 }
 
 impl Engine {
-    /// Calls the account's user endpoint (refreshing first if the token is stale).
-    pub async fn test_account(&self, query: &str) -> Result<ProbeResult> {
+    /// Calls the account's user endpoint (refreshing first if the token is stale). The read is
+    /// audited with `reader`: the window itself, or the program that ran `test`.
+    pub async fn test_account(&self, query: &str, reader: &Consumer) -> Result<ProbeResult> {
         let row = self.row(query).await?;
         let spec = self.spec_for_tokens(&row).await?;
         if spec.whoami.is_none() {
@@ -66,6 +69,7 @@ impl Engine {
             .hint("add the provider's userinfo URL, or test by using the account in an app"));
         }
         let (_, tokens) = self.fresh_tokens(&row.id).await?;
+        audit::record_read(&self.db, &row.id, &row.provider_id, reader, "test call").await;
         let reply = self.call_whoami(&spec, &tokens.access_token).await?;
         Ok(ProbeResult {
             url: reply.url,

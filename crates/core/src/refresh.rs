@@ -7,19 +7,32 @@ use std::time::Duration;
 use oauth2::RefreshToken;
 
 use crate::account::{self, Account, AccountRow, AccountStatus};
-use crate::audit::AuditKind;
+use crate::audit::{self, AuditKind};
+use crate::consumer::Consumer;
 use crate::db::now_ms;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Remedy, Result};
+use crate::model::Spec;
 use crate::secret::{SecretString, TokenSet};
 use crate::token;
 
+/// The variable `exec` puts a token in when the provider's profile names none.
+pub const DEFAULT_TOKEN_ENV: &str = "OAUTH_ACCESS_TOKEN";
+
 /// The longest margin `token` keeps before expiry.
 pub const MAX_MARGIN: Duration = Duration::from_secs(60);
+/// How long a token `exec` hands to a program stays valid at least.
+pub const EXEC_VALIDITY: Duration = Duration::from_secs(5 * 60);
 
 /// How long before expiry a token counts as stale: 60 s, or half its lifetime if that is shorter.
 pub fn margin_ms(tokens: &TokenSet) -> i64 {
-    let max = MAX_MARGIN.as_millis() as i64;
+    margin_for(tokens, MAX_MARGIN)
+}
+
+/// The margin for a token that must stay valid for `wanted`: that, or half the token's lifetime
+/// when the provider issues shorter-lived ones (a fresh token is then as good as it gets).
+pub fn margin_for(tokens: &TokenSet, wanted: Duration) -> i64 {
+    let max = wanted.as_millis() as i64;
     match tokens.expires_at_ms {
         Some(exp) => max.min(((exp - tokens.obtained_at_ms) / 2).max(0)),
         None => 0,
@@ -27,9 +40,26 @@ pub fn margin_ms(tokens: &TokenSet) -> i64 {
 }
 
 pub fn is_stale(tokens: &TokenSet, now: i64) -> bool {
+    stale_for(tokens, now, MAX_MARGIN)
+}
+
+fn stale_for(tokens: &TokenSet, now: i64, wanted: Duration) -> bool {
     tokens
         .expires_at_ms
-        .is_some_and(|exp| exp - now <= margin_ms(tokens))
+        .is_some_and(|exp| exp - now <= margin_for(tokens, wanted))
+}
+
+/// A token handed to a local program, and what the program's door needs to know about it.
+pub struct ToolToken {
+    pub access_token: SecretString,
+    /// Unix ms; `None` when the provider gave no lifetime.
+    pub expires_at_ms: Option<i64>,
+    /// When to fetch again to keep `wanted` validity (Unix ms).
+    pub renew_at_ms: Option<i64>,
+    pub account: Account,
+    /// The environment variable the provider's own tools read (`GH_TOKEN`), else
+    /// `OAUTH_ACCESS_TOKEN`.
+    pub env_name: String,
 }
 
 impl Engine {
@@ -51,18 +81,28 @@ impl Engine {
     /// Tokens that stay valid for the refresh margin, refreshing first if needed. The returned
     /// set is fresh; callers use its access token and drop it.
     pub async fn fresh_tokens(&self, query: &str) -> Result<(AccountRow, TokenSet)> {
+        let (row, tokens, _) = self.fresh_tokens_for(query, MAX_MARGIN).await?;
+        Ok((row, tokens))
+    }
+
+    /// Tokens that stay valid for `wanted` (or half their lifetime, if shorter).
+    async fn fresh_tokens_for(
+        &self,
+        query: &str,
+        wanted: Duration,
+    ) -> Result<(AccountRow, TokenSet, Spec)> {
         let row = self.row(query).await?;
         if row.status() == AccountStatus::NeedsReconnect {
             return Err(needs_reconnect(&row));
         }
         // A provider moved under the account: no token of it is handed out or sent on.
-        self.spec_for_tokens(&row).await.map_err(reconnect(&row))?;
+        let spec = self.spec_for_tokens(&row).await.map_err(reconnect(&row))?;
         let tokens = self
             .tokens_or_reconnect(&row)
             .await
             .map_err(reconnect(&row))?;
-        if !is_stale(&tokens, now_ms()) {
-            return Ok((row, tokens));
+        if !stale_for(&tokens, now_ms(), wanted) {
+            return Ok((row, tokens, spec));
         }
         let _guard = self.locks.lock(&row.id).await?;
         // Someone else may have refreshed while we waited: read again before spending the token.
@@ -70,26 +110,49 @@ impl Engine {
             .tokens_or_reconnect(&row)
             .await
             .map_err(reconnect(&row))?;
-        if !is_stale(&tokens, now_ms()) {
-            return Ok((row, tokens));
+        if !stale_for(&tokens, now_ms(), wanted) {
+            return Ok((row, tokens, spec));
         }
         let tokens = self
             .refresh_locked(&row, tokens)
             .await
             .map_err(reconnect(&row))?;
-        Ok((row, tokens))
+        Ok((row, tokens, spec))
     }
 
-    /// An access token for scripts (`connected-accounts token`); audited.
-    pub async fn access_token(&self, query: &str) -> Result<SecretString> {
-        let (row, tokens) = self.fresh_tokens(query).await?;
-        self.audit(
-            AuditKind::TokenRead,
-            &row,
-            "access token read from the command line",
-        )
-        .await;
-        Ok(tokens.access_token)
+    /// An access token for scripts (`connected-accounts token`); audited with its reader.
+    pub async fn access_token(&self, query: &str, reader: &Consumer) -> Result<SecretString> {
+        Ok(self
+            .token_for_tool(query, reader, "token", MAX_MARGIN)
+            .await?
+            .access_token)
+    }
+
+    /// An access token for a local program, valid for at least `wanted` (or half its lifetime
+    /// when the provider issues shorter ones), refreshed first if needed. Recorded in the audit
+    /// log with `reader` and `detail` (what for, never a secret).
+    pub async fn token_for_tool(
+        &self,
+        query: &str,
+        reader: &Consumer,
+        detail: &str,
+        wanted: Duration,
+    ) -> Result<ToolToken> {
+        let (row, tokens, spec) = self.fresh_tokens_for(query, wanted).await?;
+        audit::record_read(&self.db, &row.id, &row.provider_id, reader, detail).await;
+        let env_name = spec
+            .tools
+            .env
+            .unwrap_or_else(|| DEFAULT_TOKEN_ENV.to_owned());
+        Ok(ToolToken {
+            renew_at_ms: tokens
+                .expires_at_ms
+                .map(|exp| exp - margin_for(&tokens, wanted)),
+            expires_at_ms: tokens.expires_at_ms,
+            access_token: tokens.access_token,
+            account: row.view(now_ms()),
+            env_name,
+        })
     }
 
     pub(crate) async fn tokens_or_reconnect(&self, row: &AccountRow) -> Result<TokenSet> {
@@ -275,5 +338,19 @@ mod tests {
         let short = tokens(0, Some(10_000));
         assert!(!is_stale(&short, 4_000));
         assert!(is_stale(&short, 5_000));
+    }
+
+    #[test]
+    fn a_token_for_a_program_must_last_five_minutes() {
+        let hour = tokens(0, Some(3_600_000));
+        // 6 minutes left: handed out as it is; 4 minutes left: refreshed first.
+        assert!(!stale_for(&hour, 3_600_000 - 360_000, EXEC_VALIDITY));
+        assert!(stale_for(&hour, 3_600_000 - 240_000, EXEC_VALIDITY));
+        assert_eq!(margin_for(&hour, EXEC_VALIDITY), 300_000);
+        // A provider whose tokens live 4 minutes: half their lifetime is what can be had.
+        assert_eq!(
+            margin_for(&tokens(0, Some(240_000)), EXEC_VALIDITY),
+            120_000
+        );
     }
 }

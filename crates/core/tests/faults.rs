@@ -8,6 +8,7 @@ mod support;
 
 use std::time::Duration;
 
+use ca_core::consumer::{Consumer, ReadKind};
 use ca_core::ErrorKind;
 use double::{harness, sign_in, Harness};
 use support::keychain_lookup;
@@ -211,7 +212,11 @@ async fn a_keychain_entry_deleted_behind_the_apps_back_asks_for_a_reconnect() {
         .await
         .unwrap();
     assert!(status.success());
-    let err = h.engine.access_token(&id).await.unwrap_err();
+    let err = h
+        .engine
+        .access_token(&id, &Consumer::this_process(ReadKind::Token))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NeedsReconnect);
     assert!(
         err.message.contains("keychain has no tokens"),

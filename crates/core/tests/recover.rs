@@ -5,6 +5,7 @@
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
+use ca_core::consumer::{Consumer, ReadKind};
 use ca_core::ConnectRequest;
 use ca_core::Engine;
 use support::{keychain_lookup, require_keyring, Idp, Sandbox};
@@ -93,7 +94,7 @@ async fn interrupted_operations_are_rolled_back_or_finished() {
     assert_eq!(recovered, 3);
 
     // The refreshed-through-recovery account still works.
-    let probe = engine.test_account(&refreshing).await.unwrap();
+    let probe = engine.test_account(&refreshing, &me()).await.unwrap();
     assert_eq!(probe.status, 200);
     assert_eq!(probe.body["sub"], "alice");
     engine.disconnect(&refreshing, true).await.unwrap();
@@ -145,7 +146,11 @@ async fn the_scheduler_refreshes_ahead_of_expiry_without_being_asked() {
             .all(|e| matches!(e, ca_core::AccountUpdate::Refreshed(a) if a.id == account.id)),
         "{events:?}"
     );
-    let probe = engine.test_account(&account.id).await.unwrap();
+    let probe = engine.test_account(&account.id, &me()).await.unwrap();
     assert_eq!(probe.status, 200);
     engine.disconnect(&account.id, true).await.unwrap();
+}
+
+fn me() -> Consumer {
+    Consumer::this_process(ReadKind::Test)
 }

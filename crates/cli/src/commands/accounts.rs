@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use ca_core::consumer::{Consumer, ReadKind};
 use ca_core::text::{for_terminal as safe, for_terminal_lines};
 use ca_core::Engine;
 
@@ -31,7 +32,9 @@ pub async fn show(engine: &Engine, account: &str, json: bool) -> Outcome {
 }
 
 pub async fn test(engine: &Engine, account: &str, json: bool) -> Outcome {
-    let r = engine.test_account(account).await?;
+    let r = engine
+        .test_account(account, &Consumer::calling_process(ReadKind::Test))
+        .await?;
     if json {
         print_json(&r);
     } else {
@@ -70,7 +73,9 @@ pub async fn refresh(engine: &Engine, account: &str, json: bool) -> Outcome {
 
 /// The access token alone on standard output (nothing else is printed there).
 pub async fn token(engine: &Engine, account: &str) -> Outcome {
-    let token = engine.access_token(account).await?;
+    let token = engine
+        .access_token(account, &Consumer::calling_process(ReadKind::Token))
+        .await?;
     let mut out = std::io::stdout().lock();
     if writeln!(out, "{}", token.expose())
         .and_then(|()| out.flush())
@@ -92,20 +97,49 @@ pub async fn recover(engine: &Engine, json: bool) -> Outcome {
     Ok(())
 }
 
-pub async fn audit(engine: &Engine, limit: u32, json: bool) -> Outcome {
-    let events = engine.audit_log(limit).await?;
+pub async fn audit(engine: &Engine, limit: u32, account: Option<&str>, json: bool) -> Outcome {
+    let events = match account {
+        Some(account) => engine.account_audit_log(account, limit).await?,
+        None => engine.audit_log(limit).await?,
+    };
     if json {
         print_json(&events);
     } else {
         for e in &events {
             println!(
-                "{}\t{}\t{}\t{}",
-                e.at,
+                "{}\t{}\t{}\t{}{}",
+                e.last_at.as_deref().unwrap_or(&e.at),
                 e.kind,
                 safe(e.account_id.as_deref().unwrap_or("-")),
-                safe(&e.detail)
+                safe(&e.detail),
+                e.consumer
+                    .as_ref()
+                    .map(|c| reader_text(c, e.count))
+                    .unwrap_or_default()
             );
         }
     }
     Ok(())
+}
+
+/// ` · by bash in /home/a/work on /dev/pts/1 (3 reads)`: who read a token.
+fn reader_text(c: &Consumer, count: i64) -> String {
+    let name = |p: &Option<String>| {
+        p.as_deref()
+            .map(|p| safe(p.rsplit('/').next().unwrap_or(p)).to_string())
+    };
+    let mut text = format!(" · by {}", name(&c.exe).unwrap_or_else(|| "?".into()));
+    if let Some(parent) = name(&c.parent_exe) {
+        text += &format!(" ← {parent}");
+    }
+    if let Some(cwd) = &c.cwd {
+        text += &format!(" in {}", safe(cwd));
+    }
+    if let Some(tty) = &c.tty {
+        text += &format!(" on {}", safe(tty));
+    }
+    if count > 1 {
+        text += &format!(" ({count} reads)");
+    }
+    text
 }

@@ -39,6 +39,9 @@ pub struct Profile {
     #[serde(default)]
     pub manage_url: Option<String>,
     pub whoami: WhoAmI,
+    /// How local tools use the provider's tokens.
+    #[serde(default)]
+    pub tools: ToolRules,
     /// Sources for the quirks above (the providers.md reference keys and URLs).
     #[serde(default)]
     pub sources: Vec<String>,
@@ -291,6 +294,16 @@ pub struct WhoAmI {
     /// shown but never used to look an account up (anyone can claim an address elsewhere).
     #[serde(default)]
     pub email_verified: Option<String>,
+}
+
+/// How local tools (`exec`, the git helper) are handed the provider's tokens.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolRules {
+    /// The environment variable the provider's own tools read a token from (GitHub's `gh`:
+    /// `GH_TOKEN`); `exec` uses it unless told otherwise.
+    #[serde(default)]
+    pub env: Option<String>,
 }
 
 fn get() -> String {
