@@ -44,6 +44,14 @@ pub enum Command {
     },
     /// Print only an access token that stays valid for at least the refresh margin
     Token { account: String },
+    /// Run a program with a fresh access token in its environment (never on a command line)
+    #[command(
+        after_help = "The token stays valid for at least 5 minutes when the program starts \
+                  (or half its lifetime, where the provider issues shorter-lived tokens).\n\
+                  Exit codes, as env(1): 125 when Connected Accounts failed (the message says why), \
+                  126 when the program cannot run, 127 when it is not found; otherwise the program's own."
+    )]
+    Exec(ExecArgs),
     /// Finish or roll back operations an interruption left half done (the window does this
     /// after it starts)
     Recover,
@@ -51,6 +59,19 @@ pub enum Command {
     Audit {
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Only this account's entries
+        #[arg(long, value_name = "ACCOUNT")]
+        account: Option<String>,
+    },
+    /// Print a shell completion script (bash, zsh or fish) on standard output
+    #[command(
+        after_help = "bash: connected-accounts completions bash > ~/.local/share/bash-completion/completions/connected-accounts\n\
+                  zsh:  connected-accounts completions zsh > \"${fpath[1]}/_connected-accounts\"\n\
+                  fish: connected-accounts completions fish > ~/.config/fish/completions/connected-accounts.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
     },
     /// Remove all my data: disconnect every account (revoking where the provider allows),
     /// delete this app's keychain entries, its database and its logs
@@ -59,6 +80,23 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+}
+
+#[derive(Args)]
+pub struct ExecArgs {
+    /// Account id, a unique id prefix, or the account's e-mail
+    pub account: String,
+    /// The environment variable to put the token in (repeatable; default: the one the
+    /// provider's own tools read, e.g. GH_TOKEN, else OAUTH_ACCESS_TOKEN)
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Vec<String>,
+    /// For long-running programs: stay as the parent and keep a token file fresh while the
+    /// program runs. NAME_FILE holds its path; the file is removed when the program ends
+    #[arg(long)]
+    pub keep_fresh: bool,
+    /// The program to run and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args)]
@@ -81,6 +119,13 @@ pub struct ConnectArgs {
     /// With --account: a scope to give up (repeatable)
     #[arg(long = "drop-scope", value_name = "SCOPE", requires = "account")]
     pub drop_scopes: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

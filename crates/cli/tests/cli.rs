@@ -1277,3 +1277,39 @@ async fn a_reconnect_does_not_revoke_where_that_would_kill_the_new_grant() {
     cli.ok(&["test", &first]).await;
     cli.ok(&["revoke", &first, "--yes"]).await;
 }
+
+#[tokio::test]
+async fn completion_scripts_cover_every_command_and_bash_loads_them() {
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    for shell in ["bash", "zsh", "fish"] {
+        let script = cli.ok(&["completions", shell]).await;
+        for command in ["connect", "exec", "token", "audit", "forget-all"] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+    let script = sandbox.dir.join("completion.bash");
+    std::fs::write(&script, cli.ok(&["completions", "bash"]).await).unwrap();
+    // Loaded into a real bash: the completion is registered, and completing `ex` offers exec.
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(r#"source "$1"; spec=$(complete -p connected-accounts) || exit 9
+            fn=$(sed -E 's/.*-F ([^ ]+).*/\1/' <<<"$spec")
+            COMP_WORDS=(connected-accounts ex); COMP_CWORD=1; COMP_LINE="connected-accounts ex"; COMP_POINT=${#COMP_LINE}
+            "$fn" connected-accounts ex connected-accounts; printf '%s\n' "${COMPREPLY[@]}""#)
+        .arg("bash")
+        .arg(&script)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "exec");
+    assert!(
+        sandbox
+            .dir
+            .join("data/connected-accounts")
+            .read_dir()
+            .is_err(),
+        "no database was made"
+    );
+}

@@ -3,6 +3,7 @@
 mod accounts;
 mod connect;
 mod disconnect;
+pub mod exec;
 mod providers;
 
 use ca_core::{Engine, Error};
@@ -23,8 +24,24 @@ impl From<Error> for Failure {
 
 pub type Outcome = Result<(), Failure>;
 
-pub async fn execute(engine: &Engine, command: Command, json: bool) -> Outcome {
-    match command {
+/// What the process does once the engine is closed.
+pub enum Next {
+    Done,
+    /// Become this program (`exec`).
+    Exec(Box<std::process::Command>),
+    /// End with this status (`exec --keep-fresh`: the program's).
+    Exit(u8),
+    /// End by this signal, as the program did.
+    Raise(i32),
+}
+
+pub async fn execute(engine: &Engine, command: Command, json: bool) -> Result<Next, Failure> {
+    if let Command::Exec(args) = command {
+        return exec::run(engine, args).await;
+    }
+    let done = match command {
+        Command::Exec(_) => unreachable!("handled above"),
+        Command::Completions { .. } => unreachable!("answered before the engine opens"),
         Command::Providers(args) => providers::run(engine, args.action, json).await,
         Command::Connect(args) => connect::run(engine, args, json).await,
         Command::List => accounts::list(engine, json).await,
@@ -33,8 +50,11 @@ pub async fn execute(engine: &Engine, command: Command, json: bool) -> Outcome {
         Command::Refresh { account } => accounts::refresh(engine, &account, json).await,
         Command::Token { account } => accounts::token(engine, &account).await,
         Command::Recover => accounts::recover(engine, json).await,
-        Command::Audit { limit } => accounts::audit(engine, limit, json).await,
+        Command::Audit { limit, account } => {
+            accounts::audit(engine, limit, account.as_deref(), json).await
+        }
         Command::Revoke { account, yes } => disconnect::revoke(engine, &account, yes, json).await,
         Command::ForgetAll { yes } => disconnect::forget_all(engine, yes, json).await,
-    }
+    };
+    done.map(|()| Next::Done)
 }
