@@ -29,6 +29,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::disconnect_account,
         commands::recover_interrupted,
         commands::audit_log,
+        commands::last_reads,
         commands::watch_accounts,
         commands::forget_all,
         commands::quit_app,

@@ -120,6 +120,7 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
     },
     { name: "recoverInterrupted", call: () => api.recoverInterrupted(), cmd: "recover_interrupted", args: {} },
     { name: "auditLog", call: () => api.auditLog(50), cmd: "audit_log", args: { limit: 50 } },
+    { name: "lastReads", call: () => api.lastReads(), cmd: "last_reads", args: {} },
     { name: "forgetAll", call: () => api.forgetAll(), cmd: "forget_all", args: {} },
     { name: "quitApp", call: () => api.quitApp(), cmd: "quit_app", args: {} },
     { name: "windowReady", call: () => api.windowReady(), cmd: "window_ready", args: {} },

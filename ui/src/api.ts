@@ -12,6 +12,7 @@ import type {
   DeviceStarted,
   DisconnectOutcome,
   ForgetReport,
+  LastRead,
   NewProvider,
   ProbeResult,
   ProviderSettings,
@@ -137,6 +138,11 @@ export function recoverInterrupted(): Promise<Account[]> {
 
 export function auditLog(limit: number): Promise<AuditEvent[]> {
   return invoke<AuditEvent[]>("audit_log", { limit });
+}
+
+/** Each account's latest token read by a local program. */
+export function lastReads(): Promise<LastRead[]> {
+  return invoke<LastRead[]>("last_reads");
 }
 
 /** What a failed call means, in words for the error banner. */

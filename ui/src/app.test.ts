@@ -1,7 +1,7 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startApp, type AppHandle } from "./app";
-import type { Account, AccountUpdate, AuditEvent, ConnectStarted, DisconnectOutcome, ProbeResult, ProviderView } from "./bindings";
+import type { Account, AccountUpdate, AuditEvent, ConnectStarted, DisconnectOutcome, LastRead, ProbeResult, ProviderView } from "./bindings";
 import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "./fake-backend";
 
 let handle: AppHandle | null = null;
@@ -24,7 +24,9 @@ function baseProviders(): ProviderView[] {
   ];
 }
 
-function baseBackend(opts: { accounts?: Account[]; audit?: AuditEvent[]; providers?: ProviderView[] } = {}): FakeBackend {
+function baseBackend(
+  opts: { accounts?: Account[]; audit?: AuditEvent[]; providers?: ProviderView[]; lastReads?: LastRead[] } = {},
+): FakeBackend {
   let accounts = opts.accounts ?? [account()];
   const providers = opts.providers ?? baseProviders();
   return new FakeBackend({
@@ -32,6 +34,7 @@ function baseBackend(opts: { accounts?: Account[]; audit?: AuditEvent[]; provide
     list_accounts: () => accounts,
     recover_interrupted: () => accounts,
     audit_log: () => opts.audit ?? [],
+    last_reads: () => opts.lastReads ?? [],
     watch_accounts: () => null,
     window_ready: () => null,
   }).on("__set_accounts", (a) => {
@@ -187,6 +190,31 @@ describe("start-up", () => {
 });
 
 describe("account rows", () => {
+  it("says which program last read the account's token, and from where", async () => {
+    const read: LastRead = {
+      account_id: "acc-1",
+      at: new Date(NOW - 3 * 60_000).toISOString(),
+      count: 4,
+      detail: "git",
+      consumer: {
+        kind: "git_credential",
+        pid: 42,
+        exe: "/usr/bin/git",
+        parent_exe: "/usr/bin/bash",
+        cwd: "/home/ada/work/acme",
+        tty: "/dev/pts/3",
+      },
+    };
+    const backend = baseBackend({ accounts: [account(), account({ id: "acc-2" })], lastReads: [read] });
+    await boot(backend);
+    await vi.waitFor(() => expect(byTestId("account-last-read", row("acc-1"))).not.toBeNull());
+    const line = byTestId("account-last-read", row("acc-1"))!;
+    expect(line.textContent).toBe("Used by git, 3 min ago · by bash in ~/work/acme");
+    expect(line.title).toContain("Started by: /usr/bin/bash");
+    expect(line.title).toContain("4 reads in a row");
+    expect(byTestId("account-last-read", row("acc-2"))).toBeNull();
+  });
+
   it("shows granted scopes as chips and requested-but-missing ones differently", async () => {
     await boot(
       baseBackend({
@@ -619,8 +647,8 @@ describe("providers and activity", () => {
     await boot(
       baseBackend({
         audit: [
-          { id: 2, at: "2025-06-01T11:59:00Z", kind: "flow_completed", account_id: "acc-1", provider_id: "example", detail: "Ada connected" },
-          { id: 1, at: "2025-06-01T11:58:00Z", kind: "flow_started", account_id: null, provider_id: "example", detail: "<i>started</i>" },
+          { id: 2, at: "2025-06-01T11:59:00Z", kind: "flow_completed", account_id: "acc-1", provider_id: "example", detail: "Ada connected", consumer: null, count: 1, last_at: null },
+          { id: 1, at: "2025-06-01T11:58:00Z", kind: "flow_started", account_id: null, provider_id: "example", detail: "<i>started</i>", consumer: null, count: 1, last_at: null },
         ],
       }),
     );

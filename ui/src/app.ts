@@ -11,6 +11,7 @@ import type {
   DeviceStarted,
   DisconnectOutcome,
   ForgetReport,
+  LastRead,
   NewProvider,
   ProbeResult,
   ProviderSettings,
@@ -70,6 +71,7 @@ class App {
   private providers: ProviderView[] = [];
   private accounts: Account[] = [];
   private audit: AuditEvent[] = [];
+  private lastReads = new Map<string, LastRead>();
   private auditError: string | null = null;
   private busy = new Map<string, RowAction>();
   private scopeDrafts = new Map<string, string>();
@@ -313,6 +315,7 @@ class App {
             if (open) this.openScopeDetails.add(account.id);
             else this.openScopeDetails.delete(account.id);
           },
+          lastRead: this.lastReads.get(account.id),
           onTest: () => void this.test(account.id),
           onRefresh: () => void this.refresh(account.id),
           onDisconnect: () => void this.disconnect(account.id),
@@ -556,6 +559,15 @@ class App {
       this.auditError = api.errorText(e).message;
     }
     this.renderAudit();
+    // "Used by …" on each account: a line of context, so a failure leaves the last one shown.
+    try {
+      const reads = await api.lastReads();
+      if (seq !== this.auditSeq) return;
+      this.lastReads = new Map(reads.map((r) => [r.account_id, r]));
+      this.renderAccounts();
+    } catch {
+      /* the activity list above already says when the log cannot be read */
+    }
   }
 
   /** Re-reads the account list; failures are shown, stale answers dropped. */

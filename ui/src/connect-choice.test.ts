@@ -45,6 +45,7 @@ function backendWith(accounts: Account[] = [account()], list: ProviderView[] = p
     list_accounts: () => accounts,
     recover_interrupted: () => accounts,
     audit_log: () => [],
+    last_reads: () => [],
   });
 }
 

@@ -24,6 +24,7 @@ function backendWith(providers: ProviderView[], accounts: Account[] = []): FakeB
     list_accounts: () => accounts,
     recover_interrupted: () => accounts,
     audit_log: () => [],
+    last_reads: () => [],
     refresh_account: () => accounts[0],
     configure_provider: (args) => {
       const settings = args.settings as ProviderSettings;

@@ -9,13 +9,14 @@ import type {
   ConnectStarted,
   DeviceStarted,
   JsonValue,
+  LastRead,
   ProbeResult,
   RedirectKind,
 } from "./bindings";
 import { copyRow } from "./copy";
 import { button, h } from "./dom";
 import { scopeDescription, scopeView, type ScopeDescriptions } from "./scopes";
-import { absoluteTime, countdown, relativeExpiry } from "./time";
+import { absoluteTime, countdown, relativeExpiry, relativePast } from "./time";
 
 export type RowAction = "test" | "refresh" | "disconnect";
 
@@ -71,7 +72,36 @@ export type AccountRowOptions = {
   onRefresh: () => void;
   onDisconnect: () => void;
   onReconnect: () => void;
+  /** Its latest token read by a local program, if any. */
+  lastRead?: LastRead;
 };
+
+/** The last path segment: `/usr/bin/bash` → `bash`. */
+function programName(path: string | null): string | null {
+  if (!path) return null;
+  return path.split("/").filter(Boolean).pop() ?? path;
+}
+
+/**
+ * "Used by git, 3 min ago · by bash in ~/work/acme": what used the account's token last, and
+ * who ran it. git and `token` are read by the program itself, so "by" is its parent; `exec` is
+ * run from a shell, which is the reader.
+ */
+export function lastReadText(read: LastRead, now: number): string {
+  const c = read.consumer;
+  const doors: Record<LastRead["consumer"]["kind"], [string, string | null]> = {
+    git_credential: ["git", c.parent_exe ?? c.exe],
+    exec: [read.detail, c.exe],
+    token: [`${programName(c.exe) ?? "a program"} (token)`, c.parent_exe],
+    test: ["the test call", c.exe],
+  };
+  const [door, by] = doors[c.kind] ?? [c.kind, c.exe];
+  let text = `Used by ${door}, ${relativePast(read.at, now)}`;
+  const byName = programName(by);
+  if (byName) text += ` · by ${byName}`;
+  if (c.cwd) text += ` in ${c.cwd.replace(/^\/home\/[^/]+(?=\/|$)|^\/root(?=\/|$)/, "~")}`;
+  return text;
+}
 
 function chipTitle(kind: "granted" | "missing", description: string | null): string | null {
   if (kind === "granted") return description;
@@ -233,6 +263,19 @@ export function accountRow(account: Account, opts: AccountRowOptions): HTMLEleme
 
   row.append(h("div", { class: "account-head" }, who, state, actions), scopesBlock(account, opts));
 
+  if (opts.lastRead) {
+    const read = opts.lastRead;
+    const title = [
+      read.consumer.exe && `Program: ${read.consumer.exe}`,
+      read.consumer.parent_exe && `Started by: ${read.consumer.parent_exe}`,
+      read.consumer.tty && `Terminal: ${read.consumer.tty}`,
+      read.count > 1 ? `${read.count} reads in a row` : null,
+      absoluteTime(read.at),
+    ]
+      .filter(Boolean)
+      .join("\n");
+    row.appendChild(h("p", { class: "note small", "data-testid": "account-last-read", title }, lastReadText(read, opts.now)));
+  }
   if (account.last_error) {
     row.appendChild(h("p", { class: "row-error", "data-testid": "account-error" }, account.last_error));
   }

@@ -33,6 +33,14 @@ export function relativeExpiry(expiresAt: string | null, now: number): string {
   return -diff < MINUTE ? "expired just now" : `expired ${duration(-diff)} ago`;
 }
 
+/** "just now", "3 min ago", "2 days ago". */
+export function relativePast(iso: string, now: number): string {
+  const at = parse(iso);
+  if (at === null) return iso;
+  const diff = Math.max(0, now - at);
+  return diff < MINUTE ? "just now" : `${duration(diff)} ago`;
+}
+
 /** The local date and time, for title attributes and the activity list. */
 export function absoluteTime(iso: string): string {
   const at = parse(iso);
