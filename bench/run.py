@@ -409,11 +409,17 @@ def webdriver_session(app, env, display):
     return driver, session
 
 
+def connected_sandbox(cli, issuer, name):
+    """A sandbox with one account connected at the demo server, and that account."""
+    box = Sandbox(name)
+    box.cli(cli, "providers", "add", "--issuer", issuer, "--client-id", CLIENT_ID, "--name", "Local demo")
+    account = json.loads(box.cli(cli, "connect", "local-demo", "--json", env={"CA_TEST_LOGIN": f"{name}user"}))
+    return box, account
+
+
 def p6_token(cli, issuer, runs):
-    box = Sandbox("token")
+    box, account = connected_sandbox(cli, issuer, "token")
     try:
-        box.cli(cli, "providers", "add", "--issuer", issuer, "--client-id", CLIENT_ID, "--name", "Local demo")
-        account = json.loads(box.cli(cli, "connect", "local-demo", "--json", env={"CA_TEST_LOGIN": "tokenuser"}))
         ours, peer = [], []
         lookup = ["secret-tool", "lookup", "service", "connected-accounts", "username", account["id"]]
         for _ in range(runs):
@@ -424,6 +430,23 @@ def p6_token(cli, issuer, runs):
             subprocess.run(lookup, check=True, capture_output=True)
             peer.append(time.monotonic() - t)
         return [report("P6 token for scripts", statistics.median(ours), statistics.median(peer), "s", 1.5)]
+    finally:
+        box.close()
+
+
+def p9_exec(cli, issuer, runs):
+    """`exec ACCOUNT -- true` against `token ACCOUNT`: what handing the token to a program costs."""
+    box, account = connected_sandbox(cli, issuer, "exec")
+    try:
+        ours, peer = [], []
+        for _ in range(runs):
+            t = time.monotonic()
+            subprocess.run([cli, "exec", account["id"], "--", "true"], env=box.env, check=True, capture_output=True)
+            ours.append(time.monotonic() - t)
+            t = time.monotonic()
+            subprocess.run([cli, "token", account["id"]], env=box.env, check=True, capture_output=True)
+            peer.append(time.monotonic() - t)
+        return [report("P9 exec -- true vs token", statistics.median(ours), statistics.median(peer), "s", 1.1)]
     finally:
         box.close()
 
@@ -449,12 +472,12 @@ def main():
         ap.add_argument(f"--{name}", required=True)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     ap.add_argument("--json", help="also write the results here")
-    ap.add_argument("--only", help="comma-separated measures to run (P1..P7); default all")
+    ap.add_argument("--only", help="comma-separated measures to run (P1..P7, P9); default all")
     ap.add_argument("--scale", action="store_true",
                     help="instead: start-up and memory of the app alone with 10, 100 and 1,000 accounts")
     args = ap.parse_args()
     runs = 2 if args.quick else 5
-    only = set((args.only or "P1,P2,P3,P4,P5,P6,P7").upper().split(","))
+    only = set((args.only or "P1,P2,P3,P4,P5,P6,P7,P9").upper().split(","))
     results = []
     xvfb, display = start_display()
     idp, issuer = start_idp()
@@ -499,6 +522,8 @@ def main():
             results += p5_refresh_storm(args.app, args.cli, display, 50 if args.quick else 200)
         if "P6" in only:
             results += p6_token(args.cli, issuer, 10 if args.quick else 30)
+        if "P9" in only:
+            results += p9_exec(args.cli, issuer, 10 if args.quick else 30)
         if "P7" in only:
             box = Sandbox("idle")
             try:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark: seven figures, each against its peer, run side by side (bench/README.md).
+# The benchmark: eight figures, each against its peer, run side by side (bench/README.md).
 # Builds what it needs first: the release packages (scripts/package.sh) and the bare Tauri app
 # (bench/bare-tauri, the unmodified template) with this project's release profile.
 #   scripts/bench.sh [--quick] [--json FILE]
