@@ -24,7 +24,16 @@ import { button, h, replaceChildren } from "./dom";
 import { ProviderForm } from "./provider-form";
 import { providerRow, setupRow, type SetupControls } from "./provider-rows";
 import type { SetupDraft } from "./provider-setup";
-import { accountLabel, accountRow, auditList, devicePanel, flowPanel, refreshExpiries, type RowAction } from "./render";
+import {
+  accountLabel,
+  accountRow,
+  auditList,
+  devicePanel,
+  flowPanel,
+  refreshExpiries,
+  refreshLastReads,
+  type RowAction,
+} from "./render";
 import { parseScopes, type ScopeDescriptions } from "./scopes";
 import { TestView } from "./test-view";
 import { countdown } from "./time";
@@ -564,7 +573,7 @@ class App {
       const reads = await api.lastReads();
       if (seq !== this.auditSeq) return;
       this.lastReads = new Map(reads.map((r) => [r.account_id, r]));
-      this.renderAccounts();
+      refreshLastReads(this.accountList, this.lastReads, this.now());
     } catch {
       /* the activity list above already says when the log cannot be read */
     }

@@ -189,6 +189,40 @@ function scopesBlock(account: Account, opts: AccountRowOptions): HTMLElement {
   return block;
 }
 
+function lastReadElement(read: LastRead, now: number): HTMLElement {
+  const title = [
+    read.consumer.exe && `Program: ${read.consumer.exe}`,
+    read.consumer.parent_exe && `Started by: ${read.consumer.parent_exe}`,
+    read.consumer.tty && `Terminal: ${read.consumer.tty}`,
+    read.count > 1 ? `${read.count} reads in a row` : null,
+    absoluteTime(read.at),
+  ]
+    .filter(Boolean)
+    .join("\n");
+  return h("p", { class: "note small", "data-testid": "account-last-read", title }, lastReadText(read, now));
+}
+
+/**
+ * Brings each row's "Used by …" line up to date in place: the rows (and whatever holds them)
+ * stay the same elements, so a background reload of the activity never rebuilds the list.
+ */
+export function refreshLastReads(list: ParentNode, reads: Map<string, LastRead>, now: number): void {
+  for (const row of list.querySelectorAll<HTMLElement>('[data-testid="account-row"]')) {
+    const read = reads.get(row.dataset.accountId ?? "");
+    const shown = row.querySelector<HTMLElement>('[data-testid="account-last-read"]');
+    if (!read) {
+      shown?.remove();
+      continue;
+    }
+    const fresh = lastReadElement(read, now);
+    if (!shown) {
+      row.insertBefore(fresh, row.querySelector('[data-testid="account-error"], [data-testid="reconnect-hint"]'));
+    } else if (shown.textContent !== fresh.textContent || shown.title !== fresh.title) {
+      shown.replaceWith(fresh);
+    }
+  }
+}
+
 /**
  * Brings the "expires in …" texts of rendered rows up to `now`, touching nothing else: the
  * once-a-minute tick of an idle window must not rebuild the list.
@@ -263,19 +297,7 @@ export function accountRow(account: Account, opts: AccountRowOptions): HTMLEleme
 
   row.append(h("div", { class: "account-head" }, who, state, actions), scopesBlock(account, opts));
 
-  if (opts.lastRead) {
-    const read = opts.lastRead;
-    const title = [
-      read.consumer.exe && `Program: ${read.consumer.exe}`,
-      read.consumer.parent_exe && `Started by: ${read.consumer.parent_exe}`,
-      read.consumer.tty && `Terminal: ${read.consumer.tty}`,
-      read.count > 1 ? `${read.count} reads in a row` : null,
-      absoluteTime(read.at),
-    ]
-      .filter(Boolean)
-      .join("\n");
-    row.appendChild(h("p", { class: "note small", "data-testid": "account-last-read", title }, lastReadText(read, opts.now)));
-  }
+  if (opts.lastRead) row.appendChild(lastReadElement(opts.lastRead, opts.now));
   if (account.last_error) {
     row.appendChild(h("p", { class: "row-error", "data-testid": "account-error" }, account.last_error));
   }
