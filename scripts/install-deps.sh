@@ -20,6 +20,8 @@ APT_PACKAGES=(
   at-spi2-core python3-gi gir1.2-atspi-2.0
   # inspect the .rpm (it cannot be installed on Debian)
   rpm
+  # the git credential helper's tests (git http-backend) and the installed manual page
+  git man-db
 )
 
 missing=()

@@ -186,6 +186,8 @@ export function remedyText(r: Remedy): string {
       return "Unlock your keychain (log in again, or open Passwords and Keys), then try again.";
     case "install_secret_service":
       return "Connected Accounts keeps tokens only in the system keychain: install and unlock a Secret Service such as GNOME Keyring, then log out and in again. It never stores tokens in a plain file.";
+    case "setup_git":
+      return `Choose the account git uses at ${r.host} (connected-accounts setup-git).`;
   }
 }
 

@@ -119,6 +119,10 @@ pub fn remedy_text(r: &Remedy) -> String {
             install and unlock a Secret Service provider (for example `sudo apt install gnome-keyring`, then log \
             out and in again); it never falls back to storing tokens in a plain file"
             .into(),
+        Remedy::SetupGit { host } => format!(
+            "choose the account git uses there: `connected-accounts setup-git --account ACCOUNT --host {}`",
+            safe(host)
+        ),
     }
 }
 

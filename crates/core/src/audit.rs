@@ -36,6 +36,8 @@ pub enum AuditKind {
     RemovedLocally,
     Recovered,
     TokenRead,
+    /// A server (git's) refused the current access token; the next read refreshes it.
+    TokenRefused,
 }
 
 impl AuditKind {
@@ -58,6 +60,7 @@ impl AuditKind {
             Self::RemovedLocally => "removed_locally",
             Self::Recovered => "recovered",
             Self::TokenRead => "token_read",
+            Self::TokenRefused => "token_refused",
         }
     }
 }

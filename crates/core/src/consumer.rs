@@ -68,6 +68,19 @@ impl Consumer {
         }
     }
 
+    /// Like [`Consumer::calling_process`], looking through the `sh -c` that git runs its
+    /// credential helpers with: the consumer is git, not that shell.
+    pub fn calling_process_through_shell(kind: ReadKind) -> Self {
+        let caller = Self::calling_process(kind);
+        #[cfg(target_os = "linux")]
+        if caller.exe.as_deref().is_some_and(is_shell) {
+            if let Some(stat) = caller.pid.and_then(Stat::read) {
+                return Self::of_pid(kind, stat.ppid);
+            }
+        }
+        caller
+    }
+
     /// This process (the window's own calls).
     pub fn this_process(kind: ReadKind) -> Self {
         Self::of_pid(kind, std::process::id())
@@ -107,6 +120,15 @@ impl Consumer {
             tty: None,
         }
     }
+}
+
+#[cfg(target_os = "linux")]
+fn is_shell(exe: &str) -> bool {
+    let name = exe.rsplit('/').next().unwrap_or(exe);
+    matches!(
+        name,
+        "sh" | "dash" | "bash" | "zsh" | "ksh" | "mksh" | "busybox"
+    )
 }
 
 #[cfg(target_os = "linux")]

@@ -59,6 +59,8 @@ pub enum Remedy {
     UnlockKeychain,
     /// No Secret Service: install and unlock one (tokens are never kept in a plain file).
     InstallSecretService,
+    /// Choose the account git uses at this host.
+    SetupGit { host: String },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -133,7 +133,10 @@ impl Spec {
                 }),
             revocation,
             whoami: Some(whoami),
-            tools: p.tools.clone(),
+            tools: ToolRules {
+                git_host: p.tools.git_host.as_deref().map(f),
+                ..p.tools.clone()
+            },
             client_id,
         }
     }

@@ -304,6 +304,15 @@ pub struct ToolRules {
     /// `GH_TOKEN`); `exec` uses it unless told otherwise.
     #[serde(default)]
     pub env: Option<String>,
+    /// The provider's git server (may use `{param}`s: GitLab's `{base}`).
+    #[serde(default)]
+    pub git_host: Option<String>,
+    /// The username git sends with a token (GitHub `x-access-token`, GitLab `oauth2`).
+    #[serde(default)]
+    pub git_username: Option<String>,
+    /// Scopes of which one is needed for git over HTTPS (none: nothing to check).
+    #[serde(default)]
+    pub git_scopes: Vec<String>,
 }
 
 fn get() -> String {
