@@ -25,6 +25,7 @@
 //                         /oauth/authorize, /oauth/token, /oauth/revoke and /api/v4/user
 //                         (claims id, username, email under the read_user scope, which
 //                         needs openid too), and a refresh token with every grant
+//       IDP_DEVICE=off    no device authorization grant (RFC 8628; default on)
 //       IDP_EMAIL_VERIFIED=0  claim e-mail addresses as not verified (default: verified)
 //       IDP_EXIT_ON_STDIN_EOF=1  exit when stdin reaches end-of-file, so a
 //                         crashed parent holding the pipe cannot leave an
@@ -79,6 +80,7 @@ const config = {
   par: (process.env.IDP_PAR || 'on').trim(),
   gitlab: process.env.IDP_GITLAB === '1',
   emailVerified: process.env.IDP_EMAIL_VERIFIED !== '0',
+  device: process.env.IDP_DEVICE !== 'off',
   exitOnStdinEof: process.env.IDP_EXIT_ON_STDIN_EOF === '1',
   debug: process.env.IDP_DEBUG === '1',
 };
@@ -200,7 +202,7 @@ const provider = new Provider(issuer, {
       client_name: 'Connected Accounts',
       application_type: 'native',
       token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
+      grant_types: ['authorization_code', 'refresh_token', ...(config.device ? [DEVICE_CODE_GRANT] : [])],
       response_types: ['code'],
       redirect_uris: [
         'http://127.0.0.1/callback',
@@ -249,7 +251,7 @@ const provider = new Provider(issuer, {
   pkce: { required: () => true },
   features: {
     devInteractions: { enabled: true },
-    deviceFlow: { enabled: true },
+    deviceFlow: { enabled: config.device },
     introspection: {
       enabled: true,
       // Same rule as the library's default: a public client may only look at its own tokens.

@@ -57,6 +57,46 @@ fn system_opener(url: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether a browser can be opened on this machine, and why (not).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BrowserHere {
+    /// `$BROWSER` names the command.
+    Browser { command: String },
+    /// A desktop session: the system's opener (xdg-open, open, start).
+    Desktop,
+    /// No display: neither `DISPLAY` nor `WAYLAND_DISPLAY` is set.
+    NoDisplay,
+    /// An SSH session: a browser would open on the far machine's display, if at all.
+    Ssh,
+}
+
+impl BrowserHere {
+    pub fn can_open(&self) -> bool {
+        matches!(self, Self::Browser { .. } | Self::Desktop)
+    }
+}
+
+/// What this process's environment says about opening a browser.
+pub fn here() -> BrowserHere {
+    here_in(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+}
+
+fn here_in(var: impl Fn(&str) -> Option<String>) -> BrowserHere {
+    if let Some(command) = var("BROWSER") {
+        return BrowserHere::Browser { command };
+    }
+    if var("SSH_CONNECTION").is_some() || var("SSH_TTY").is_some() {
+        return BrowserHere::Ssh;
+    }
+    let always = cfg!(any(target_os = "macos", target_os = "windows"));
+    if always || var("DISPLAY").is_some() || var("WAYLAND_DISPLAY").is_some() {
+        BrowserHere::Desktop
+    } else {
+        BrowserHere::NoDisplay
+    }
+}
+
 /// Starts the browser on `url` (http or https only) and returns without waiting for it.
 pub fn open(url: &str) -> Result<()> {
     let parsed =
@@ -102,6 +142,37 @@ pub fn open(url: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_browser_is_there_with_browser_or_a_local_display() {
+        let with = |vars: &'static [(&'static str, &'static str)]| {
+            here_in(move |name| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        assert_eq!(
+            with(&[("BROWSER", "firefox")]),
+            BrowserHere::Browser {
+                command: "firefox".into()
+            }
+        );
+        assert!(with(&[("BROWSER", "w3m"), ("SSH_TTY", "/dev/pts/1")]).can_open());
+        if cfg!(target_os = "linux") {
+            assert_eq!(with(&[("DISPLAY", ":0")]), BrowserHere::Desktop);
+            assert_eq!(
+                with(&[("WAYLAND_DISPLAY", "wayland-0")]),
+                BrowserHere::Desktop
+            );
+            assert_eq!(with(&[]), BrowserHere::NoDisplay);
+        }
+        assert_eq!(
+            with(&[("DISPLAY", ":10"), ("SSH_CONNECTION", "1 2 3 4")]),
+            BrowserHere::Ssh
+        );
+        assert!(!BrowserHere::Ssh.can_open() && !BrowserHere::NoDisplay.can_open());
+    }
 
     const URL: &str = "https://id.example.com/auth?a=1&b=2";
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ca_core::text::for_terminal as safe;
-use ca_core::{Account, ConnectRequest, Engine, Error};
+use ca_core::{Account, ConnectRequest, DeviceStarted, Engine, Error, Remedy};
 
 use super::{Failure, Outcome};
 use crate::args::{ConnectArgs, Redirect};
@@ -12,8 +12,9 @@ use crate::output::print_json;
 
 pub async fn run(engine: &Engine, args: ConnectArgs, json: bool) -> Outcome {
     let timeout = Duration::from_secs(args.timeout);
+    let here = ca_core::browser::here();
     if let Some(account) = args.account {
-        if args.redirect != Redirect::Loopback {
+        if args.redirect.is_some_and(|r| r != Redirect::Loopback) {
             return Err(Error::invalid_input(
                 "changing an account's scopes uses the browser sign-in",
                 "leave out --redirect",
@@ -23,8 +24,12 @@ pub async fn run(engine: &Engine, args: ConnectArgs, json: bool) -> Outcome {
         let request = ConnectRequest::account_scopes(account, args.scopes, args.drop_scopes)
             .timeout(timeout)
             .open_browser(true);
-        let flow_id = start_in_browser(engine, request).await?;
-        let a = finish_or_cancel(engine, &flow_id).await?;
+        let a = if here.can_open() {
+            let flow_id = start_in_browser(engine, request).await?;
+            finish_or_cancel(engine, &flow_id).await?
+        } else {
+            paste_back(engine, request, &here).await?
+        };
         if json {
             print_json(&a);
         } else {
@@ -40,18 +45,38 @@ pub async fn run(engine: &Engine, args: ConnectArgs, json: bool) -> Outcome {
     let request = ConnectRequest::provider(args.provider)
         .scopes((!args.scopes.is_empty()).then_some(args.scopes))
         .open_browser(true);
-    let flow_id = match args.redirect {
-        Redirect::Scheme => {
+    let account = match (args.redirect, here.can_open()) {
+        (Some(Redirect::Scheme), _) => {
             return Err(Error::invalid_input(
                 "the custom-scheme redirect needs the window: the desktop hands the callback URL to the running app",
                 "use --redirect loopback or --redirect device here, or connect from the window",
             )
             .into());
         }
-        Redirect::Loopback => start_in_browser(engine, request.timeout(timeout)).await?,
-        Redirect::Device => start_with_device_code(engine, request).await?,
+        (Some(Redirect::Loopback) | None, true) => {
+            let flow_id = start_in_browser(engine, request.timeout(timeout)).await?;
+            finish_or_cancel(engine, &flow_id).await?
+        }
+        (Some(Redirect::Device), _) => {
+            let flow_id = start_with_device_code(engine, request).await?;
+            finish_or_cancel(engine, &flow_id).await?
+        }
+        // Nothing to open a browser with here: a code to enter anywhere, where the provider has
+        // one; else the sign-in happens elsewhere and its final address is pasted back.
+        (None, false) => match engine.device_begin(request.clone()).await {
+            Ok(started) => {
+                show_device_code(&started);
+                finish_or_cancel(engine, &started.flow_id).await?
+            }
+            Err(e) if e.remedy == Some(Remedy::UseBrowserSignIn) => {
+                paste_back(engine, request.timeout(timeout), &here).await?
+            }
+            Err(e) => return Err(e.into()),
+        },
+        (Some(Redirect::Loopback), false) => {
+            paste_back(engine, request.timeout(timeout), &here).await?
+        }
     };
-    let account = finish_or_cancel(engine, &flow_id).await?;
     if json {
         print_json(&account);
     } else {
@@ -83,6 +108,11 @@ async fn start_with_device_code(
     request: ConnectRequest,
 ) -> Result<String, Failure> {
     let started = engine.device_begin(request).await?;
+    show_device_code(&started);
+    Ok(started.flow_id)
+}
+
+fn show_device_code(started: &DeviceStarted) {
     eprintln!(
         "To sign in to {}, open {} in any browser and enter the code:\n\n    {}\n\nWaiting up to {} s (Ctrl-C cancels)…",
         safe(&started.provider),
@@ -90,7 +120,72 @@ async fn start_with_device_code(
         safe(&started.user_code),
         started.expires_in_secs
     );
-    Ok(started.flow_id)
+}
+
+/// A sign-in with no browser here: the person opens the URL on any machine, then pastes the
+/// address their browser ended on. A refused paste says why and waits for another; the
+/// loopback listener keeps listening too (for a browser reaching it through a tunnel).
+async fn paste_back(
+    engine: &Engine,
+    request: ConnectRequest,
+    here: &ca_core::browser::BrowserHere,
+) -> Result<Account, Failure> {
+    let started = engine.connect_begin(request.paste_back(true)).await?;
+    let why = match here {
+        ca_core::browser::BrowserHere::Ssh => "this is an SSH session",
+        _ => "there is no display",
+    };
+    eprintln!(
+        "No browser can be opened here ({why}, and $BROWSER is not set). Open this address in a browser on any machine:\n\n  {}\n\n\
+         After you sign in, the browser goes to an address starting {} that does not load there.\n\
+         Copy that whole address from the address bar, paste it here and press Enter (Ctrl-C cancels; waiting up to {} s):",
+        safe(&started.browser_url),
+        safe(&started.redirect_uri),
+        started.timeout_secs
+    );
+    let finish = engine.connect_finish(&started.flow_id);
+    tokio::pin!(finish);
+    // Lines of standard input, read on a thread of their own (a blocking read must not hold up
+    // the sign-in); the channel closes at end of input.
+    let (tx, mut lines) = tokio::sync::mpsc::channel::<String>(4);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stdin_open = true;
+    loop {
+        tokio::select! {
+            r = &mut finish => return Ok(r?),
+            _ = tokio::signal::ctrl_c() => {
+                engine.connect_cancel(&started.flow_id);
+                return Ok(finish.await?);
+            }
+            line = lines.recv(), if stdin_open => match line {
+                Some(line) if line.trim().is_empty() => {}
+                Some(line) => {
+                    // The sign-in judges the address while it waits: keep it running meanwhile.
+                    let deliver = engine.deliver_pasted_url(&started.flow_id, &line);
+                    tokio::pin!(deliver);
+                    tokio::select! {
+                        r = &mut finish => return Ok(r?),
+                        r = &mut deliver => if let Err(e) = r {
+                            crate::output::report(&e);
+                            eprintln!("Paste the address again, or press Ctrl-C to stop:");
+                        },
+                    }
+                }
+                // Nothing more will be pasted: stop rather than wait for the timeout.
+                None => {
+                    stdin_open = false;
+                    engine.connect_cancel(&started.flow_id);
+                }
+            },
+        }
+    }
 }
 
 /// Waits for a sign-in of either kind; Ctrl-C cancels it (and still waits for it to wind down).

@@ -149,7 +149,9 @@ impl Engine {
             _launcher: launcher,
             _guard: guard,
         };
-        started.flow_id = self.flows.add(SignIn::Device(Box::new(pending)), None);
+        started.flow_id = self
+            .flows
+            .add(SignIn::Device(Box::new(pending)), None, None);
         if request.open_browser {
             let url = started
                 .browser_url

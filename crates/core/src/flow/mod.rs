@@ -35,7 +35,7 @@ use crate::model::{normalize_scopes, Spec, CUSTOM_SCHEME_REDIRECT};
 use crate::secret::{SecretString, TokenSet};
 use crate::token;
 use loopback::{Bound, Callback, LaunchFn, Listener, Page, RefusedFn, Routes};
-use registry::{SchemeRoute, SignIn};
+use registry::{PasteRoute, SchemeRoute, SignIn};
 
 /// The longest URL accepted from the desktop (real callbacks are a few hundred bytes).
 const MAX_CALLBACK_URL: usize = 8 * 1024;
@@ -57,6 +57,10 @@ pub struct ConnectRequest {
     pub timeout: Option<Duration>,
     /// Start the browser on the sign-in's launcher.
     pub open_browser: bool,
+    /// No browser can be opened here: the person signs in on any machine and pastes back the
+    /// address the browser ended on ([`Engine::deliver_pasted_url`]). `browser_url` is then the
+    /// provider's own authorization URL, since this machine's launcher is out of their reach.
+    pub paste_back: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +102,7 @@ impl ConnectRequest {
             redirect: None,
             timeout: None,
             open_browser: false,
+            paste_back: false,
         }
     }
 
@@ -116,6 +121,11 @@ impl ConnectRequest {
 
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    pub fn paste_back(mut self, paste: bool) -> Self {
+        self.paste_back = paste;
         self
     }
 
@@ -280,6 +290,7 @@ impl Engine {
         let kind = match request
             .redirect
             .or_else(|| provider.redirect.kinds.first().copied())
+            .filter(|_| !request.paste_back)
         {
             Some(RedirectKind::CustomScheme)
                 if provider
@@ -332,10 +343,22 @@ impl Engine {
         let (url, state) = authorize.url();
 
         let account_id = account::new_id();
+        let launch = self.launcher(&provider, secret.clone(), url.clone())?;
+        // Pasting back: the URL to open elsewhere. A server that takes only pushed requests
+        // gets one pushed now (it lives about a minute); others get the plain URL.
+        let elsewhere = match (request.paste_back, provider.require_par) {
+            (false, _) => None,
+            (true, false) => Some(url.to_string()),
+            (true, true) => Some(launch().await?),
+        };
         let listener = bound.serve(Routes {
             callback: (kind == RedirectKind::Loopback).then_some(tx.clone()),
-            launch: self.launcher(&provider, secret.clone(), url)?,
+            launch,
             on_refused: self.refusal_audit(&account_id, &provider.id),
+        });
+        let paste = request.paste_back.then(|| PasteRoute {
+            redirect_uri: redirect_uri.clone(),
+            sender: tx.clone(),
         });
         let route = (kind == RedirectKind::CustomScheme).then(|| SchemeRoute {
             state: state.secret().clone(),
@@ -359,7 +382,10 @@ impl Engine {
             ),
         )
         .await;
-        let (provider_id, browser_url) = (provider.id.clone(), listener.launch_url.clone());
+        let (provider_id, browser_url) = (
+            provider.id.clone(),
+            elsewhere.unwrap_or_else(|| listener.launch_url.clone()),
+        );
         let pending = Pending {
             provider,
             secret,
@@ -376,7 +402,9 @@ impl Engine {
             _listener: Some(listener),
             _guard: guard,
         };
-        let flow_id = self.flows.add(SignIn::Browser(Box::new(pending)), route);
+        let flow_id = self
+            .flows
+            .add(SignIn::Browser(Box::new(pending)), route, paste);
         let started = ConnectStarted {
             flow_id,
             provider: provider_id,
@@ -384,7 +412,7 @@ impl Engine {
             redirect_uri,
             timeout_secs: timeout.as_secs().min(u32::MAX as u64) as u32,
         };
-        if request.open_browser {
+        if request.open_browser && !request.paste_back {
             if let Err(e) = crate::browser::open(&started.browser_url) {
                 self.connect_cancel(&started.flow_id);
                 let _ = self.connect_finish(&started.flow_id).await;
@@ -764,6 +792,52 @@ impl Engine {
             return Err(refuse(why));
         }
         Ok(())
+    }
+
+    /// An address the person pasted: where the browser ended after a sign-in they finished on
+    /// another machine (`http://127.0.0.1:PORT/callback?code=…&state=…`). It must be this
+    /// sign-in's redirect URI, and then goes through the very checks a loopback callback does
+    /// (state, iss, one use). A refused one leaves the sign-in waiting for the right one.
+    pub async fn deliver_pasted_url(&self, flow_id: &str, raw: &str) -> Result<()> {
+        let Some((redirect_uri, sender)) = self.flows.paste_route(flow_id) else {
+            return Err(Error::not_found(
+                "this sign-in is not waiting for a pasted address",
+                "start the sign-in again",
+            ));
+        };
+        let refused = |why: &str| {
+            Error::new(
+                ErrorKind::Forged,
+                format!("that address was refused: {why}"),
+            )
+            .hint("paste the whole address the browser ended on after you signed in")
+        };
+        let raw = raw.trim();
+        if raw.len() > MAX_CALLBACK_URL {
+            return Err(refused("it is too long"));
+        }
+        let url = url::Url::parse(raw).map_err(|_| refused("it is not a web address"))?;
+        let expected =
+            url::Url::parse(&redirect_uri).map_err(|_| Error::internal("bad redirect URI"))?;
+        let same = url.scheme() == expected.scheme()
+            && url.host_str() == expected.host_str()
+            && url.port_or_known_default() == expected.port_or_known_default()
+            && url.path() == expected.path();
+        if !same {
+            let why = "it is not where this sign-in's browser was sent";
+            audit::record(&self.db, AuditKind::UnsolicitedCallback, None, None, why).await;
+            return Err(refused(why));
+        }
+        let (reply, page) = tokio::sync::oneshot::channel();
+        let params = url.query_pairs().into_owned().collect();
+        if sender.send(Callback { params, reply }).await.is_err() {
+            return Err(refused("the sign-in it belongs to has ended"));
+        }
+        match page.await {
+            Ok(page) if page.status == 200 => Ok(()),
+            Ok(page) => Err(refused(&page.text)),
+            Err(_) => Err(refused("the sign-in it belongs to has ended")),
+        }
     }
 
     /// Stores what a completed sign-in learned: keychain first, then the row. Reconnecting an

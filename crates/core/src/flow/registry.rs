@@ -49,12 +49,20 @@ pub(crate) struct SchemeRoute {
     pub sender: mpsc::Sender<Callback>,
 }
 
+/// Where an address pasted by the person goes (a sign-in finished in a browser elsewhere): the
+/// sign-in's own redirect URI, which the address must match.
+pub(crate) struct PasteRoute {
+    pub redirect_uri: String,
+    pub sender: mpsc::Sender<Callback>,
+}
+
 struct Entry {
     /// `None` once the call that waits for it has taken it.
     waiting: Option<SignIn>,
     deadline: Instant,
     cancel: Arc<Notify>,
     route: Option<SchemeRoute>,
+    paste: Option<PasteRoute>,
 }
 
 #[derive(Default)]
@@ -68,13 +76,19 @@ impl Registry {
     }
 
     /// Registers a sign-in; returns its flow id.
-    pub(crate) fn add(&self, sign_in: SignIn, route: Option<SchemeRoute>) -> String {
+    pub(crate) fn add(
+        &self,
+        sign_in: SignIn,
+        route: Option<SchemeRoute>,
+        paste: Option<PasteRoute>,
+    ) -> String {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let entry = Entry {
             deadline: sign_in.deadline(),
             waiting: Some(sign_in),
             cancel: Arc::new(Notify::new()),
             route,
+            paste,
         };
         self.entries().insert(id.clone(), entry);
         id
@@ -107,6 +121,13 @@ impl Registry {
             .filter_map(|e| e.route.as_ref())
             .find(|r| bool::from(r.state.as_bytes().ct_eq(state)))
             .map(|r| r.sender.clone())
+    }
+
+    /// The way into a sign-in that takes a pasted address: its redirect URI and its sender.
+    pub(crate) fn paste_route(&self, id: &str) -> Option<(String, mpsc::Sender<Callback>)> {
+        let entries = self.entries();
+        let paste = entries.get(id)?.paste.as_ref()?;
+        Some((paste.redirect_uri.clone(), paste.sender.clone()))
     }
 
     /// Forgets a sign-in that ended: its route and cancel handle go with it.
