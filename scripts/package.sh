@@ -11,10 +11,22 @@ export CARGO_TERM_COLOR=never
 
 cargo build --release --locked -p connected-accounts
 cli="$CARGO_TARGET_DIR/release/connected-accounts"
+# Its manual page and shell completions, generated from the command line's own grammar.
+docs="$CARGO_TARGET_DIR/release/cli-docs"
+mkdir -p "$docs"
+"$cli" man | gzip -9n >"$docs/connected-accounts.1.gz"
+for shell in bash zsh fish; do "$cli" completions "$shell" >"$docs/completion.$shell"; done
 # The command line joins the window in both packages: merged into tauri.conf.json for this build.
-extra=$(python3 - "$cli" <<'PY'
+extra=$(python3 - "$cli" "$docs" <<'PY'
 import json, sys
-files = {"/usr/bin/connected-accounts": sys.argv[1]}
+docs = sys.argv[2]
+files = {
+    "/usr/bin/connected-accounts": sys.argv[1],
+    "/usr/share/man/man1/connected-accounts.1.gz": f"{docs}/connected-accounts.1.gz",
+    "/usr/share/bash-completion/completions/connected-accounts": f"{docs}/completion.bash",
+    "/usr/share/zsh/vendor-completions/_connected-accounts": f"{docs}/completion.zsh",
+    "/usr/share/fish/vendor_completions.d/connected-accounts.fish": f"{docs}/completion.fish",
+}
 print(json.dumps({"bundle": {"linux": {"deb": {"files": files}, "rpm": {"files": files}}}}))
 PY
 )

@@ -60,6 +60,7 @@ def test_the_rpm_says_what_people_expect_and_carries_the_same_files():
     assert "OAuth" in info["Summary"] or "OAuth" in run("rpm", "-qp", "--queryformat", "%{DESCRIPTION}", str(RPM))
     files = run("rpm", "-qlp", str(RPM)).splitlines()
     for path in ("/usr/bin/connected-accounts-app", "/usr/bin/connected-accounts",
+                 "/usr/share/man/man1/connected-accounts.1.gz",
                  "/usr/share/licenses/connected-accounts/LICENSE-MIT",
                  "/usr/share/licenses/connected-accounts/LICENSE-APACHE"):
         assert path in files, path
@@ -94,6 +95,12 @@ def test_installing_the_deb_puts_everything_in_place():
     assert sizes == {"32x32", "64x64", "128x128", "256x256@2", "512x512"}, sizes
     for name in ("LICENSE-MIT", "LICENSE-APACHE"):
         assert Path(f"/usr/share/doc/connected-accounts/{name}").is_file()
+    # The manual page (man finds it and it renders) and the shell completions.
+    page = run("man", "-w", "connected-accounts").strip()
+    assert page == "/usr/share/man/man1/connected-accounts.1.gz", page
+    assert "git-credential" in run("zcat", page)
+    assert "complete -F" in Path("/usr/share/bash-completion/completions/connected-accounts").read_text()
+    assert Path("/usr/share/fish/vendor_completions.d/connected-accounts.fish").is_file()
     # The desktop knows who opens the custom scheme (what `gio open` relies on).
     handlers = run("gio", "mime", f"x-scheme-handler/{SCHEME}")
     assert entry.name in handlers, handlers

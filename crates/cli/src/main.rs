@@ -43,6 +43,13 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    if let Some(args::Command::Man) = cli.command {
+        let page = clap_mangen::Man::new(<args::Cli as clap::CommandFactory>::command());
+        return match page.render(&mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        };
+    }
     let Some(command) = cli.command else {
         return match window::start() {
             Ok(()) => ExitCode::SUCCESS,
