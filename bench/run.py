@@ -451,6 +451,47 @@ def p9_exec(cli, issuer, runs):
         box.close()
 
 
+def libsecret_helper(workdir):
+    """git's own libsecret credential helper, built from the contrib sources git ships."""
+    src = Path("/usr/share/doc/git/contrib/credential/libsecret")
+    build = Path(workdir) / "libsecret"
+    shutil.copytree(src, build)
+    subprocess.run(["make", "-s", "-C", str(build)], check=True, capture_output=True)
+    return build / "git-credential-libsecret"
+
+
+def p8_git_credential(cli, issuer, runs):
+    """`git credential fill` answered by our helper vs by git-credential-libsecret holding the
+    same token in the same Secret Service: git's own overhead is in both."""
+    box, account = connected_sandbox(cli, issuer, "git")
+    try:
+        home = box.root / "home"
+        home.mkdir()
+        env = {**box.env, "HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"}
+        box.cli(cli, "setup-git", "--account", account["id"], "--host", "git.bench.example", env=env)
+        token = box.cli(cli, "token", account["id"]).strip()
+        peer = libsecret_helper(box.root)
+        request = "protocol=https\nhost=git.bench.example\n\n"
+        stored = f"protocol=https\nhost=git.bench.example\nusername=x-access-token\npassword={token}\n\n"
+        subprocess.run([str(peer), "store"], input=stored, text=True, check=True)
+        fill_ours = ["git", "credential", "fill"]
+        fill_peer = ["git", "-c", "credential.helper=", "-c", f"credential.helper={peer}", "credential", "fill"]
+        ours, theirs = [], []
+        try:
+            for _ in range(runs):
+                for command, times in ((fill_ours, ours), (fill_peer, theirs)):
+                    t = time.monotonic()
+                    out = subprocess.run(command, input=request, env=env, text=True, check=True,
+                                         capture_output=True).stdout
+                    times.append(time.monotonic() - t)
+                    assert f"password={token}" in out, "both answer with the same token"
+        finally:
+            subprocess.run([str(peer), "erase"], input=stored, text=True, check=False)
+        return [report("P8 git credential fill", statistics.median(ours), statistics.median(theirs), "s", 1.3)]
+    finally:
+        box.close()
+
+
 def p7_idle(app, bare, display, box, seconds):
     out = {}
     for which, binary in (("ours", app), ("bare", bare)):
@@ -472,12 +513,12 @@ def main():
         ap.add_argument(f"--{name}", required=True)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     ap.add_argument("--json", help="also write the results here")
-    ap.add_argument("--only", help="comma-separated measures to run (P1..P7, P9); default all")
+    ap.add_argument("--only", help="comma-separated measures to run (P1..P9); default all")
     ap.add_argument("--scale", action="store_true",
                     help="instead: start-up and memory of the app alone with 10, 100 and 1,000 accounts")
     args = ap.parse_args()
     runs = 2 if args.quick else 5
-    only = set((args.only or "P1,P2,P3,P4,P5,P6,P7,P9").upper().split(","))
+    only = set((args.only or "P1,P2,P3,P4,P5,P6,P7,P8,P9").upper().split(","))
     results = []
     xvfb, display = start_display()
     idp, issuer = start_idp()
@@ -522,6 +563,8 @@ def main():
             results += p5_refresh_storm(args.app, args.cli, display, 50 if args.quick else 200)
         if "P6" in only:
             results += p6_token(args.cli, issuer, 10 if args.quick else 30)
+        if "P8" in only:
+            results += p8_git_credential(args.cli, issuer, 10 if args.quick else 30)
         if "P9" in only:
             results += p9_exec(args.cli, issuer, 10 if args.quick else 30)
         if "P7" in only:

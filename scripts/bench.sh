@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark: eight figures, each against its peer, run side by side (bench/README.md).
+# The benchmark: nine figures, each against its peer, run side by side (bench/README.md).
 # Builds what it needs first: the release packages (scripts/package.sh) and the bare Tauri app
 # (bench/bare-tauri, the unmodified template) with this project's release profile.
 #   scripts/bench.sh [--quick] [--json FILE]
@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/connected-accounts/target}"
 export CARGO_TERM_COLOR=never
 scripts/install-deps.sh
+# P8's peer, git's own libsecret helper, is built from git's contrib sources against libsecret.
+if ! dpkg-query -W -f='${Status}' libsecret-1-dev 2>/dev/null | grep -q "install ok installed"; then
+  $([ "$(id -u)" = 0 ] || echo sudo) apt-get install -y -q --no-install-recommends libsecret-1-dev >&2
+fi
 .venv/bin/pip install -q -r bench/requirements.txt
 
 mapfile -t built < <(scripts/package.sh | tail -2)
