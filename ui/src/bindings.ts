@@ -158,7 +158,7 @@ at: string,
  */
 count: number, detail: string, consumer: Consumer, };
 
-export type Remedy = { "kind": "configure_provider", provider: string, client_secret: boolean, } | { "kind": "check_client", provider_name: string, } | { "kind": "list_providers" } | { "kind": "list_accounts" } | { "kind": "enter_user_endpoint" } | { "kind": "use_browser_sign_in" } | { "kind": "reconnect", account: string, provider: string, } | { "kind": "unlock_keychain" } | { "kind": "install_secret_service" };
+export type Remedy = { "kind": "configure_provider", provider: string, client_secret: boolean, } | { "kind": "check_client", provider_name: string, } | { "kind": "list_providers" } | { "kind": "list_accounts" } | { "kind": "enter_user_endpoint" } | { "kind": "use_browser_sign_in" } | { "kind": "reconnect", account: string, provider: string, } | { "kind": "unlock_keychain" } | { "kind": "install_secret_service" } | { "kind": "setup_git", host: string, };
 
 export type UiError = { code: string, message: string, hint: string | null, remedy: Remedy | null, };
 

@@ -63,6 +63,23 @@ pub enum Command {
         #[arg(long, value_name = "ACCOUNT")]
         account: Option<String>,
     },
+    /// Where tokens are kept, each account's health, the git rules, and whether a browser can
+    /// be opened here
+    Status {
+        /// Also say which account git would use at this host…
+        #[arg(long, value_name = "HOST")]
+        host: Option<String>,
+        /// …for a repository under this path (`acme/tools.git`)
+        #[arg(long, value_name = "PATH", requires = "host")]
+        path: Option<String>,
+    },
+    /// Git's credential helper (git runs it; see setup-git): answers `get` with a fresh token
+    GitCredential {
+        #[arg(value_enum)]
+        action: GitAction,
+    },
+    /// Make this program git's credential helper for a host, using ACCOUNT there
+    SetupGit(SetupGitArgs),
     /// Print a shell completion script (bash, zsh or fish) on standard output
     #[command(
         after_help = "bash: connected-accounts completions bash > ~/.local/share/bash-completion/completions/connected-accounts\n\
@@ -73,6 +90,9 @@ pub enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+    /// Print the manual page (roff) on standard output; the packages install it
+    #[command(hide = true)]
+    Man,
     /// Remove all my data: disconnect every account (revoking where the provider allows),
     /// delete this app's keychain entries, its database and its logs
     ForgetAll {
@@ -109,9 +129,12 @@ pub struct ConnectArgs {
     /// How long to wait for the browser, in seconds
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub timeout: u64,
-    /// How the sign-in comes back: a loopback redirect, or a code entered in any browser
-    #[arg(long, value_enum, default_value_t = Redirect::Loopback)]
-    pub redirect: Redirect,
+    /// How the sign-in comes back: a loopback redirect, or a code entered in any browser.
+    /// Default: loopback where a browser can be opened here; with no display (or over SSH)
+    /// and no $BROWSER, a device code where the provider offers one, else the address the
+    /// browser ended on, pasted back into this terminal
+    #[arg(long, value_enum)]
+    pub redirect: Option<Redirect>,
     /// Change the scopes of this existing account instead (PROVIDER is then ignored): its
     /// granted scopes plus each --scope, less each --drop-scope
     #[arg(long, value_name = "ACCOUNT")]
@@ -119,6 +142,29 @@ pub struct ConnectArgs {
     /// With --account: a scope to give up (repeatable)
     #[arg(long = "drop-scope", value_name = "SCOPE", requires = "account")]
     pub drop_scopes: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GitAction {
+    Get,
+    Store,
+    Erase,
+}
+
+#[derive(Args)]
+pub struct SetupGitArgs {
+    /// Account id, a unique id prefix, or the account's e-mail
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: String,
+    /// The git server (default: the provider's: github.com, the GitLab host, bitbucket.org)
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Only repositories under this path (`acme/`): the most specific rule wins
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    pub path: String,
+    /// Remove exactly what this setup added
+    #[arg(long)]
+    pub undo: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -18,6 +18,7 @@ pub mod flow;
 pub mod forget;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod git;
 pub mod http;
 pub mod locks;
 pub mod logging;
@@ -33,6 +34,7 @@ pub mod revoke;
 pub mod scheduler;
 pub mod secret;
 pub mod spec;
+pub mod status;
 pub mod text;
 pub mod token;
 

@@ -4,6 +4,7 @@ mod accounts;
 mod connect;
 mod disconnect;
 pub mod exec;
+mod git;
 mod providers;
 
 use ca_core::{Engine, Error};
@@ -41,7 +42,9 @@ pub async fn execute(engine: &Engine, command: Command, json: bool) -> Result<Ne
     }
     let done = match command {
         Command::Exec(_) => unreachable!("handled above"),
-        Command::Completions { .. } => unreachable!("answered before the engine opens"),
+        Command::Completions { .. } | Command::Man => {
+            unreachable!("answered before the engine opens")
+        }
         Command::Providers(args) => providers::run(engine, args.action, json).await,
         Command::Connect(args) => connect::run(engine, args, json).await,
         Command::List => accounts::list(engine, json).await,
@@ -55,6 +58,11 @@ pub async fn execute(engine: &Engine, command: Command, json: bool) -> Result<Ne
         }
         Command::Revoke { account, yes } => disconnect::revoke(engine, &account, yes, json).await,
         Command::ForgetAll { yes } => disconnect::forget_all(engine, yes, json).await,
+        Command::Status { host, path } => {
+            git::status(engine, host.as_deref(), path.as_deref(), json).await
+        }
+        Command::GitCredential { action } => git::credential(engine, action).await,
+        Command::SetupGit(args) => git::setup(engine, args, json).await,
     };
     done.map(|()| Next::Done)
 }
