@@ -77,6 +77,17 @@ impl Engine {
     /// file, so at rest the database is one file (nothing half-applied for a copy or backup).
     pub async fn close(&self) {
         self.db.close().await;
+        // sqlx's close can return while a connection is still on its way back to the pool (a
+        // dropped connection is returned by a spawned task, and may land in the idle queue after
+        // close drained it: sqlx #3217). That one keeps the log from being folded: close again
+        // until the pool is empty, for a short while.
+        for _ in 0..200 {
+            if self.db.size() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            self.db.close().await;
+        }
         crate::db::fold_log(&self.paths.database_file()).await;
     }
 
