@@ -46,6 +46,15 @@ pub enum Chosen {
     Rule { path: String },
 }
 
+impl GitProfile {
+    /// The scopes git needs when the granted ones include none of them (`None`: fine, or the
+    /// provider has no scopes for git).
+    pub fn missing_scopes(&self, granted: &[String]) -> Option<&[String]> {
+        let lacking = !self.scopes.is_empty() && !self.scopes.iter().any(|s| granted.contains(s));
+        lacking.then_some(self.scopes.as_slice())
+    }
+}
+
 /// A path as rules hold it: no leading `/`, and a trailing `/` unless empty.
 pub fn normalize_path(path: &str) -> String {
     let p = path.trim_matches('/');
@@ -278,6 +287,29 @@ mod tests {
         assert_eq!(at("github.com", Some("acmeco/x.git")), Some("personal"));
         assert_eq!(at("github.com", Some("acme")), Some("work"));
         assert_eq!(at("example.com", Some("acme/x.git")), None);
+    }
+
+    #[test]
+    fn git_needs_one_of_the_providers_git_scopes() {
+        let github = GitProfile {
+            host: Some("github.com".into()),
+            username: "x-access-token".into(),
+            scopes: vec!["repo".into(), "public_repo".into()],
+        };
+        let granted = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            github.missing_scopes(&granted(&["read:user"])),
+            Some(github.scopes.as_slice())
+        );
+        assert_eq!(
+            github.missing_scopes(&granted(&["read:user", "public_repo"])),
+            None
+        );
+        let app = GitProfile {
+            scopes: vec![],
+            ..github
+        };
+        assert_eq!(app.missing_scopes(&granted(&[])), None, "nothing to check");
     }
 
     #[test]

@@ -264,11 +264,7 @@ pub async fn setup(engine: &Engine, args: SetupGitArgs, json: bool) -> Outcome {
         })
         .await?;
 
-    let missing_scope = !profile.scopes.is_empty()
-        && !profile
-            .scopes
-            .iter()
-            .any(|s| account.scopes_granted.contains(s));
+    let missing_scope = profile.missing_scopes(&account.scopes_granted).is_some();
     if json {
         print_json(&serde_json::json!({
             "host": host, "path": path, "account": account.id, "scopes_ok": !missing_scope,
