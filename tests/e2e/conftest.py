@@ -25,6 +25,12 @@ APP = Path(os.environ.get("CA_E2E_APP", TARGET / "debug" / "connected-accounts-a
 CLI = Path(os.environ.get("CA_E2E_CLI", TARGET / "debug" / "connected-accounts"))
 
 
+def pytest_configure(config):
+    # The package stage runs only these on the installed binaries (scripts/test-packages.sh):
+    # start-up, a sign-in of each redirect kind the desktop is involved in, disconnect, secrecy.
+    config.addinivalue_line("markers", "smoke: the subset run again against the installed package")
+
+
 def pytest_collection_modifyitems(config, items):
     # CA_E2E_REVERSE=1 runs the tests backwards: a check that none depends on what another left.
     if os.environ.get("CA_E2E_REVERSE") == "1":

@@ -55,6 +55,7 @@ def account_rows(driver):
     return css(driver, '[data-testid="account-row"]')
 
 
+@pytest.mark.smoke
 def test_window_starts_and_lists_the_provider(fresh_window, seeded_account, sandbox, secret_reads):
     driver = fresh_window
     ready(driver)
@@ -112,6 +113,7 @@ def test_denied_sign_in_shows_what_happened_and_what_to_do(driver, sandbox, no_a
     assert not account_rows(driver)
 
 
+@pytest.mark.smoke
 def test_connect_shows_the_account_with_its_scopes(driver, sandbox, no_accounts):
     sandbox.set_browser("approve")
     click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
@@ -174,6 +176,7 @@ def test_refresh_moves_the_expiry(driver, sandbox, connected_account):
     sandbox.remember_tokens(account_rows(driver)[0].get_attribute("data-account-id"))
 
 
+@pytest.mark.smoke
 def test_disconnect_confirms_then_revokes_and_forgets(driver, sandbox, connected_account):
     account_id = account_rows(driver)[0].get_attribute("data-account-id")
     click(driver, '[data-testid="account-row"] [data-testid="disconnect"]')
@@ -213,6 +216,7 @@ def choose_redirect(driver, provider_id, kind):
     Select(select).select_by_value(kind)
 
 
+@pytest.mark.smoke
 def test_custom_scheme_sign_in_comes_back_through_the_desktop(driver, sandbox, no_accounts):
     """The browser ends at io.github.connectedaccounts:/oauth/callback?…; `gio open` starts the
     registered handler (a second app instance), single-instance forwards the URL here."""
@@ -298,6 +302,7 @@ def window_tokens(driver, sandbox, no_accounts):
         sandbox.remember_tokens(account_id)
 
 
+@pytest.mark.smoke
 def test_no_token_reached_the_webview_its_storage_or_the_files(driver, sandbox, window_tokens):
     """Every token the keychain held during this session, searched for in every IPC reply the
     page received and in every file under the sandbox: the database, the trace-level logs, the
@@ -348,3 +353,16 @@ def test_remove_all_my_data_revokes_everything_deletes_everything_and_quits(
             break
         time.sleep(0.2)
     assert not alive, "the app quit"
+
+
+def test_each_account_says_which_program_last_read_its_token(driver, sandbox, connected_account):
+    # This test's own Python reads the token, as a script would; the window learns it on its
+    # next look at the activity (here, after a refresh).
+    sandbox.cli("token", connected_account)
+    refresh_the_account(driver)
+    line = wait(driver).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="account-row"] [data-testid="account-last-read"]')
+    )[0]
+    wait(driver).until(lambda d: "(token)" in line.text)
+    assert line.text.startswith("Used by python3") and ", just now · by " in line.text, line.text
+    assert "Program: /" in line.get_attribute("title"), line.get_attribute("title")
