@@ -10,6 +10,7 @@ use crate::account::{self, AccountRow, AccountStatus};
 use crate::db::{now_ms, Db};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Remedy, Result};
+use crate::model::Spec;
 
 /// One rule: git at `host` under `path` uses `account_id`. An empty path is the whole host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, sqlx::FromRow)]
@@ -47,6 +48,25 @@ pub enum Chosen {
 }
 
 impl GitProfile {
+    /// What a provider's spec says about git.
+    pub fn of(spec: &Spec) -> Self {
+        // GitHub Apps (client IDs starting `Iv`) have no scopes: their permissions are the app's.
+        let scopes = if spec.id == "github" && spec.client_id.starts_with("Iv") {
+            vec![]
+        } else {
+            spec.tools.git_scopes.clone()
+        };
+        GitProfile {
+            host: spec.tools.git_host.as_deref().and_then(host_of),
+            username: spec
+                .tools
+                .git_username
+                .clone()
+                .unwrap_or_else(|| "oauth".into()),
+            scopes,
+        }
+    }
+
     /// The scopes git needs when the granted ones include none of them (`None`: fine, or the
     /// provider has no scopes for git).
     pub fn missing_scopes(&self, granted: &[String]) -> Option<&[String]> {
@@ -123,22 +143,7 @@ impl Engine {
     /// The provider's git conventions for an account.
     pub async fn git_profile(&self, query: &str) -> Result<GitProfile> {
         let row = self.row(query).await?;
-        let spec = self.spec_for_tokens(&row).await?;
-        // GitHub Apps (client IDs starting `Iv`) have no scopes: their permissions are the app's.
-        let scopes = if spec.id == "github" && spec.client_id.starts_with("Iv") {
-            vec![]
-        } else {
-            spec.tools.git_scopes.clone()
-        };
-        Ok(GitProfile {
-            host: spec.tools.git_host.as_deref().and_then(host_of),
-            username: spec
-                .tools
-                .git_username
-                .clone()
-                .unwrap_or_else(|| "oauth".into()),
-            scopes,
-        })
+        Ok(GitProfile::of(&self.spec_for_tokens(&row).await?))
     }
 
     /// Which account answers git for `host` and `path`: the override, else the account git's

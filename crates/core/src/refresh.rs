@@ -12,6 +12,7 @@ use crate::consumer::Consumer;
 use crate::db::now_ms;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Remedy, Result};
+use crate::git::GitProfile;
 use crate::model::Spec;
 use crate::secret::{SecretString, TokenSet};
 use crate::token;
@@ -60,6 +61,8 @@ pub struct ToolToken {
     /// The environment variable the provider's own tools read (`GH_TOKEN`), else
     /// `OAUTH_ACCESS_TOKEN`.
     pub env_name: String,
+    /// The provider's git conventions, for the credential helper.
+    pub git: GitProfile,
 }
 
 impl Engine {
@@ -140,6 +143,7 @@ impl Engine {
     ) -> Result<ToolToken> {
         let (row, tokens, spec) = self.fresh_tokens_for(query, wanted).await?;
         audit::record_read(&self.db, &row.id, &row.provider_id, reader, detail).await;
+        let git = GitProfile::of(&spec);
         let env_name = spec
             .tools
             .env
@@ -152,6 +156,7 @@ impl Engine {
             access_token: tokens.access_token,
             account: row.view(now_ms()),
             env_name,
+            git,
         })
     }
 

@@ -11,6 +11,7 @@ use ca_core::git::{self, GitRule};
 use ca_core::refresh::EXEC_VALIDITY;
 use ca_core::text::for_terminal as safe;
 use ca_core::Engine;
+use zeroize::Zeroizing;
 
 use super::{Failure, Outcome};
 use crate::args::{GitAction, SetupGitArgs};
@@ -80,10 +81,6 @@ async fn get(engine: &Engine, request: &BTreeMap<String, String>) -> Outcome {
         Ok(found) => found,
         Err(e) => return quit(&one_line(&e)),
     };
-    let profile = match engine.git_profile(&row.id).await {
-        Ok(p) => p,
-        Err(e) => return quit(&one_line(&e)),
-    };
     let reader = Consumer::calling_process_through_shell(ReadKind::GitCredential);
     let detail = format!("git for {host}/{}", path.unwrap_or(""));
     let token = match engine
@@ -94,14 +91,15 @@ async fn get(engine: &Engine, request: &BTreeMap<String, String>) -> Outcome {
         Err(e) => return quit(&one_line(&e)),
     };
     let mut out = std::io::stdout().lock();
-    let mut answer = format!(
+    // The answer holds the token: wiped when it goes out of scope, like the token itself.
+    let mut answer = Zeroizing::new(format!(
         "username={}\npassword={}\n",
-        profile.username,
+        token.git.username,
         token.access_token.expose()
-    );
+    ));
     if let Some(exp) = token.expires_at_ms {
         // Git 2.41+ drops a cached credential at this time instead of sending a dead one.
-        answer += &format!("password_expiry_utc={}\n", exp / 1000);
+        answer.push_str(&format!("password_expiry_utc={}\n", exp / 1000));
     }
     if out
         .write_all(answer.as_bytes())
