@@ -65,7 +65,7 @@ fn main() -> ExitCode {
         .build()
         .expect("tokio runtime");
     let next = runtime.block_on(async {
-        let engine = match Engine::open_from_env().await {
+        let engine = match Engine::open_from_env_for_command().await {
             Ok(engine) => engine,
             Err(e) => return Next::Exit(ours(output::report(&e), is_exec)),
         };

@@ -302,7 +302,7 @@ mod tests {
     async fn db() -> (Scratch, Db) {
         let dir = std::env::temp_dir().join(format!("ca-audit-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let db = crate::db::open(&dir.join("a.sqlite3")).await.unwrap();
+        let db = crate::db::open(&dir.join("a.sqlite3"), 1).await.unwrap();
         (Scratch(dir), db)
     }
 

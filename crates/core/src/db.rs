@@ -20,8 +20,13 @@ fn write_probe(path: &Path) -> Option<std::io::ErrorKind> {
     written.err().map(|e| e.kind())
 }
 
-/// Opens (creating if needed) and migrates the database at `path`.
-pub async fn open(path: &Path) -> Result<Db> {
+/// More connections than concurrent refreshes, so a read from the window never waits behind the
+/// writers (WAL readers do not block on them).
+pub const WINDOW_CONNECTIONS: u32 = 12;
+
+/// Opens (creating if needed) and migrates the database at `path`, with at most `connections`
+/// open at once.
+pub async fn open(path: &Path, connections: u32) -> Result<Db> {
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -32,9 +37,7 @@ pub async fn open(path: &Path) -> Result<Db> {
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
-        // More connections than concurrent refreshes, so a read from the window never waits
-        // behind the writers (WAL readers do not block on them).
-        .max_connections(12)
+        .max_connections(connections)
         .connect_with(options)
         .await
         .map_err(|e| {
@@ -137,7 +140,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ca-db-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("a.sqlite3");
-        let db = open(&file).await.unwrap();
+        let db = open(&file, WINDOW_CONNECTIONS).await.unwrap();
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
             .fetch_one(&db)
             .await
@@ -145,7 +148,7 @@ mod tests {
         assert_eq!(mode, "wal");
         db.close().await;
         // Opening again is a no-op migration.
-        open(&file).await.unwrap().close().await;
+        open(&file, 1).await.unwrap().close().await;
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -55,10 +55,23 @@ impl Engine {
         Self::open(paths, keychain).await
     }
 
+    /// The same, for one command of the command line: one database connection, reused by every
+    /// step. A command does one thing at a time, so opening a second connection (and later
+    /// folding the log it leaves) costs more than waiting for the first to come back.
+    pub async fn open_from_env_for_command() -> Result<Self> {
+        let paths = Paths::from_env()?;
+        let keychain = Keychain::platform(paths.namespace.clone());
+        Self::open_with(paths, keychain, 1).await
+    }
+
     /// Opens the database (no keychain access: start-up reads no secret).
     pub async fn open(paths: Paths, keychain: Keychain) -> Result<Self> {
+        Self::open_with(paths, keychain, db::WINDOW_CONNECTIONS).await
+    }
+
+    async fn open_with(paths: Paths, keychain: Keychain, connections: u32) -> Result<Self> {
         paths.ensure()?;
-        let db = db::open(&paths.database_file()).await?;
+        let db = db::open(&paths.database_file(), connections).await?;
         Ok(Self {
             locks: AccountLocks::new(paths.lock_dir()),
             paths,
