@@ -2,6 +2,7 @@
 # Builds the Linux installers, a .deb and an .rpm, each carrying the window
 # (/usr/bin/connected-accounts-app) and the command line (/usr/bin/connected-accounts).
 #   scripts/package.sh            → prints the paths of the two packages (last two lines)
+#   scripts/package.sh --debug    → the same .deb from the dev profile, for the upgrade test
 # Release profile (LTO, codegen-units 1, stripped). AppImage is left to the release workflow:
 # its tooling downloads from GitHub, which these machines cannot reach.
 set -euo pipefail
@@ -9,10 +10,17 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/connected-accounts/target}"
 export CARGO_TERM_COLOR=never
 
-cargo build --release --locked -p connected-accounts
-cli="$CARGO_TARGET_DIR/release/connected-accounts"
+# The dev profile reuses the dependencies the tests and the window's debug build compiled, and
+# links in seconds where the release profile's LTO takes minutes per binary.
+profile=release cargo_profile=(--release) tauri_profile=() bundles=deb,rpm
+if [ "${1:-}" = --debug ]; then
+  profile=debug cargo_profile=() tauri_profile=(--debug) bundles=deb
+fi
+
+cargo build "${cargo_profile[@]}" --locked -p connected-accounts
+cli="$CARGO_TARGET_DIR/$profile/connected-accounts"
 # Its manual page and shell completions, generated from the command line's own grammar.
-docs="$CARGO_TARGET_DIR/release/cli-docs"
+docs="$CARGO_TARGET_DIR/$profile/cli-docs"
 mkdir -p "$docs"
 "$cli" man | gzip -9n >"$docs/connected-accounts.1.gz"
 for shell in bash zsh fish; do "$cli" completions "$shell" >"$docs/completion.$shell"; done
@@ -30,7 +38,7 @@ files = {
 print(json.dumps({"bundle": {"linux": {"deb": {"files": files}, "rpm": {"files": files}}}}))
 PY
 )
-npx --no-install tauri build --bundles deb,rpm --config "$extra" >&2
+npx --no-install tauri build "${tauri_profile[@]}" --bundles "$bundles" --config "$extra" >&2
 version=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml","rb"))["workspace"]["package"]["version"])')
-ls "$CARGO_TARGET_DIR"/release/bundle/deb/*_"${version}"_*.deb
-ls "$CARGO_TARGET_DIR"/release/bundle/rpm/*-"${version}"-*.rpm
+ls "$CARGO_TARGET_DIR/$profile"/bundle/deb/*_"${version}"_*.deb
+if [ "$bundles" = deb,rpm ]; then ls "$CARGO_TARGET_DIR/$profile"/bundle/rpm/*-"${version}"-*.rpm; fi
