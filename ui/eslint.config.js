@@ -52,7 +52,7 @@ export default defineConfig(
   },
   {
     // The fake backend rejects with plain UiError objects, exactly as Tauri's invoke does.
-    files: ["src/**/*.test.ts", "src/fake-backend.ts"],
+    files: ["src/**/*.test.ts", "test/**/*.ts"],
     rules: {
       "@typescript-eslint/only-throw-error": "off",
       "@typescript-eslint/prefer-promise-reject-errors": "off",

@@ -55,16 +55,29 @@ def account_rows(driver):
     return css(driver, '[data-testid="account-row"]')
 
 
+def nav(driver, view):
+    """Opens one of the window's views from the sidebar."""
+    click(driver, f'[data-testid="nav-{view}"]')
+    wait(driver).until(lambda d: d.execute_script("return document.body.dataset.view") == view)
+
+
+def connect(driver, provider_id="local-demo"):
+    """Connect on a provider's row in the Providers view (the window then shows the accounts)."""
+    nav(driver, "providers")
+    click(driver, f'[data-provider-id="{provider_id}"] [data-testid="connect"]')
+
+
 @pytest.mark.smoke
 def test_window_starts_and_lists_the_provider(fresh_window, seeded_account, sandbox, secret_reads):
     driver = fresh_window
     ready(driver)
     driver.execute_script(RECORD_IPC)
-    row = one(driver, '[data-testid="provider-row"][data-provider-id="local-demo"]')
-    assert "Local demo" in row.text
     # The account connected before the window started is listed from SQLite alone.
     seeded = one(driver, f'[data-testid="account-row"][data-account-id="{seeded_account}"]')
     assert "seeded" in seeded.text
+    nav(driver, "providers")
+    row = one(driver, '[data-testid="provider-row"][data-provider-id="local-demo"]')
+    assert "Local demo" in row.text
     # The list came with the page (the backend's start-up snapshot): it was on the page before
     # the first paint, and the page asked nobody for it.
     built, painted = driver.execute_script(
@@ -83,7 +96,7 @@ def test_window_starts_and_lists_the_provider(fresh_window, seeded_account, sand
 
 def test_cancel_while_waiting_for_the_browser(driver, sandbox, no_accounts):
     sandbox.set_browser("ignore")
-    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    connect(driver)
     panel = one(driver, '[data-testid="flow-waiting"]')
     assert "Local demo" in panel.text
     snapshot(driver, "waiting-for-browser")
@@ -105,7 +118,7 @@ def test_cancel_while_waiting_for_the_browser(driver, sandbox, no_accounts):
 
 def test_denied_sign_in_shows_what_happened_and_what_to_do(driver, sandbox, no_accounts):
     sandbox.set_browser("deny")
-    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    connect(driver)
     banner = one(driver, '[data-testid="error-banner"]')
     assert "access was denied" in banner.text
     assert "allow access" in banner.text
@@ -116,7 +129,7 @@ def test_denied_sign_in_shows_what_happened_and_what_to_do(driver, sandbox, no_a
 @pytest.mark.smoke
 def test_connect_shows_the_account_with_its_scopes(driver, sandbox, no_accounts):
     sandbox.set_browser("approve")
-    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    connect(driver)
     row = one(driver, '[data-testid="account-row"][data-status="connected"]')
     assert row.find_element(By.CSS_SELECTOR, '[data-testid="account-name"]').text == "Alice Example"
     assert "alice@example.test" in row.text
@@ -130,12 +143,13 @@ def test_connect_shows_the_account_with_its_scopes(driver, sandbox, no_accounts)
 
 def test_requested_but_not_granted_scopes_look_different(driver, sandbox, connected_account):
     # Reconnect the same person asking for one more scope than the server offers.
+    nav(driver, "providers")
     field = one(driver, '[data-provider-id="local-demo"] [data-testid="connect-scopes"]')
     field.clear()
     field.send_keys("openid profile email offline_access phone")
     account_id = account_rows(driver)[0].get_attribute("data-account-id")
     assert account_id == connected_account
-    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    connect(driver)
     wait(driver).until(lambda d: css(d, '[data-testid="scope-missing"]'))
     rows = account_rows(driver)
     assert len(rows) == 1 and rows[0].get_attribute("data-account-id") == account_id, "same account kept"
@@ -143,6 +157,7 @@ def test_requested_but_not_granted_scopes_look_different(driver, sandbox, connec
     assert missing == ["phone"]
     granted = {e.text for e in rows[0].find_elements(By.CSS_SELECTOR, '[data-testid="scope-granted"]')}
     assert "phone" not in granted
+    nav(driver, "providers")
     field.clear()
     snapshot(driver, "account-with-missing-scope")
 
@@ -194,6 +209,7 @@ def test_disconnect_confirms_then_revokes_and_forgets(driver, sandbox, connected
 
 
 def test_a_built_in_provider_is_set_up_from_its_guidance(driver, sandbox, github_unconfigured):
+    nav(driver, "providers")
     row = one(driver, '[data-testid="provider-setup-row"][data-provider-id="github"]')
     row.find_element(By.CSS_SELECTOR, '[data-testid="setup-toggle"]').click()
     panel = one(driver, '[data-testid="provider-setup-row"][data-provider-id="github"] [data-testid="setup-panel"]')
@@ -212,6 +228,7 @@ def test_a_built_in_provider_is_set_up_from_its_guidance(driver, sandbox, github
 
 
 def choose_redirect(driver, provider_id, kind):
+    nav(driver, "providers")
     select = one(driver, f'[data-provider-id="{provider_id}"] [data-testid="connect-redirect"]')
     Select(select).select_by_value(kind)
 
@@ -223,7 +240,7 @@ def test_custom_scheme_sign_in_comes_back_through_the_desktop(driver, sandbox, n
     sandbox.set_browser("approve")
     assert not account_rows(driver)
     choose_redirect(driver, "local-demo", "custom_scheme")
-    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    connect(driver)
     row = one(driver, '[data-testid="account-row"][data-status="connected"]', seconds=40)
     assert row.find_element(By.CSS_SELECTOR, '[data-testid="account-name"]').text == "Alice Example"
     events = json.loads(sandbox.cli("audit", "--json"))
@@ -238,7 +255,7 @@ def test_custom_scheme_sign_in_comes_back_through_the_desktop(driver, sandbox, n
 def test_device_code_sign_in_in_the_window(driver, sandbox, no_accounts):
     sandbox.set_browser("approve")
     choose_redirect(driver, "local-demo", "device")
-    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    connect(driver)
     panel = one(driver, '[data-testid="device-waiting"]')
     code = panel.find_element(By.CSS_SELECTOR, '[data-testid="device-user-code"]').text.strip()
     assert len(code) >= 8, code
@@ -260,7 +277,7 @@ def test_an_account_revoked_elsewhere_turns_needs_reconnect_by_itself_and_notifi
     the watch channel, a desktop notification is shown, and one click reconnects the same account."""
     issuer = short_lived_provider
     sandbox.set_browser("approve")
-    click(driver, '[data-provider-id="short-demo"] [data-testid="connect"]')
+    connect(driver, "short-demo")
     # A 20 s token is "expiring" from the start.
     row = one(driver, '[data-testid="account-row"][data-status="expiring"]')
     account_id = row.get_attribute("data-account-id")
@@ -293,7 +310,7 @@ def test_an_account_revoked_elsewhere_turns_needs_reconnect_by_itself_and_notifi
 def window_tokens(driver, sandbox, no_accounts):
     """Tokens that went through this window, whatever ran before: a sign-in and two refreshes
     (seven tokens), recorded like the rest of the session's for the leak scan."""
-    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    connect(driver)
     row = one(driver, '[data-testid="account-row"][data-status="connected"]')
     account_id = row.get_attribute("data-account-id")
     sandbox.remember_tokens(account_id)
@@ -327,10 +344,11 @@ def test_remove_all_my_data_revokes_everything_deletes_everything_and_quits(
     and deletes it all, shows what it did, and its button quits. It may run anywhere: the next
     test gets a new app (`app_quits`) and the demo provider back (`driver`)."""
     sandbox.set_browser("approve")
-    click(driver, '[data-provider-id="local-demo"] [data-testid="connect"]')
+    connect(driver)
     row = one(driver, '[data-testid="account-row"][data-status="connected"]')
     account_id = row.get_attribute("data-account-id")
     assert sandbox.keychain(account_id) and sandbox.keychain("client-secret:github")
+    nav(driver, "settings")
     click(driver, '[data-testid="forget-all"]')
     dialog = one(driver, '[data-testid="confirm-dialog"]')
     assert "no undo" in dialog.text

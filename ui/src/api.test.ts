@@ -2,7 +2,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
 import * as api from "./api";
 import type { Remedy } from "./bindings";
-import { FakeBackend, account, provider, uiError } from "./fake-backend";
+import { FakeBackend, account, provider, uiError } from "../test/fake-backend";
 
 afterEach(() => clearMocks());
 

@@ -2,7 +2,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startApp, type AppHandle } from "./app";
 import type { Account, AccountUpdate, AuditEvent, ConnectStarted, DisconnectOutcome, LastRead, ProbeResult, ProviderView } from "./bindings";
-import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "./fake-backend";
+import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "../test/fake-backend";
 
 let handle: AppHandle | null = null;
 
@@ -171,8 +171,12 @@ describe("start-up", () => {
 
   it("says what to do when there is nothing yet", async () => {
     await boot(baseBackend({ accounts: [] }));
-    expect(byTestId("accounts-empty")?.textContent).toBe("No accounts yet — connect one from a provider below.");
+    expect(q("p", byTestId("accounts-empty") ?? document)?.textContent).toBe("No accounts yet — connect one from Providers.");
     expect(allByTestId("provider-row")).toHaveLength(2);
+    // Its button opens the Providers view.
+    click(byTestId("empty-set-up"));
+    expect(document.body.dataset.view).toBe("providers");
+    expect(byTestId("nav-providers")?.getAttribute("aria-current")).toBe("page");
   });
 
   it("shows the banner when the lists cannot be loaded", async () => {

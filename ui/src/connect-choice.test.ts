@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { startApp, type AppHandle } from "./app";
 import type { Account, ConnectKind, ConnectStarted, DeviceStarted, ProviderView } from "./bindings";
 import { connectKinds, effectiveKind, redirectArg } from "./connect-kinds";
-import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "./fake-backend";
+import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "../test/fake-backend";
 import { readNewProvider } from "./provider-form";
 
 let handle: AppHandle | null = null;

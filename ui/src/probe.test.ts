@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ProbeResult } from "./bindings";
-import { probeDetails } from "./render";
+import { probeDetails } from "./test-view";
 
 const result = (over: Partial<ProbeResult>): ProbeResult => ({
   url: "https://id.example.com/userinfo",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { builtin } from "./fake-backend";
+import { builtin } from "../test/fake-backend";
 import { readSetupForm, secretField } from "./provider-setup";
 
 function form(fields: Record<string, string>): FormData {

@@ -4,7 +4,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startApp, type AppHandle } from "./app";
 import type { Account, ProviderSettings, ProviderView } from "./bindings";
-import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "./fake-backend";
+import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "../test/fake-backend";
 
 let handle: AppHandle | null = null;
 
@@ -135,9 +135,10 @@ describe("provider list", () => {
   it("says what to do when no provider is set up yet", async () => {
     await boot(backendWith([builtin("gitlab"), builtin("microsoft")]));
     expect(byTestId("providers-empty")?.textContent).toContain("No provider is set up yet");
-    expect(byTestId("accounts-empty")?.textContent).toBe(
-      "No accounts yet — set up a provider below, then connect an account with it.",
+    expect(byTestId("accounts-empty")?.querySelector("p")?.textContent).toBe(
+      "No accounts yet — set up a provider, then connect an account with it.",
     );
+    expect(byTestId("empty-set-up")?.textContent).toBe("Set up a provider");
     expect(allByTestId("provider-setup-row")).toHaveLength(2);
   });
 

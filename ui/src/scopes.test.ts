@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { account } from "./fake-backend";
+import { account } from "../test/fake-backend";
 import { parseScopes, scopeView } from "./scopes";
 
 describe("scopeView", () => {

@@ -1,8 +1,7 @@
 /** The test-request panel: "Testing…" while the probe runs, then the response the app received. */
-import type { ProbeResult } from "./bindings";
+import type { JsonValue, ProbeResult } from "./bindings";
 import { openModal, type Modal } from "./dialogs";
 import { button, h, replaceChildren } from "./dom";
-import { probeDetails } from "./render";
 
 export class TestView {
   private readonly modal: Modal;
@@ -37,4 +36,59 @@ export class TestView {
   close(): void {
     this.modal.close();
   }
+}
+
+function prettyBody(body: JsonValue): string {
+  if (typeof body === "string") return body;
+  try {
+    return JSON.stringify(body, null, 2) ?? "null";
+  } catch {
+    return "(the response body could not be displayed)";
+  }
+}
+
+export function probeDetails(result: ProbeResult): HTMLElement {
+  const ok = result.status >= 200 && result.status < 300;
+  const headers = h(
+    "table",
+    { class: "headers", "data-testid": "test-headers" },
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Header"), h("th", { scope: "col" }, "Value"))),
+    h(
+      "tbody",
+      {},
+      ...result.headers.map(([name, value]) => h("tr", {}, h("td", {}, name), h("td", {}, value))),
+    ),
+  );
+  return h(
+    "div",
+    { class: "probe", "data-testid": "test-result" },
+    h(
+      "p",
+      { class: "request-line" },
+      h("code", { "data-testid": "test-request" }, `${result.method} ${result.url}`),
+    ),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Status"),
+      h(
+        "dd",
+        {},
+        h("span", { class: ok ? "badge badge--ok" : "badge badge--bad", "data-testid": "test-status" }, String(result.status)),
+      ),
+      h("dt", {}, "Latency"),
+      h("dd", {}, h("span", { "data-testid": "test-latency" }, `${Math.round(result.latency_ms)} ms`)),
+    ),
+    h("h3", { class: "small-heading" }, "Response headers"),
+    result.headers.length > 0 ? headers : h("p", { class: "muted small" }, "No headers."),
+    h("h3", { class: "small-heading" }, "Response body"),
+    result.truncated
+      ? h(
+          "p",
+          { class: "muted small", "data-testid": "test-truncated" },
+          "The response was larger than 1 MiB: only its start was read, and is shown here.",
+        )
+      : null,
+    h("pre", { class: "body", "data-testid": "test-body", tabindex: "0" }, prettyBody(result.body)),
+  );
 }

@@ -2,7 +2,7 @@
  * Test support: a scripted stand-in for the Rust commands plus sample data.
  * Tests hand `backend.handle` to `mockIPC`; this module itself never imports Tauri.
  */
-import type { Account, ProviderView, Remedy, UiError } from "./bindings";
+import type { Account, ProviderView, Remedy, UiError } from "../src/bindings";
 
 export type Args = Record<string, unknown>;
 export type Call = { cmd: string; args: Args };
