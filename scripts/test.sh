@@ -13,6 +13,11 @@ step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
 step "install what is missing"
 scripts/install-deps.sh
 
+# Test binaries are hundreds of MB each, and a clone at another path builds its own set: drop the
+# ones no run has written for half a day (they filled this machine's disk once).
+find "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -perm -u+x -size +20M -mmin +720 -delete 2>/dev/null || true
+find "$CARGO_TARGET_DIR/debug/incremental" -mindepth 1 -maxdepth 1 -mmin +720 -exec rm -rf {} + 2>/dev/null || true
+
 step "rustfmt"
 cargo fmt --all --check
 
