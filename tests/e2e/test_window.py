@@ -52,7 +52,23 @@ def click(driver, selector, seconds=20):
 
 
 def account_rows(driver):
-    return css(driver, '[data-testid="account-row"]')
+    """The accounts list's lines (in the DOM whichever view is shown)."""
+    return css(driver, '[data-testid="account-item"]')
+
+
+PAGE = '[data-testid="account-page"]'
+
+
+def open_account(driver, account_id=None):
+    """Opens an account's page from the list (the first account's by default)."""
+    if account_id is None:
+        account_id = account_rows(driver)[0].get_attribute("data-account-id")
+    shown = [p for p in css(driver, PAGE) if p.is_displayed()]
+    if shown and shown[0].get_attribute("data-account-id") == account_id:
+        return shown[0]
+    nav(driver, "accounts")
+    click(driver, f'[data-testid="account-item"][data-account-id="{account_id}"] [data-testid="account-open"]')
+    return one(driver, f'{PAGE}[data-account-id="{account_id}"]')
 
 
 def nav(driver, view):
@@ -73,7 +89,7 @@ def test_window_starts_and_lists_the_provider(fresh_window, seeded_account, sand
     ready(driver)
     driver.execute_script(RECORD_IPC)
     # The account connected before the window started is listed from SQLite alone.
-    seeded = one(driver, f'[data-testid="account-row"][data-account-id="{seeded_account}"]')
+    seeded = one(driver, f'[data-testid="account-item"][data-account-id="{seeded_account}"]')
     assert "seeded" in seeded.text
     nav(driver, "providers")
     row = one(driver, '[data-testid="provider-row"][data-provider-id="local-demo"]')
@@ -130,7 +146,7 @@ def test_denied_sign_in_shows_what_happened_and_what_to_do(driver, sandbox, no_a
 def test_connect_shows_the_account_with_its_scopes(driver, sandbox, no_accounts):
     sandbox.set_browser("approve")
     connect(driver)
-    row = one(driver, '[data-testid="account-row"][data-status="connected"]')
+    row = one(driver, '[data-testid="account-page"][data-status="connected"]')
     assert row.find_element(By.CSS_SELECTOR, '[data-testid="account-name"]').text == "Alice Example"
     assert "alice@example.test" in row.text
     granted = {e.text for e in row.find_elements(By.CSS_SELECTOR, '[data-testid="scope-granted"]')}
@@ -150,12 +166,13 @@ def test_requested_but_not_granted_scopes_look_different(driver, sandbox, connec
     account_id = account_rows(driver)[0].get_attribute("data-account-id")
     assert account_id == connected_account
     connect(driver)
-    wait(driver).until(lambda d: css(d, '[data-testid="scope-missing"]'))
+    wait(driver).until(lambda d: css(d, f'{PAGE} [data-testid="scope-missing"]'))
     rows = account_rows(driver)
     assert len(rows) == 1 and rows[0].get_attribute("data-account-id") == account_id, "same account kept"
-    missing = [e.text for e in rows[0].find_elements(By.CSS_SELECTOR, '[data-testid="scope-missing"]')]
+    page = one(driver, f'{PAGE}[data-account-id="{account_id}"]')
+    missing = [e.text for e in page.find_elements(By.CSS_SELECTOR, '[data-testid="scope-missing"]')]
     assert missing == ["phone"]
-    granted = {e.text for e in rows[0].find_elements(By.CSS_SELECTOR, '[data-testid="scope-granted"]')}
+    granted = {e.text for e in page.find_elements(By.CSS_SELECTOR, '[data-testid="scope-granted"]')}
     assert "phone" not in granted
     nav(driver, "providers")
     field.clear()
@@ -163,7 +180,8 @@ def test_requested_but_not_granted_scopes_look_different(driver, sandbox, connec
 
 
 def test_test_view_shows_the_user_json_from_the_provider(driver, connected_account):
-    click(driver, '[data-testid="account-row"] [data-testid="test"]')
+    open_account(driver, connected_account)
+    click(driver, f'{PAGE} [data-testid="test"]')
     view = one(driver, '[data-testid="test-view"]')
     wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="test-status"]').text.strip().startswith("200"))
     body = json.loads(view.find_element(By.CSS_SELECTOR, '[data-testid="test-body"]').text)
@@ -176,13 +194,16 @@ def test_test_view_shows_the_user_json_from_the_provider(driver, connected_accou
 
 
 def refresh_the_account(driver):
-    """Clicks the only account's refresh and waits until its expiry moved."""
-    before = account_rows(driver)[0].get_attribute("data-expires-at")
-    click(driver, '[data-testid="account-row"] [data-testid="refresh"]')
+    """Refresh on the only account's page, then waits until its expiry moved."""
+    page = open_account(driver)
+    account_id = page.get_attribute("data-account-id")
+    before = page.get_attribute("data-expires-at")
+    click(driver, f'{PAGE} [data-testid="refresh"]')
+    shown = f'{PAGE}[data-account-id="{account_id}"]'
     wait(driver).until(
-        lambda d: account_rows(d)
-        and account_rows(d)[0].get_attribute("data-expires-at") not in ("", before)
-        and account_rows(d)[0].get_attribute("data-status") == "connected"
+        lambda d: css(d, shown)
+        and css(d, shown)[0].get_attribute("data-expires-at") not in ("", before)
+        and css(d, shown)[0].get_attribute("data-status") == "connected"
     )
 
 
@@ -193,15 +214,21 @@ def test_refresh_moves_the_expiry(driver, sandbox, connected_account):
 
 @pytest.mark.smoke
 def test_disconnect_confirms_then_revokes_and_forgets(driver, sandbox, connected_account):
-    account_id = account_rows(driver)[0].get_attribute("data-account-id")
-    click(driver, '[data-testid="account-row"] [data-testid="disconnect"]')
+    page = open_account(driver, connected_account)
+    account_id = connected_account
+    # What Disconnect does at the provider is said before the click.
+    effect = page.find_element(By.CSS_SELECTOR, '[data-testid="disconnect-effect"]').text
+    assert "revokes this account’s tokens at Local demo" in effect, effect
+    click(driver, f'{PAGE} [data-testid="disconnect"]')
     dialog = one(driver, '[data-testid="confirm-dialog"]')
     assert "Alice Example" in dialog.text
     click(driver, '[data-testid="confirm-no"]')
     assert len(account_rows(driver)) == 1, "saying no changes nothing"
-    click(driver, '[data-testid="account-row"] [data-testid="disconnect"]')
+    click(driver, f'{PAGE} [data-testid="disconnect"]')
     click(driver, '[data-testid="confirm-yes"]')
     wait(driver).until(lambda d: not account_rows(d))
+    # The page of a disconnected account closes: the (empty) list is shown.
+    wait(driver).until(lambda d: d.execute_script("return document.body.dataset.view") == "accounts")
     assert sandbox.keychain(account_id) is None, "tokens deleted from the Secret Service"
     # This account's event: the fixtures revoke other accounts through the CLI too.
     kinds = [e["kind"] for e in json.loads(sandbox.cli("audit", "--json")) if e["account_id"] == account_id]
@@ -241,7 +268,7 @@ def test_custom_scheme_sign_in_comes_back_through_the_desktop(driver, sandbox, n
     assert not account_rows(driver)
     choose_redirect(driver, "local-demo", "custom_scheme")
     connect(driver)
-    row = one(driver, '[data-testid="account-row"][data-status="connected"]', seconds=40)
+    row = one(driver, '[data-testid="account-page"][data-status="connected"]', seconds=40)
     assert row.find_element(By.CSS_SELECTOR, '[data-testid="account-name"]').text == "Alice Example"
     events = json.loads(sandbox.cli("audit", "--json"))
     started = next(e for e in events if e["kind"] == "flow_started")
@@ -262,7 +289,7 @@ def test_device_code_sign_in_in_the_window(driver, sandbox, no_accounts):
     assert "/device" in panel.find_element(By.CSS_SELECTOR, '[data-testid="device-verification-uri"]').text
     snapshot(driver, "device-code")
     # The app opened the verification page with $BROWSER; polling finishes within a few intervals.
-    row = one(driver, '[data-testid="account-row"][data-status="connected"]', seconds=60)
+    row = one(driver, '[data-testid="account-page"][data-status="connected"]', seconds=60)
     assert "alice@example.test" in row.text
     sandbox.remember_tokens(row.get_attribute("data-account-id"))
     sandbox.cli("revoke", row.get_attribute("data-account-id"), "--yes")
@@ -279,7 +306,7 @@ def test_an_account_revoked_elsewhere_turns_needs_reconnect_by_itself_and_notifi
     sandbox.set_browser("approve")
     connect(driver, "short-demo")
     # A 20 s token is "expiring" from the start.
-    row = one(driver, '[data-testid="account-row"][data-status="expiring"]')
+    row = one(driver, '[data-testid="account-page"][data-status="expiring"]')
     account_id = row.get_attribute("data-account-id")
     stored = sandbox.remember_tokens(account_id)
     form = urllib.parse.urlencode({
@@ -289,14 +316,14 @@ def test_an_account_revoked_elsewhere_turns_needs_reconnect_by_itself_and_notifi
     with urllib.request.urlopen(f"{issuer}/token/revocation", data=form) as r:
         assert r.status == 200
 
-    one(driver, f'[data-account-id="{account_id}"][data-status="needs_reconnect"]', seconds=60)
+    one(driver, f'{PAGE}[data-account-id="{account_id}"][data-status="needs_reconnect"]', seconds=60)
     wait(driver, 20).until(lambda d: [n for n in notifications() if n["summary"] == "Reconnect Short demo"])
     note = next(n for n in notifications() if n["summary"] == "Reconnect Short demo")
     assert "Alice Example" in note["body"] and "Reconnect" in note["body"], note
     snapshot(driver, "needs-reconnect")
 
-    click(driver, f'[data-account-id="{account_id}"] [data-testid="reconnect"]')
-    one(driver, f'[data-account-id="{account_id}"][data-status="expiring"]', seconds=40)
+    click(driver, f'{PAGE}[data-account-id="{account_id}"] [data-testid="reconnect"]')
+    one(driver, f'{PAGE}[data-account-id="{account_id}"][data-status="expiring"]', seconds=40)
     assert [r.get_attribute("data-account-id") for r in account_rows(driver)] == [account_id]
     sandbox.remember_tokens(account_id)
     # The same account's history runs on across the reconnect.
@@ -311,7 +338,7 @@ def window_tokens(driver, sandbox, no_accounts):
     """Tokens that went through this window, whatever ran before: a sign-in and two refreshes
     (seven tokens), recorded like the rest of the session's for the leak scan."""
     connect(driver)
-    row = one(driver, '[data-testid="account-row"][data-status="connected"]')
+    row = one(driver, '[data-testid="account-page"][data-status="connected"]')
     account_id = row.get_attribute("data-account-id")
     sandbox.remember_tokens(account_id)
     for _ in range(2):
@@ -345,7 +372,7 @@ def test_remove_all_my_data_revokes_everything_deletes_everything_and_quits(
     test gets a new app (`app_quits`) and the demo provider back (`driver`)."""
     sandbox.set_browser("approve")
     connect(driver)
-    row = one(driver, '[data-testid="account-row"][data-status="connected"]')
+    row = one(driver, '[data-testid="account-page"][data-status="connected"]')
     account_id = row.get_attribute("data-account-id")
     assert sandbox.keychain(account_id) and sandbox.keychain("client-secret:github")
     nav(driver, "settings")
@@ -379,7 +406,7 @@ def test_each_account_says_which_program_last_read_its_token(driver, sandbox, co
     sandbox.cli("token", connected_account)
     refresh_the_account(driver)
     line = wait(driver).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="account-row"] [data-testid="account-last-read"]')
+        lambda d: d.find_elements(By.CSS_SELECTOR, f'{PAGE} [data-testid="account-last-read"]')
     )[0]
     wait(driver).until(lambda d: "(token)" in line.text)
     assert line.text.startswith("Used by python3") and ", just now · by " in line.text, line.text

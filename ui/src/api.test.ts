@@ -173,8 +173,16 @@ describe("errorText", () => {
     expect(api.errorText(uiError("x", "Token expired", "Connect again"))).toEqual({
       message: "Token expired",
       hint: "Connect again",
+      remedy: null,
     });
-    expect(api.errorText(uiError("x", "No hint", null))).toEqual({ message: "No hint", hint: null });
+    expect(api.errorText(uiError("x", "No hint", null))).toEqual({ message: "No hint", hint: null, remedy: null });
+  });
+
+  it("names a button only for the remedies the window can apply", () => {
+    expect(api.remedyAction({ kind: "reconnect", account: "a", provider: "github" })).toBe("Connect again");
+    expect(api.remedyAction({ kind: "configure_provider", provider: "github", client_secret: true })).toBe("Set up the provider");
+    expect(api.remedyAction({ kind: "unlock_keychain" })).toBeNull();
+    expect(api.remedyAction({ kind: "setup_git", host: "github.com" })).toBeNull();
   });
 
   it("words the core's remedy for the window, never as a command line", () => {

@@ -145,8 +145,28 @@ export function lastReads(): Promise<LastRead[]> {
   return invoke<LastRead[]>("last_reads");
 }
 
-/** What a failed call means, in words for the error banner. */
-export type ErrorText = { message: string; hint: string | null };
+/** What a failed call means, in words for the error banner, and the core's remedy if any. */
+export type ErrorText = { message: string; hint: string | null; remedy?: Remedy | null };
+
+/** The label of the banner's button that applies a remedy, where the window can apply it. */
+export function remedyAction(r: Remedy): string | null {
+  switch (r.kind) {
+    case "configure_provider":
+      return "Set up the provider";
+    case "check_client":
+      return "Open its settings";
+    case "list_providers":
+    case "enter_user_endpoint":
+      return "Open Providers";
+    case "list_accounts":
+      return "Open Accounts";
+    case "reconnect":
+      return "Connect again";
+    default:
+      // Done outside the window: the keychain, the browser choice, git's set-up.
+      return null;
+  }
+}
 
 export function isUiError(e: unknown): e is UiError {
   if (typeof e !== "object" || e === null) return false;
@@ -195,7 +215,7 @@ export function errorText(e: unknown): ErrorText {
   if (isUiError(e)) {
     const remedy = e.remedy ? remedyText(e.remedy) : null;
     const hint = [e.hint, remedy].filter((t): t is string => typeof t === "string" && t !== "");
-    return { message: e.message || e.code, hint: hint.length > 0 ? hint.join(" ") : null };
+    return { message: e.message || e.code, hint: hint.length > 0 ? hint.join(" ") : null, remedy: e.remedy };
   }
   if (e instanceof Error) {
     return { message: e.message || e.name, hint: null };

@@ -63,10 +63,21 @@ const qa = <T extends Element = HTMLElement>(sel: string, scope: ParentNode = do
 const byTestId = (id: string, scope: ParentNode = document) => q<HTMLElement>(`[data-testid="${id}"]`, scope);
 const allByTestId = (id: string, scope: ParentNode = document) => qa<HTMLElement>(`[data-testid="${id}"]`, scope);
 
-function row(accountId: string): HTMLElement {
-  const r = allByTestId("account-row").find((el) => el.dataset.accountId === accountId);
-  if (!r) throw new Error(`no row for ${accountId}`);
+/** An account's line in the list. */
+function item(accountId: string): HTMLElement {
+  const r = allByTestId("account-item").find((el) => el.dataset.accountId === accountId);
+  if (!r) throw new Error(`no list item for ${accountId}`);
   return r;
+}
+
+/** An account's page, opened from its line in the list when another (or none) is shown. */
+function row(accountId: string): HTMLElement {
+  const shown = byTestId("account-page");
+  if (shown?.dataset.accountId === accountId) return shown;
+  click(byTestId("account-open", item(accountId)));
+  const page = byTestId("account-page");
+  if (page?.dataset.accountId !== accountId) throw new Error(`no page for ${accountId}`);
+  return page;
 }
 
 function providerRowOf(id: string): HTMLElement {
@@ -94,7 +105,7 @@ describe("start-up", () => {
     const seenAtRecover: { ready?: string; rows: number } = { rows: -1 };
     backend.on("recover_interrupted", () => {
       seenAtRecover.ready = document.body.dataset.ready;
-      seenAtRecover.rows = allByTestId("account-row").length;
+      seenAtRecover.rows = allByTestId("account-item").length;
       return [account({ status: "needs_reconnect" })];
     });
     await boot(backend);
@@ -125,7 +136,7 @@ describe("start-up", () => {
     // The list is on the page once the microtasks of start-up ran: no IPC round trip needed.
     await Promise.resolve();
     await Promise.resolve();
-    rowsBeforeAnyList = allByTestId("account-row").length;
+    rowsBeforeAnyList = allByTestId("account-item").length;
     await handle.started;
 
     expect(rowsBeforeAnyList).toBe(1);
@@ -144,7 +155,7 @@ describe("start-up", () => {
     };
     await boot(backend);
     expect(backend.callsOf("list_accounts")).toHaveLength(1);
-    expect(allByTestId("account-row").map((r) => r.dataset.accountId)).toEqual(["acc-1"]);
+    expect(allByTestId("account-item").map((r) => r.dataset.accountId)).toEqual(["acc-1"]);
   });
 
   it("ignores the snapshot in a reloaded page, which the backend injects into every load", async () => {
@@ -157,21 +168,23 @@ describe("start-up", () => {
     };
     await boot(backend);
     expect(backend.callsOf("list_accounts")).toHaveLength(1);
-    expect(allByTestId("account-row").map((r) => r.dataset.accountId)).toEqual(["acc-1"]);
+    expect(allByTestId("account-item").map((r) => r.dataset.accountId)).toEqual(["acc-1"]);
   });
 
   it("keeps the first paint when recovery finds nothing to change", async () => {
     const backend = baseBackend();
     await boot(backend);
-    const first = row("acc-1");
+    const first = item("acc-1");
     expect(backend.callsOf("recover_interrupted")).toHaveLength(1);
     // Same element: the list was not rebuilt for an identical answer.
-    expect(row("acc-1")).toBe(first);
+    expect(item("acc-1")).toBe(first);
   });
 
   it("says what to do when there is nothing yet", async () => {
     await boot(baseBackend({ accounts: [] }));
-    expect(q("p", byTestId("accounts-empty") ?? document)?.textContent).toBe("No accounts yet — connect one from Providers.");
+    expect(byTestId("empty-what")?.textContent).toContain("keeps your sign-ins");
+    expect(byTestId("empty-next")?.textContent).toBe("No account yet: connect one with a provider that is set up.");
+    expect(byTestId("empty-set-up")?.textContent).toBe("Connect an account");
     expect(allByTestId("provider-row")).toHaveLength(2);
     // Its button opens the Providers view.
     click(byTestId("empty-set-up"));
@@ -353,10 +366,10 @@ describe("connect", () => {
     await vi.waitFor(() => expect(byTestId("flow-waiting")).not.toBeNull());
     // Start-up's recovery answers while the sign-in is pending, with its "connecting…" row.
     recovered.resolve([account({ id: "pending", status: "connecting" })]);
-    await vi.waitFor(() => expect(allByTestId("account-row")).toHaveLength(1));
+    await vi.waitFor(() => expect(allByTestId("account-item")).toHaveLength(1));
     click(byTestId("cancel-flow"));
     await vi.waitFor(() => expect(byTestId("flow-waiting")).toBeNull());
-    await vi.waitFor(() => expect(allByTestId("account-row")).toHaveLength(0));
+    await vi.waitFor(() => expect(allByTestId("account-item")).toHaveLength(0));
   });
 
   it("sends null scopes when the override is empty", async () => {
@@ -370,7 +383,7 @@ describe("connect", () => {
     );
   });
 
-  it("adds the new account, highlights it and clears the waiting panel", async () => {
+  it("adds the new account, opens its page, highlights it in the list and clears the waiting panel", async () => {
     const finish = deferred<Account>();
     const backend = baseBackend()
       .on("connect_begin", () => started)
@@ -381,11 +394,12 @@ describe("connect", () => {
 
     finish.resolve(account({ id: "gh-1", provider: "github", provider_name: "GitHub", display_name: "octocat" }));
     await vi.waitFor(() => expect(byTestId("flow-waiting")).toBeNull());
-    const r = row("gh-1");
-    expect(byTestId("account-name", r)?.textContent).toBe("octocat");
-    expect(r.dataset.highlight).toBe("true");
-    expect(r.classList.contains("is-new")).toBe(true);
-    expect(row("acc-1").dataset.highlight).toBeUndefined();
+    expect(document.body.dataset.view).toBe("account");
+    expect(byTestId("account-page")?.dataset.accountId).toBe("gh-1");
+    expect(byTestId("account-name", byTestId("account-page")!)?.textContent).toBe("octocat");
+    expect(item("gh-1").dataset.highlight).toBe("true");
+    expect(item("gh-1").classList.contains("is-new")).toBe(true);
+    expect(item("acc-1").dataset.highlight).toBeUndefined();
   });
 
   it("shows the error when the flow fails, and the banner can be dismissed", async () => {
@@ -444,7 +458,7 @@ describe("disconnect", () => {
     expect(byTestId("confirm-dialog")).toBeNull();
     await Promise.resolve();
     expect(backend.callsOf("disconnect_account")).toHaveLength(0);
-    expect(allByTestId("account-row")).toHaveLength(1);
+    expect(allByTestId("account-item")).toHaveLength(1);
   });
 
   it("revokes on yes and reloads the list", async () => {
@@ -510,7 +524,7 @@ describe("disconnect", () => {
     click(byTestId("confirm-yes"));
     await vi.waitFor(() => expect(byTestId("error-banner")).not.toBeNull());
     expect(byTestId("error-banner")?.textContent).toContain("Unlock the keychain and try again.");
-    expect(allByTestId("account-row")).toHaveLength(1);
+    expect(allByTestId("account-item")).toHaveLength(1);
   });
 });
 
@@ -618,8 +632,11 @@ describe("providers and activity", () => {
     set("name", "");
     set("scopes", "openid  read_user");
     click(byTestId("add-provider-submit"));
+    // Discovery takes a round trip: the button says so meanwhile.
+    expect(byTestId("add-provider-submit")?.textContent).toBe("Adding…");
 
     await vi.waitFor(() => expect(allByTestId("provider-row")).toHaveLength(3));
+    expect(byTestId("add-provider-submit")?.textContent).toBe("Add provider");
     expect(backend.callsOf("add_provider")).toEqual([
       {
         provider: {
@@ -702,7 +719,7 @@ describe("background changes", () => {
     const list = byTestId("account-list");
     for (const a of many) push({ kind: "needs_reconnect", account: { ...a, status: "needs_reconnect" } });
     expect(byTestId("account-list")).toBe(list); // nothing re-rendered yet
-    await vi.waitFor(() => expect(allByTestId("account-row").every((r) => r.dataset.status === "needs_reconnect")).toBe(true));
+    await vi.waitFor(() => expect(allByTestId("account-item").every((r) => r.dataset.status === "needs_reconnect")).toBe(true));
   });
 
   it("never brings back an account that is no longer listed", async () => {
@@ -710,7 +727,7 @@ describe("background changes", () => {
     await boot(backend);
     channelOf(backend)({ kind: "refreshed", account: account({ id: "gone", display_name: "Gone" }) });
     await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(allByTestId("account-row").map((r) => r.dataset.accountId)).toEqual(["acc-1"]);
+    expect(allByTestId("account-item").map((r) => r.dataset.accountId)).toEqual(["acc-1"]);
   });
 
   it("subscribes before the re-read that follows the first paint, so no change falls in between", async () => {
@@ -756,7 +773,7 @@ describe("remove all my data", () => {
     expect(byTestId("forgotten-revoked")?.textContent).toContain("Ada Lovelace (Example ID)");
     expect(byTestId("forgotten-not-revoked")?.textContent).toContain("access remains");
     expect(byTestId("forgotten-removed")?.textContent).toContain("connected-accounts");
-    expect(allByTestId("account-row")).toHaveLength(0);
+    expect(allByTestId("account-item")).toHaveLength(0);
     click(byTestId("quit"));
     await vi.waitFor(() => expect(backend.callsOf("quit_app")).toHaveLength(1));
   });
@@ -780,12 +797,12 @@ describe("a long account list", () => {
     const many = Array.from({ length: 250 }, (_, i) => account({ id: `acc-${i}`, display_name: `User ${i}` }));
     const backend = baseBackend({ accounts: many });
     await boot(backend);
-    expect(allByTestId("account-row")).toHaveLength(100);
+    expect(allByTestId("account-item")).toHaveLength(100);
     expect(byTestId("accounts-more")?.textContent).toBe("Show 100 more (250 accounts in all)");
     click(byTestId("accounts-more"));
-    expect(allByTestId("account-row")).toHaveLength(200);
+    expect(allByTestId("account-item")).toHaveLength(200);
     click(byTestId("accounts-more"));
-    expect(allByTestId("account-row")).toHaveLength(250);
+    expect(allByTestId("account-item")).toHaveLength(250);
     expect(byTestId("accounts-more")).toBeNull();
     expect(backend.callsOf("list_accounts")).toHaveLength(1);
   });
@@ -801,11 +818,11 @@ describe("an idle window", () => {
       document.body.appendChild(root);
       handle = startApp(root, { now: () => now });
       await handle.started;
-      const r = row("acc-1");
+      const r = item("acc-1");
       const before = byTestId("account-expiry", r)?.textContent;
       now += 30 * 60_000;
       vi.advanceTimersByTime(60_000);
-      expect(row("acc-1")).toBe(r); // the same element: not re-rendered
+      expect(item("acc-1")).toBe(r); // the same element: not re-rendered
       expect(byTestId("account-expiry", r)?.textContent).not.toBe(before);
     } finally {
       vi.useRealTimers();

@@ -2,15 +2,15 @@
  * The window: wires the store, the sign-in controller and the views together, and runs the
  * person's actions through api.ts. Each view renders itself from the store.
  */
+import { AccountActions } from "./account-actions";
 import * as api from "./api";
-import type { Account, DisconnectOutcome, ForgetReport, NewProvider, ProbeResult, ProviderSettings } from "./bindings";
-import { confirmDialog } from "./dialogs";
-import { button, h, replaceChildren } from "./dom";
+import type { NewProvider, ProviderSettings, Remedy } from "./bindings";
+import { h, replaceChildren } from "./dom";
 import { Messages } from "./messages";
-import { accountLabel, type RowAction } from "./render";
+import { refreshExpiries, refreshLastReads, type RowAction } from "./render";
 import { SignIn } from "./sign-in";
 import { Store, type Change } from "./store";
-import { TestView } from "./test-view";
+import { AccountPage } from "./views/account";
 import { AccountsView } from "./views/accounts";
 import { ActivityView } from "./views/activity";
 import { ProvidersView } from "./views/providers";
@@ -36,12 +36,16 @@ export function startApp(root: HTMLElement, options: AppOptions = {}): AppHandle
 
 class App {
   private readonly store = new Store((what) => this.changed(what));
-  private readonly messages = new Messages();
+  private readonly messages = new Messages((remedy) => this.applyRemedy(remedy));
   private readonly signIn: SignIn;
+  /** Running local actions, by account: the list and the page show them. */
+  private readonly busy = new Map<string, RowAction>();
   private readonly accounts: AccountsView;
+  private readonly page: AccountPage;
   private readonly providers: ProvidersView;
   private readonly activity: ActivityView;
   private readonly shell: Shell;
+  private readonly actions: AccountActions;
   private timers: number[] = [];
 
   constructor(
@@ -54,8 +58,8 @@ class App {
       onEnded: (account) => {
         if (account) {
           this.store.upsertAccount(account);
-          this.shell.show("accounts");
           this.accounts.flash(account.id);
+          this.openAccount(account.id);
         } else {
           // A list read while the sign-in was pending may show its "connecting…" row.
           void this.reloadAccounts();
@@ -65,12 +69,30 @@ class App {
       onSettled: () => void this.store.loadAudit(),
     }, (id) => this.store.provider(id)?.name);
     const flowActive = () => this.signIn.running();
-    this.accounts = new AccountsView(this.store, now, flowActive, {
-      onTest: (id) => void this.test(id),
-      onRefresh: (id) => void this.refresh(id),
-      onDisconnect: (id) => void this.disconnect(id),
-      onReconnect: (a) => this.connect(a.provider, a.provider_name, a.scopes_requested.length > 0 ? a.scopes_requested : null),
+    this.actions = new AccountActions(this.store, this.busy, {
+      root,
+      messages: this.messages,
+      renderAccounts: () => {
+        this.accounts.render();
+        this.page.render();
+      },
+      syncConnectButtons: () => this.syncConnectButtons(),
+      reloadAccounts: () => this.reloadAccounts(),
+    });
+    this.accounts = new AccountsView(this.store, now, this.busy, {
+      onOpen: (id) => this.openAccount(id),
       onSetUp: () => this.shell.show("providers", true),
+    });
+    this.page = new AccountPage(this.store, now, this.busy, flowActive, {
+      onTest: (id) => void this.actions.test(id),
+      onRefresh: (id) => void this.actions.refresh(id),
+      onDisconnect: (id) => void this.actions.disconnect(id),
+      onReconnect: (a, scopes) => this.connect(a.provider, a.provider_name, scopes),
+      onBack: () => this.backToList(),
+      onActivity: (id) => {
+        this.activity.showAccount(id);
+        this.shell.show("activity", true);
+      },
     });
     this.providers = new ProvidersView(this.store, flowActive, {
       onConnect: (p, scopes, kind) => void this.signIn.connect(p, p.id, p.name, scopes, kind),
@@ -78,10 +100,18 @@ class App {
       onAdd: (provider) => this.addProvider(provider),
     });
     this.activity = new ActivityView(this.store);
-    const settings = new SettingsView(() => void this.forgetAll());
+    const settings = new SettingsView(root, {
+      accountCount: () => this.store.accounts.length,
+      onError: (e) => {
+        this.messages.showError(e);
+        void this.reloadAccounts();
+      },
+      onRemoved: () => this.stop(),
+    });
     this.shell = new Shell(
       {
         accounts: this.accounts.element,
+        account: this.page.element,
         providers: this.providers.element,
         activity: this.activity.element,
         settings: settings.element,
@@ -91,23 +121,40 @@ class App {
     );
   }
 
+  private openAccount(id: string): void {
+    this.page.open(id);
+    this.shell.show("account", true);
+  }
+
+  /** Back from an account's page (or it was disconnected): the list, focus on its row. */
+  private backToList(): void {
+    const id = this.page.current();
+    this.page.close();
+    if (this.shell.view() !== "account") return;
+    this.shell.show("accounts");
+    if (id) this.accounts.focusRow(id);
+  }
+
   private changed(what: Change): void {
     switch (what) {
       case "accounts":
         this.accounts.render();
+        this.page.render();
         break;
       case "background":
         this.accounts.renderSoon();
+        this.page.render();
         break;
       case "providers":
         this.providers.render();
         this.accounts.render(); // the empty-state text and scope descriptions follow providers
+        this.page.render();
         break;
       case "audit":
         this.activity.render();
         break;
       case "reads":
-        this.accounts.showLastReads();
+        refreshLastReads(this.page.element, this.store.lastReads, this.now());
         break;
     }
   }
@@ -134,7 +181,12 @@ class App {
     this.showWindow();
 
     // Expiry text is computed locally; refresh it once a minute. No backend polling.
-    this.timers.push(window.setInterval(() => this.accounts.tick(), 60_000));
+    this.timers.push(
+      window.setInterval(() => {
+        this.accounts.tick();
+        refreshExpiries(this.page.element, this.store.accounts, this.now());
+      }, 60_000),
+    );
     await afterPaint();
     // Subscribed before the re-read below, so no background change falls between the two.
     await api.watchAccounts((update) => this.store.applyBackgroundUpdate(update)).catch((e: unknown) => {
@@ -180,6 +232,33 @@ class App {
     }
   }
 
+  /** The banner's remedy button: the view, panel or sign-in that fixes the error. */
+  private applyRemedy(remedy: Remedy): void {
+    switch (remedy.kind) {
+      case "configure_provider":
+      case "check_client": {
+        const id = remedy.kind === "configure_provider" ? remedy.provider : this.store.providers.find((p) => p.name === remedy.provider_name)?.id;
+        this.shell.show("providers", true);
+        if (id) this.providers.openSettings(id);
+        break;
+      }
+      case "list_providers":
+      case "enter_user_endpoint":
+        this.shell.show("providers", true);
+        break;
+      case "list_accounts":
+        this.shell.show("accounts", true);
+        break;
+      case "reconnect": {
+        const account = this.store.account(remedy.account);
+        if (account) this.connect(account.provider, account.provider_name, account.scopes_requested.length > 0 ? account.scopes_requested : null);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
   /** Connect again, the way this provider is connected by default or by the person's choice. */
   private connect(providerId: string, providerName: string, scopes: string[] | null): void {
     const provider = this.store.provider(providerId);
@@ -191,103 +270,7 @@ class App {
     const disabled = this.signIn.running();
     for (const b of this.root.querySelectorAll<HTMLButtonElement>('[data-testid="connect"], [data-testid="reconnect"]')) {
       const id = b.closest<HTMLElement>("[data-account-id]")?.dataset.accountId;
-      b.disabled = disabled || (id !== undefined && this.accounts.busy.has(id));
-    }
-  }
-
-  // ---- per-account actions ------------------------------------------------
-
-  /** Marks a row busy for the length of `work`; errors go to the banner. */
-  private async rowAction(id: string, action: RowAction, work: () => Promise<void>): Promise<boolean> {
-    if (this.accounts.busy.has(id)) return false;
-    this.accounts.keepFocus();
-    this.accounts.busy.set(id, action);
-    this.accounts.render();
-    this.syncConnectButtons();
-    let ok = true;
-    try {
-      await work();
-    } catch (e) {
-      ok = false;
-      this.messages.showError(e);
-    } finally {
-      this.accounts.busy.delete(id);
-      this.accounts.render();
-      this.syncConnectButtons();
-      void this.store.loadAudit();
-    }
-    return ok;
-  }
-
-  private async refresh(id: string): Promise<void> {
-    const ok = await this.rowAction(id, "refresh", async () => {
-      this.store.upsertAccount(await api.refreshAccount(id));
-    });
-    // A failed refresh usually changes the stored status (needs reconnect, offline).
-    if (!ok) await this.reloadAccounts();
-  }
-
-  private async test(id: string): Promise<void> {
-    const account = this.store.account(id);
-    if (!account || this.accounts.busy.has(id)) return;
-    const view = new TestView(this.root, accountLabel(account));
-    await this.rowAction(id, "test", async () => {
-      let result: ProbeResult;
-      try {
-        result = await api.testAccount(id);
-      } catch (e) {
-        view.close();
-        throw e;
-      }
-      view.show(result);
-    });
-    // The probe may have refreshed the token or found it revoked.
-    await this.reloadAccounts();
-  }
-
-  private async disconnect(id: string): Promise<void> {
-    const account = this.store.account(id);
-    if (!account || this.accounts.busy.has(id)) return;
-    const name = accountLabel(account);
-    const yes = await confirmDialog(this.root, {
-      title: "Disconnect account?",
-      message: `Disconnect ${name}? The app revokes its tokens at ${account.provider_name} and forgets the account.`,
-      yes: "Disconnect",
-      no: "Keep account",
-    });
-    if (!yes) return;
-    await this.rowAction(id, "disconnect", async () => {
-      let outcome: DisconnectOutcome = await api.disconnectAccount(id, false);
-      if (outcome.kind === "confirmation_required") {
-        const again = await confirmDialog(this.root, {
-          title: "Remove anyway?",
-          message: outcome.message,
-          copyable: outcome.manage_url
-            ? { label: "Remove the app’s access yourself at this address (copy it into your browser):", value: outcome.manage_url }
-            : null,
-          yes: "Remove from this app",
-          no: "Keep account",
-        });
-        if (!again) return;
-        outcome = await api.disconnectAccount(id, true);
-      }
-      this.reportDisconnect(outcome, name, account);
-    });
-    await this.reloadAccounts();
-  }
-
-  private reportDisconnect(outcome: DisconnectOutcome, name: string, account: Account): void {
-    switch (outcome.kind) {
-      case "revoked":
-        this.messages.showNotice(`Disconnected ${name}. Its tokens were revoked at ${account.provider_name}.`, "info");
-        break;
-      case "removed_locally":
-        this.messages.showNotice(outcome.warning, "warn");
-        break;
-      case "confirmation_required":
-        // Confirmed and still asked: say so rather than loop.
-        this.messages.showNotice(outcome.message, "warn");
-        break;
+      b.disabled = disabled || (id !== undefined && this.busy.has(id));
     }
   }
 
@@ -325,45 +308,6 @@ class App {
     } finally {
       void this.store.loadAudit();
     }
-  }
-
-  // ---- settings -------------------------------------------------------------
-
-  /** Removes everything after a confirmation, then leaves only a report and a Quit button. */
-  private async forgetAll(): Promise<void> {
-    const n = this.store.accounts.length;
-    const yes = await confirmDialog(this.root, {
-      title: "Remove all your data?",
-      message: `This disconnects ${n === 1 ? "your account" : `all ${n} accounts`}, deletes their tokens from the keychain and deletes this app’s database and logs. There is no undo.`,
-      yes: "Remove everything",
-      no: "Keep my data",
-    });
-    if (!yes) return;
-    let report: ForgetReport;
-    try {
-      report = await api.forgetAll();
-    } catch (e) {
-      this.messages.showError(e);
-      await this.reloadAccounts();
-      return;
-    }
-    this.stop();
-    const list = (title: string, items: string[], testid: string) =>
-      items.length === 0
-        ? null
-        : h("div", {}, h("h3", {}, title), h("ul", { "data-testid": testid }, ...items.map((i) => h("li", {}, i))));
-    replaceChildren(
-      this.root,
-      h(
-        "main",
-        { class: "content forgotten", "data-testid": "forgotten" },
-        h("h1", {}, "All your data is removed"),
-        list("Revoked at the provider", report.revoked, "forgotten-revoked"),
-        list("Removed here; access remains at the provider", report.not_revoked, "forgotten-not-revoked"),
-        list("Deleted folders", report.removed, "forgotten-removed"),
-        button("Quit Connected Accounts", { class: "btn btn--primary", "data-testid": "quit" }, () => void api.quitApp()),
-      ),
-    );
   }
 }
 

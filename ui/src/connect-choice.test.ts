@@ -174,7 +174,7 @@ describe("the redirect select", () => {
 
     finish.resolve(account({ id: "gh-1", provider: "github", provider_name: "GitHub", display_name: "octocat" }));
     await vi.waitFor(() => expect(byTestId("flow-waiting")).toBeNull());
-    expect(allByTestId("account-row").map((r) => r.dataset.accountId)).toContain("gh-1");
+    expect(allByTestId("account-item").map((r) => r.dataset.accountId)).toContain("gh-1");
   });
 
   it("sends loopback when it is chosen over a provider's app-link default", async () => {
@@ -207,6 +207,8 @@ describe("the redirect select", () => {
     await vi.waitFor(() => expect(allByTestId("provider-row").map((r) => r.dataset.providerId)).toContain("keycloak"));
     expect((byTestId("connect-redirect", providerRowOf("github")) as HTMLSelectElement).value).toBe("device");
 
+    // "Connect again" on the account's page.
+    click(byTestId("account-open"));
     click(byTestId("reconnect"));
     await vi.waitFor(() => expect(byTestId("device-waiting")).not.toBeNull());
     expect(backend.callsOf("device_begin")).toEqual([{ providerId: "github", scopes: ["repo"] }]);
@@ -269,9 +271,10 @@ describe("device sign-in", () => {
 
     finish.resolve(account({ id: "tv-1", provider: "tv", provider_name: "TV Login", display_name: "Living room" }));
     await vi.waitFor(() => expect(byTestId("device-waiting")).toBeNull());
-    const row = allByTestId("account-row").find((r) => r.dataset.accountId === "tv-1")!;
+    const row = allByTestId("account-item").find((r) => r.dataset.accountId === "tv-1")!;
     expect(byTestId("account-name", row)?.textContent).toBe("Living room");
     expect(row.dataset.highlight).toBe("true");
+    expect(byTestId("account-page")?.dataset.accountId).toBe("tv-1");
     expect(byTestId("error-banner")).toBeNull();
     expect(connectButtons().every((b) => !b.disabled)).toBe(true);
   });

@@ -141,6 +141,10 @@ export class ProviderForm {
     }
     this.problem.hidden = true;
     sendButton.disabled = true;
+    // Discovery is a network round trip: say it is under way.
+    const label = sendButton.textContent;
+    sendButton.textContent = "Adding…";
+    this.form.setAttribute("aria-busy", "true");
     try {
       if (await this.submit(read)) {
         this.form.reset();
@@ -149,6 +153,8 @@ export class ProviderForm {
       }
     } finally {
       sendButton.disabled = false;
+      sendButton.textContent = label;
+      this.form.removeAttribute("aria-busy");
     }
   }
 }

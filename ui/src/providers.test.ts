@@ -69,6 +69,14 @@ const allByTestId = (id: string, scope: ParentNode = document) => [
   ...scope.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`),
 ];
 
+/** Opens the first account's page (scopes and their descriptions are shown there). */
+function openFirstAccount(): HTMLElement {
+  click(byTestId("account-open"));
+  const page = byTestId("account-page");
+  if (!page) throw new Error("no account page");
+  return page;
+}
+
 function rowOf(testId: "provider-row" | "provider-setup-row", id: string): HTMLElement {
   const r = allByTestId(testId).find((el) => el.dataset.providerId === id);
   if (!r) throw new Error(`no ${testId} for ${id}`);
@@ -135,8 +143,8 @@ describe("provider list", () => {
   it("says what to do when no provider is set up yet", async () => {
     await boot(backendWith([builtin("gitlab"), builtin("microsoft")]));
     expect(byTestId("providers-empty")?.textContent).toContain("No provider is set up yet");
-    expect(byTestId("accounts-empty")?.querySelector("p")?.textContent).toBe(
-      "No accounts yet — set up a provider, then connect an account with it.",
+    expect(byTestId("empty-next")?.textContent).toBe(
+      "No account yet: set up a provider once, then connect as many accounts as you like.",
     );
     expect(byTestId("empty-set-up")?.textContent).toBe("Set up a provider");
     expect(allByTestId("provider-setup-row")).toHaveLength(2);
@@ -419,7 +427,7 @@ describe("scope descriptions", () => {
       }),
     ];
     await boot(backendWith(standard(), accounts));
-    const row = allByTestId("account-row")[0]!;
+    const row = openFirstAccount();
     const granted = allByTestId("scope-granted", row);
     expect(granted.map((c) => [c.textContent, c.getAttribute("title")])).toEqual([
       ["read:user", "Read your profile information"],
@@ -449,12 +457,13 @@ describe("scope descriptions", () => {
     const accounts = [account({ scopes_granted: ["openid", "email"] })];
     const backend = backendWith(standard(), accounts);
     await boot(backend);
+    openFirstAccount();
     const details = byTestId("scope-details") as HTMLDetailsElement;
     details.open = true;
     details.dispatchEvent(new Event("toggle"));
     click(byTestId("refresh")); // re-renders the row while busy and again afterwards
     await vi.waitFor(() => expect(backend.callsOf("refresh_account")).toHaveLength(1));
-    await vi.waitFor(() => expect(allByTestId("account-row")[0]?.dataset.busy).toBeUndefined());
+    await vi.waitFor(() => expect(byTestId("account-page")?.dataset.busy).toBeUndefined());
     const now = byTestId("scope-details") as HTMLDetailsElement;
     expect(now).not.toBe(details);
     expect(now.open).toBe(true);
@@ -463,6 +472,7 @@ describe("scope descriptions", () => {
   it("shows no list and no titles when the provider describes nothing (or is unknown)", async () => {
     const accounts = [account({ provider: "gone", scopes_granted: ["openid"], scopes_requested: ["openid"] })];
     await boot(backendWith(standard(), accounts));
+    openFirstAccount();
     expect(byTestId("scope-granted")?.getAttribute("title")).toBeNull();
     expect(byTestId("scope-details")).toBeNull();
   });
@@ -470,6 +480,7 @@ describe("scope descriptions", () => {
   it("ignores scope names that are not own keys of the description map", async () => {
     const accounts = [account({ scopes_granted: ["constructor", "toString"], scopes_requested: [] })];
     await boot(backendWith(standard(), accounts));
+    openFirstAccount();
     expect(allByTestId("scope-granted").map((c) => c.getAttribute("title"))).toEqual([null, null]);
     expect(byTestId("scope-details")).toBeNull();
   });

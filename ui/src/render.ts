@@ -3,7 +3,7 @@
  * They hold no state; the accounts view decides when to call them.
  */
 import type { Account, AccountStatus, LastRead } from "./bindings";
-import { button, h } from "./dom";
+import { h } from "./dom";
 import { scopeDescription, scopeView, type ScopeDescriptions } from "./scopes";
 import { absoluteTime, relativeExpiry, relativePast } from "./time";
 
@@ -46,23 +46,12 @@ export function accountLabel(account: Account): string {
   return account.display_name || account.email || account.subject || account.id;
 }
 
-export type AccountRowOptions = {
-  now: number;
-  busy: RowAction | undefined;
-  highlight: boolean;
-  /** A connect flow is running, so "Connect again" must wait. */
-  flowActive: boolean;
+export type ScopeBlockOptions = {
   /** What each scope lets the app do (from the account's provider), where known. */
   scopeDescriptions: ScopeDescriptions;
   /** "What this account can do" is unfolded (kept across re-renders). */
   scopeDetailsOpen: boolean;
   onScopeDetails: (open: boolean) => void;
-  onTest: () => void;
-  onRefresh: () => void;
-  onDisconnect: () => void;
-  onReconnect: () => void;
-  /** Its latest token read by a local program, if any. */
-  lastRead?: LastRead;
 };
 
 /** The last path segment: `/usr/bin/bash` → `bash`. */
@@ -148,7 +137,7 @@ function scopeDescriptionList(
   return details;
 }
 
-function scopesBlock(account: Account, opts: AccountRowOptions): HTMLElement {
+export function scopesBlock(account: Account, opts: ScopeBlockOptions): HTMLElement {
   const descriptions = opts.scopeDescriptions;
   const view = scopeView(account);
   const block = h("div", { class: "scopes" });
@@ -178,7 +167,7 @@ function scopesBlock(account: Account, opts: AccountRowOptions): HTMLElement {
   return block;
 }
 
-function lastReadElement(read: LastRead, now: number): HTMLElement {
+export function lastReadElement(read: LastRead, now: number): HTMLElement {
   const title = [
     read.consumer.exe && `Program: ${read.consumer.exe}`,
     read.consumer.parent_exe && `Started by: ${read.consumer.parent_exe}`,
@@ -196,7 +185,7 @@ function lastReadElement(read: LastRead, now: number): HTMLElement {
  * stay the same elements, so a background reload of the activity never rebuilds the list.
  */
 export function refreshLastReads(list: ParentNode, reads: Map<string, LastRead>, now: number): void {
-  for (const row of list.querySelectorAll<HTMLElement>('[data-testid="account-row"]')) {
+  for (const row of list.querySelectorAll<HTMLElement>('[data-testid="account-page"]')) {
     const read = reads.get(row.dataset.accountId ?? "");
     const shown = row.querySelector<HTMLElement>('[data-testid="account-last-read"]');
     if (!read) {
@@ -205,7 +194,7 @@ export function refreshLastReads(list: ParentNode, reads: Map<string, LastRead>,
     }
     const fresh = lastReadElement(read, now);
     if (!shown) {
-      row.insertBefore(fresh, row.querySelector('[data-testid="account-error"], [data-testid="reconnect-hint"]'));
+      row.querySelector('[data-testid="account-used-by"]')?.replaceChildren(fresh);
     } else if (shown.textContent !== fresh.textContent || shown.title !== fresh.title) {
       shown.replaceWith(fresh);
     }
@@ -218,7 +207,7 @@ export function refreshLastReads(list: ParentNode, reads: Map<string, LastRead>,
  */
 export function refreshExpiries(list: ParentNode, accounts: Account[], now: number): void {
   const byId = new Map(accounts.map((a) => [a.id, a]));
-  for (const row of list.querySelectorAll<HTMLElement>('[data-testid="account-row"]')) {
+  for (const row of list.querySelectorAll<HTMLElement>("[data-account-id]")) {
     const account = byId.get(row.dataset.accountId ?? "");
     const shown = row.querySelector<HTMLElement>('[data-testid="account-expiry"]');
     if (!account || !shown) continue;
@@ -227,7 +216,7 @@ export function refreshExpiries(list: ParentNode, accounts: Account[], now: numb
   }
 }
 
-function expiryElement(account: Account, now: number): HTMLElement {
+export function expiryElement(account: Account, now: number): HTMLElement {
   const text = relativeExpiry(account.expires_at, now);
   let title = "The server gave no expiry time for this access token";
   if (account.expires_at) {
@@ -237,76 +226,57 @@ function expiryElement(account: Account, now: number): HTMLElement {
   return h("span", { class: "expiry", "data-testid": "account-expiry", title }, text);
 }
 
-export function accountRow(account: Account, opts: AccountRowOptions): HTMLElement {
+export function statusBadge(status: AccountStatus): HTMLElement {
+  return h("span", { class: `badge ${STATUS_TONE[status] ?? "badge--muted"}`, "data-testid": "account-status" }, statusText(status));
+}
+
+export type AccountItemOptions = {
+  now: number;
+  busy: RowAction | undefined;
+  highlight: boolean;
+  /** The provider's logo, or its lettermark. */
+  logo: Element;
+  onOpen: () => void;
+};
+
+/** One line of the accounts list: logo, name, provider, status and expiry; it opens the account. */
+export function accountItem(account: Account, opts: AccountItemOptions): HTMLElement {
   const status = shownStatus(account, opts.busy);
   const name = accountLabel(account);
-  const busy = opts.busy !== undefined;
-  const row = h("li", {
-    class: opts.highlight ? "account is-new" : "account",
-    "data-testid": "account-row",
-    "data-account-id": account.id,
-    "data-status": status,
-    "data-expires-at": account.expires_at ?? "",
-    "data-busy": opts.busy ?? null,
-    "data-highlight": opts.highlight ? "true" : null,
-    "aria-busy": busy ? "true" : null,
-  });
-
-  const who = h(
-    "div",
-    { class: "account-who" },
-    h("span", { class: "account-name", "data-testid": "account-name" }, name),
-    account.email && account.email !== name
-      ? h("span", { class: "account-email", "data-testid": "account-email" }, account.email)
-      : null,
-    h("span", { class: "account-provider", "data-testid": "account-provider" }, account.provider_name),
-  );
-  const state = h(
-    "div",
-    { class: "account-state" },
-    h("span", { class: `badge ${STATUS_TONE[status] ?? "badge--muted"}`, "data-testid": "account-status" }, statusText(status)),
+  const open = h(
+    "button",
+    {
+      type: "button",
+      class: "account-open",
+      "data-testid": "account-open",
+      "aria-label": `${name}, ${account.provider_name}, ${statusText(status)}`,
+    },
+    opts.logo,
+    h(
+      "span",
+      { class: "account-who" },
+      h("span", { class: "account-name", "data-testid": "account-name" }, name),
+      h(
+        "span",
+        { class: "account-sub" },
+        account.email && account.email !== name ? `${account.email} · ${account.provider_name}` : account.provider_name,
+      ),
+    ),
+    statusBadge(status),
     expiryElement(account, opts.now),
   );
-
-  const actions = h(
-    "div",
-    { class: "actions" },
-    button("Test", { class: "btn", "data-testid": "test", disabled: busy, "aria-label": `Test ${name}` }, opts.onTest),
-    button(
-      "Refresh",
-      { class: "btn", "data-testid": "refresh", disabled: busy, "aria-label": `Refresh ${name}` },
-      opts.onRefresh,
-    ),
-    button(
-      "Disconnect",
-      { class: "btn btn--quiet-danger", "data-testid": "disconnect", disabled: busy, "aria-label": `Disconnect ${name}` },
-      opts.onDisconnect,
-    ),
+  open.addEventListener("click", opts.onOpen);
+  return h(
+    "li",
+    {
+      class: opts.highlight ? "account-item is-new" : "account-item",
+      "data-testid": "account-item",
+      "data-account-id": account.id,
+      "data-status": status,
+      "data-expires-at": account.expires_at ?? "",
+      "data-highlight": opts.highlight ? "true" : null,
+      "aria-busy": opts.busy !== undefined ? "true" : null,
+    },
+    open,
   );
-
-  row.append(h("div", { class: "account-head" }, who, state, actions), scopesBlock(account, opts));
-
-  if (opts.lastRead) row.appendChild(lastReadElement(opts.lastRead, opts.now));
-  if (account.last_error) {
-    row.appendChild(h("p", { class: "row-error", "data-testid": "account-error" }, account.last_error));
-  }
-  if (account.status === "needs_reconnect") {
-    row.appendChild(
-      h(
-        "div",
-        { class: "reconnect", "data-testid": "reconnect-hint" },
-        h(
-          "p",
-          {},
-          `This sign-in is no longer valid. Connect ${account.provider_name} again to use this account.`,
-        ),
-        button(
-          "Connect again",
-          { class: "btn btn--primary", "data-testid": "reconnect", disabled: busy || opts.flowActive },
-          opts.onReconnect,
-        ),
-      ),
-    );
-  }
-  return row;
 }

@@ -1,11 +1,12 @@
 /**
- * The Accounts view: every account with its status, expiry, scopes and actions, found by
- * search and by filters on provider and status. Rows are rebuilt from the store; focus stays
- * on the same button of the same row across rebuilds.
+ * The Accounts view: a compact list (logo, name, provider, status, expiry) found by search and
+ * by filters on provider and status. Up and Down move through it, Enter opens an account.
+ * Rows are rebuilt from the store; focus stays on the same row across rebuilds.
  */
 import type { Account, AccountStatus } from "../bindings";
 import { button, h, replaceChildren } from "../dom";
-import { accountRow, accountLabel, refreshExpiries, refreshLastReads, statusText, type RowAction } from "../render";
+import { providerLogo } from "../logos";
+import { accountItem, accountLabel, refreshExpiries, statusText, type RowAction } from "../render";
 import type { Store } from "../store";
 
 /** Accounts shown at first, and added by each "Show more". */
@@ -13,38 +14,32 @@ export const ACCOUNTS_PAGE = 100;
 const HIGHLIGHT_MS = 4000;
 
 export type AccountActions = {
-  onTest(id: string): void;
-  onRefresh(id: string): void;
-  onDisconnect(id: string): void;
-  onReconnect(account: Account): void;
+  onOpen(id: string): void;
   /** "Set up a provider" from the empty state. */
   onSetUp(): void;
 };
-
-type FocusKey = { accountId: string; testId: string };
 
 const STATUS_FILTERS: AccountStatus[] = ["connected", "expiring", "needs_reconnect", "offline", "error"];
 
 export class AccountsView {
   readonly element: HTMLElement;
   readonly search: HTMLInputElement;
-  /** Running local actions, by account. */
-  readonly busy = new Map<string, RowAction>();
   private readonly list = h("div", { class: "list-slot", "data-testid": "accounts" });
   private readonly providerFilter: HTMLSelectElement;
   private readonly statusFilter: HTMLSelectElement;
   private readonly toolbar: HTMLElement;
-  private readonly openScopeDetails = new Set<string>();
   private shown = ACCOUNTS_PAGE;
   private highlight: string | null = null;
   private highlightTimer: number | null = null;
-  private focusKey: FocusKey | null = null;
+  /** The account whose row had focus before a rebuild. */
+  private focusKey: string | null = null;
   private renderTimer: number | null = null;
 
   constructor(
     private readonly store: Store,
     private readonly now: () => number,
-    private readonly flowActive: () => boolean,
+    /** Running local actions, by account (shared with the account page). */
+    private readonly busy: Map<string, RowAction>,
     private readonly actions: AccountActions,
   ) {
     this.search = h("input", {
@@ -78,6 +73,18 @@ export class AccountsView {
       this.list,
     );
     this.list.appendChild(h("p", { class: "empty" }, "Loading accounts…"));
+    this.list.addEventListener("keydown", (ev) => this.arrows(ev));
+  }
+
+  /** Up and Down move between rows, Home and End to the first and last. */
+  private arrows(ev: KeyboardEvent): void {
+    if (!["ArrowDown", "ArrowUp", "Home", "End"].includes(ev.key)) return;
+    const rows = [...this.list.querySelectorAll<HTMLElement>('[data-testid="account-open"]')];
+    const at = rows.findIndex((r) => r === document.activeElement);
+    if (at < 0) return;
+    ev.preventDefault();
+    const next = { ArrowDown: Math.min(at + 1, rows.length - 1), ArrowUp: Math.max(at - 1, 0), Home: 0, End: rows.length - 1 }[ev.key] ?? at;
+    rows[next]?.focus();
   }
 
   /** The rows currently passing search and filters. */
@@ -110,7 +117,7 @@ export class AccountsView {
   render(): void {
     if (!this.store.loaded) return;
     const active = document.activeElement;
-    if (active && this.list.contains(active)) this.focusKey = focusKeyOf(active) ?? this.focusKey;
+    if (active && this.list.contains(active)) this.focusKey = rowIdOf(active) ?? this.focusKey;
     const accounts = this.store.accounts;
     this.toolbar.hidden = accounts.length < 2;
     if (accounts.length === 0) {
@@ -122,12 +129,17 @@ export class AccountsView {
           { class: "empty-state", "data-testid": "accounts-empty" },
           h(
             "p",
-            {},
-            ready
-              ? "No accounts yet — connect one from Providers."
-              : "No accounts yet — set up a provider, then connect an account with it.",
+            { "data-testid": "empty-what" },
+            "Connected Accounts keeps your sign-ins to GitHub, Google, Microsoft and any OpenID or OAuth server on this computer, with their tokens in its keychain.",
           ),
-          button(ready ? "Go to Providers" : "Set up a provider", { class: "btn btn--primary", "data-testid": "empty-set-up" }, () =>
+          h(
+            "p",
+            { class: "muted", "data-testid": "empty-next" },
+            ready
+              ? "No account yet: connect one with a provider that is set up."
+              : "No account yet: set up a provider once, then connect as many accounts as you like.",
+          ),
+          button(ready ? "Connect an account" : "Set up a provider", { class: "btn btn--primary", "data-testid": "empty-set-up" }, () =>
             this.actions.onSetUp(),
           ),
         ),
@@ -137,29 +149,19 @@ export class AccountsView {
     this.syncProviderFilter();
     const matching = this.matching();
     const now = this.now();
-    const flowActive = this.flowActive();
-    const list = h("ul", { class: "accounts", "data-testid": "account-list" });
+    const list = h("ul", { class: "accounts", "data-testid": "account-list", "aria-label": "Accounts" });
     // A long list is shown a page at a time (rows are built, not merely hidden): start-up with
     // a thousand accounts paints as fast as with a hundred. A just-connected account always shows.
     const visible = matching.filter((a, i) => i < this.shown || a.id === this.highlight);
     for (const account of visible) {
+      const provider = this.store.provider(account.provider);
       list.appendChild(
-        accountRow(account, {
+        accountItem(account, {
           now,
           busy: this.busy.get(account.id),
           highlight: this.highlight === account.id,
-          flowActive,
-          scopeDescriptions: this.store.scopeDescriptionsOf(account.provider),
-          scopeDetailsOpen: this.openScopeDetails.has(account.id),
-          onScopeDetails: (open) => {
-            if (open) this.openScopeDetails.add(account.id);
-            else this.openScopeDetails.delete(account.id);
-          },
-          lastRead: this.store.lastReads.get(account.id),
-          onTest: () => this.actions.onTest(account.id),
-          onRefresh: () => this.actions.onRefresh(account.id),
-          onDisconnect: () => this.actions.onDisconnect(account.id),
-          onReconnect: () => this.actions.onReconnect(account),
+          logo: providerLogo(provider ?? { id: account.provider, name: account.provider_name, builtin: false }),
+          onOpen: () => this.actions.onOpen(account.id),
         }),
       );
     }
@@ -198,16 +200,6 @@ export class AccountsView {
     refreshExpiries(this.list, this.store.accounts, this.now());
   }
 
-  showLastReads(): void {
-    refreshLastReads(this.list, this.store.lastReads, this.now());
-  }
-
-  /** Remembers the focused button so the rebuild after a busy change puts focus back. */
-  keepFocus(): void {
-    const active = document.activeElement;
-    if (active && this.list.contains(active)) this.focusKey = focusKeyOf(active);
-  }
-
   /** A just-connected account: shown even past the first page, marked for a few seconds. */
   flash(id: string): void {
     this.highlight = id;
@@ -227,22 +219,19 @@ export class AccountsView {
     return [...this.list.querySelectorAll<HTMLElement>("[data-account-id]")].find((r) => r.dataset.accountId === id);
   }
 
-  /** Focus back on the same button of the same row after a rebuild, once it is usable again. */
+  /** Focus back on the same row after a rebuild, if it was there. */
   private restoreFocus(): void {
-    const key = this.focusKey;
-    if (!key) return;
-    const active = document.activeElement;
-    if (active && active !== document.body && active.isConnected) {
-      if (!this.list.contains(active)) this.focusKey = null;
-      return;
-    }
-    const row = this.rowOf(key.accountId);
-    if (row) {
-      const target = [...row.querySelectorAll<HTMLElement>("[data-testid]")].find((el) => el.dataset.testid === key.testId);
-      if (!target || (target as HTMLButtonElement).disabled) return;
-      target.focus();
-    }
+    const id = this.focusKey;
     this.focusKey = null;
+    if (id === null) return;
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
+    this.rowOf(id)?.querySelector<HTMLElement>('[data-testid="account-open"]')?.focus();
+  }
+
+  /** Focus on an account's row (coming back from its page). */
+  focusRow(id: string): void {
+    this.rowOf(id)?.querySelector<HTMLElement>('[data-testid="account-open"]')?.focus();
   }
 
   stop(): void {
@@ -253,9 +242,6 @@ export class AccountsView {
   }
 }
 
-function focusKeyOf(el: Element | null): FocusKey | null {
-  if (!(el instanceof HTMLElement)) return null;
-  const accountId = el.closest<HTMLElement>("[data-account-id]")?.dataset.accountId;
-  const testId = el.dataset.testid;
-  return accountId !== undefined && testId !== undefined ? { accountId, testId } : null;
+function rowIdOf(el: Element): string | undefined {
+  return el.closest<HTMLElement>("[data-account-id]")?.dataset.accountId;
 }

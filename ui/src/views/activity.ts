@@ -35,8 +35,14 @@ export class ActivityView {
     );
   }
 
-  render(): void {
-    const current = this.account.value;
+  /** Shows only `id`'s entries (the account page's "See its activity"). */
+  showAccount(id: string): void {
+    this.text.value = "";
+    this.render(id);
+  }
+
+  render(wanted: string = this.account.value): void {
+    const current = wanted;
     const ids = new Set(this.store.audit.map((e) => e.account_id).filter((id): id is string => id !== null));
     const options = [...ids].map((id) => {
       const a = this.store.account(id);

@@ -63,6 +63,14 @@ export class ProvidersView {
     else this.kindChoices.set(providerId, kind);
   }
 
+  /** Unfolds a provider's setup (or settings) panel and focuses its first field. */
+  openSettings(providerId: string): void {
+    this.openSetup.add(providerId);
+    this.render();
+    const row = [...this.list.querySelectorAll<HTMLElement>("[data-provider-id]")].find((r) => r.dataset.providerId === providerId);
+    row?.querySelector<HTMLElement>('[data-testid="setup-panel"] input, [data-testid="setup-panel"] select')?.focus();
+  }
+
   /** A provider was saved: its panel folds and its draft goes. */
   saved(providerId: string): void {
     this.openSetup.delete(providerId);

@@ -5,9 +5,12 @@
  */
 import { h } from "../dom";
 
-export type ViewName = "accounts" | "providers" | "activity" | "settings";
+/** The sidebar's sections. */
+export type Section = "accounts" | "providers" | "activity" | "settings";
+/** Every view: the sections, and an account's page (under Accounts). */
+export type ViewName = Section | "account";
 
-const LABELS: Record<ViewName, string> = {
+const LABELS: Record<Section, string> = {
   accounts: "Accounts",
   providers: "Providers",
   activity: "Activity",
@@ -17,7 +20,7 @@ const LABELS: Record<ViewName, string> = {
 export class Shell {
   readonly element: HTMLElement;
   private current: ViewName = "accounts";
-  private readonly tabs = new Map<ViewName, HTMLButtonElement>();
+  private readonly tabs = new Map<Section, HTMLButtonElement>();
   private readonly views = new Map<ViewName, HTMLElement>();
 
   constructor(
@@ -26,7 +29,8 @@ export class Shell {
     flowSlot: HTMLElement,
     private readonly onShow: (view: ViewName) => void = () => {},
   ) {
-    const items = (Object.keys(LABELS) as ViewName[]).map((name) => {
+    for (const [name, view] of Object.entries(views)) this.views.set(name as ViewName, view);
+    const items = (Object.keys(LABELS) as Section[]).map((name) => {
       const tab = h(
         "button",
         { type: "button", class: "nav-item", "data-testid": `nav-${name}`, "data-view": name },
@@ -34,7 +38,6 @@ export class Shell {
       );
       tab.addEventListener("click", () => this.show(name));
       this.tabs.set(name, tab);
-      this.views.set(name, views[name]);
       return h("li", {}, tab);
     });
     const list = h("ul", { class: "nav-list" }, ...items);
@@ -73,8 +76,9 @@ export class Shell {
    */
   show(name: ViewName, focus = false): void {
     this.current = name;
+    const section: Section = name === "account" ? "accounts" : name;
     for (const [n, tab] of this.tabs) {
-      if (n === name) tab.setAttribute("aria-current", "page");
+      if (n === section) tab.setAttribute("aria-current", "page");
       else tab.removeAttribute("aria-current");
     }
     for (const [n, view] of this.views) view.hidden = n !== name;
