@@ -224,3 +224,20 @@ pub enum ProvidersAction {
         revocation_url: Option<String>,
     },
 }
+
+impl Command {
+    /// Whether the command reads a token, so its keychain connection can open alongside the
+    /// database (`Engine::open_from_env_for_command`).
+    pub fn reads_a_secret(&self) -> bool {
+        matches!(
+            self,
+            Command::Token { .. }
+                | Command::Exec(_)
+                | Command::Test { .. }
+                | Command::Refresh { .. }
+                | Command::GitCredential {
+                    action: GitAction::Get
+                }
+        )
+    }
+}

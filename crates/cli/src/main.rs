@@ -59,13 +59,14 @@ fn main() -> ExitCode {
     // For `exec`, every failure of ours is 125, whatever its kind (`env`'s convention).
     let ours = |code: u8, exec: bool| if exec { commands::exec::FAILED } else { code };
     let is_exec = matches!(command, args::Command::Exec(_));
+    let reads_a_secret = command.reads_a_secret();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("tokio runtime");
     let next = runtime.block_on(async {
-        let engine = match Engine::open_from_env_for_command().await {
+        let engine = match Engine::open_from_env_for_command(reads_a_secret).await {
             Ok(engine) => engine,
             Err(e) => return Next::Exit(ours(output::report(&e), is_exec)),
         };

@@ -58,10 +58,24 @@ impl Engine {
     /// The same, for one command of the command line: one database connection, reused by every
     /// step. A command does one thing at a time, so opening a second connection (and later
     /// folding the log it leaves) costs more than waiting for the first to come back.
-    pub async fn open_from_env_for_command() -> Result<Self> {
+    ///
+    /// A command that will read a secret (`reads_a_secret`) opens its keychain connection while
+    /// the database opens: the Secret Service handshake (connection, encrypted session) is most
+    /// of a `token`'s time, and the two do not depend on each other. Nothing is read here.
+    pub async fn open_from_env_for_command(reads_a_secret: bool) -> Result<Self> {
         let paths = Paths::from_env()?;
-        let keychain = Keychain::platform(paths.namespace.clone());
-        Self::open_with(paths, keychain, 1).await
+        let keychain = Arc::new(Keychain::platform(paths.namespace.clone()).with_connections(1));
+        let warming = reads_a_secret.then(|| {
+            let keychain = keychain.clone();
+            tokio::task::spawn_blocking(move || keychain.connect())
+        });
+        let engine = Self::open_shared(paths, keychain, 1).await;
+        // Waited for even when opening failed: a store half-built on another thread would
+        // otherwise be dropped by a runtime that is shutting down.
+        if let Some(warming) = warming {
+            let _ = warming.await;
+        }
+        engine
     }
 
     /// Opens the database (no keychain access: start-up reads no secret).
@@ -70,13 +84,17 @@ impl Engine {
     }
 
     async fn open_with(paths: Paths, keychain: Keychain, connections: u32) -> Result<Self> {
+        Self::open_shared(paths, Arc::new(keychain), connections).await
+    }
+
+    async fn open_shared(paths: Paths, keychain: Arc<Keychain>, connections: u32) -> Result<Self> {
         paths.ensure()?;
         let db = db::open(&paths.database_file(), connections).await?;
         Ok(Self {
             locks: AccountLocks::new(paths.lock_dir()),
             paths,
             db,
-            keychain: Arc::new(keychain),
+            keychain,
             http: std::sync::OnceLock::new(),
             http_timeout: None,
             flows: Registry::default(),

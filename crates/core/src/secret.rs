@@ -148,6 +148,24 @@ impl Keychain {
         }
     }
 
+    /// At most `n` connections (one command of the command line needs one).
+    pub fn with_connections(mut self, n: usize) -> Self {
+        self.stores.truncate(n.max(1));
+        self
+    }
+
+    /// Opens the store's connection ahead of its first use (a failure is left for that use to
+    /// report). Blocking: call from a blocking thread.
+    pub fn connect(&self) {
+        if let Some(slot) = self.stores.first() {
+            if slot.get().is_none() {
+                if let Ok(store) = (self.factory)() {
+                    let _ = slot.set(store);
+                }
+            }
+        }
+    }
+
     /// Splits secrets larger than `max` bytes into parts (tests use the Windows limit on the
     /// Secret Service).
     pub fn with_max_secret(mut self, max: usize) -> Self {
