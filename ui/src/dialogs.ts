@@ -69,8 +69,24 @@ export function openModal(
       overlay.remove();
       if (!document.querySelector(".overlay")) setBackgroundInert(background, false);
       if (previous && previous.isConnected) previous.focus();
+      else if (previous) sameControl(previous)?.focus();
     },
   };
+}
+
+/**
+ * The control that replaced `el` when its view was rebuilt while a dialog was open: the same
+ * test id inside the same account (a Test button whose page re-rendered after the test).
+ */
+function sameControl(el: HTMLElement): HTMLElement | null {
+  const testId = el.dataset.testid;
+  if (!testId) return null;
+  const accountId = el.closest<HTMLElement>("[data-account-id]")?.dataset.accountId;
+  const candidates = [...document.querySelectorAll<HTMLElement>(`[data-testid="${testId}"]`)];
+  return (
+    candidates.find((c) => !c.closest("[hidden]") && c.closest<HTMLElement>("[data-account-id]")?.dataset.accountId === accountId) ??
+    null
+  );
 }
 
 export type ConfirmOptions = {

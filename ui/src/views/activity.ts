@@ -83,7 +83,8 @@ export function auditList(events: AuditEvent[]): HTMLElement {
   }
   return h(
     "ol",
-    { class: "audit", "data-testid": "audit-list" },
+    // It scrolls on its own: focusable, so the keyboard can scroll it too.
+    { class: "audit", "data-testid": "audit-list", tabindex: "0", "aria-label": "Activity entries" },
     ...events.map((e) =>
       h(
         "li",
