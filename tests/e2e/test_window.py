@@ -90,7 +90,8 @@ def test_window_starts_and_lists_the_provider(fresh_window, seeded_account, sand
     driver.execute_script(RECORD_IPC)
     # The account connected before the window started is listed from SQLite alone.
     seeded = one(driver, f'[data-testid="account-item"][data-account-id="{seeded_account}"]')
-    assert "seeded" in seeded.text
+    snapshot(driver, "accounts-list")
+    assert "seeded" in seeded.text.lower(), seeded.text
     nav(driver, "providers")
     row = one(driver, '[data-testid="provider-row"][data-provider-id="local-demo"]')
     assert "Local demo" in row.text
