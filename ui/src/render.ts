@@ -230,6 +230,11 @@ export function statusBadge(status: AccountStatus): HTMLElement {
   return h("span", { class: `badge ${STATUS_TONE[status] ?? "badge--muted"}`, "data-testid": "account-status" }, statusText(status));
 }
 
+/** ", " for screen readers only: the parts of a list line are read as a phrase, not run together. */
+function pause(): HTMLElement {
+  return h("span", { class: "sr-only" }, ", ");
+}
+
 export type AccountItemOptions = {
   now: number;
   busy: RowAction | undefined;
@@ -252,13 +257,16 @@ export function accountItem(account: Account, opts: AccountItemOptions): HTMLEle
       "span",
       { class: "account-who" },
       h("span", { class: "account-name", "data-testid": "account-name" }, name),
+      pause(),
       h(
         "span",
         { class: "account-sub" },
         account.email && account.email !== name ? `${account.email} · ${account.provider_name}` : account.provider_name,
       ),
     ),
+    pause(),
     statusBadge(status),
+    pause(),
     expiryElement(account, opts.now),
   );
   open.addEventListener("click", opts.onOpen);

@@ -131,7 +131,7 @@ export class AccountPage {
         scopeDetailsOpen: this.scopeDetailsOpen,
         onScopeDetails: (open) => (this.scopeDetailsOpen = open),
       }), this.changeScopes(account, isBusy)),
-      this.section("Lifetimes", "account-lifetimes", lifetimes(account, this.now())),
+      this.section("Lifetimes", "account-lifetimes", lifetimes(account)),
       this.section("Used by", "account-used-by", this.usedBy(account)),
     );
   }
@@ -232,9 +232,11 @@ export function disconnectEffect(account: Account, provider: ProviderView | unde
   return `Disconnect revokes this account’s tokens at ${account.provider_name}, then forgets it here.`;
 }
 
-function lifetimes(account: Account, now: number): HTMLElement {
+function lifetimes(account: Account): HTMLElement {
   const facts: [string, string][] = [
-    ["Access token", account.expires_at ? `${Date.parse(account.expires_at) < now ? "expired" : "valid until"} ${absoluteTime(account.expires_at)}` : "the server gave no expiry"],
+    // A time, not "valid until": the page is not rebuilt as the clock passes it (the header's
+    // "expires in …" is, once a minute).
+    ["Access token expiry", account.expires_at ? absoluteTime(account.expires_at) : "none given by the server"],
     ["Connected", absoluteTime(account.created_at)],
     ["Last change", absoluteTime(account.updated_at)],
   ];
