@@ -204,6 +204,9 @@ def main():
         frame = wait_for("the window to show",
                          lambda: window.find(role="frame", name="Connected Accounts"), 60, demo)
         assert frame["showing"], "the window is showing"
+        # A first run: the accounts list is empty and offers the next step, which opens Providers.
+        first = wait_for("the first-run button", lambda: window.find(role="push button", name="Connect an account"), 30, demo)
+        window.Atspi.Action.do_action(first["node"], 0)
         wait_for("the window to list Local demo", lambda: window.find(text="Local demo"), 30, demo)
         connect = wait_for("the Connect button of Local demo",
                            lambda: window.find(role="push button", name="Connect Local demo"), 30, demo)
