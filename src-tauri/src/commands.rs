@@ -89,6 +89,19 @@ pub async fn test_account(core: Core<'_>, account_id: String) -> CommandResult<P
         .await?)
 }
 
+/// The account page's request box: a GET of a URL on the provider's API with the account's
+/// token, which stays in this process; only the response comes back.
+#[tauri::command]
+pub async fn request_account(
+    core: Core<'_>,
+    account_id: String,
+    url: String,
+) -> CommandResult<ProbeResult> {
+    Ok(core
+        .request_get(&account_id, &url, &Consumer::this_process(ReadKind::Test))
+        .await?)
+}
+
 #[tauri::command]
 pub async fn disconnect_account(
     core: Core<'_>,

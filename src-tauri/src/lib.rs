@@ -26,6 +26,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::device_finish,
         commands::refresh_account,
         commands::test_account,
+        commands::request_account,
         commands::disconnect_account,
         commands::recover_interrupted,
         commands::audit_log,

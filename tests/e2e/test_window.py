@@ -194,6 +194,40 @@ def test_test_view_shows_the_user_json_from_the_provider(driver, connected_accou
     wait(driver).until(lambda d: not [e for e in css(d, '[data-testid="test-view"]') if e.is_displayed()])
 
 
+def test_the_request_box_calls_the_providers_api_and_nowhere_else(driver, sandbox, connected_account):
+    page = open_account(driver, connected_account)
+    field = page.find_element(By.CSS_SELECTOR, '[data-testid="request-url"]')
+    issuer = sandbox.issuer.rstrip("/")
+    assert field.get_attribute("value") == f"{issuer}/me"
+    field.clear()
+    field.send_keys(f"{issuer}/me?from=e2e")
+    click(driver, f'{PAGE} [data-testid="request-send"]')
+    view = one(driver, '[data-testid="test-view"]')
+    wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="test-status"]').text.strip() == "200")
+    assert json.loads(view.find_element(By.CSS_SELECTOR, '[data-testid="test-body"]').text)["sub"] == "alice"
+    assert f"GET {issuer}/me?from=e2e" in view.text
+    click(driver, '[data-testid="test-close"]')
+
+    # Another port on the same host is another origin: refused in the app, nothing sent.
+    reads_before = audit_reads(sandbox, connected_account)
+    field = one(driver, f'{PAGE} [data-testid="request-url"]')
+    field.clear()
+    field.send_keys("http://127.0.0.1:9/steal")
+    click(driver, f'{PAGE} [data-testid="request-send"]')
+    banner = one(driver, '[data-testid="error-banner"]')
+    wait(driver).until(lambda d: "is not Local demo" in banner.text)
+    assert issuer in banner.text, banner.text  # it says where requests may go
+    assert not [e for e in css(driver, '[data-testid="test-view"]') if e.is_displayed()]
+    assert audit_reads(sandbox, connected_account) == reads_before
+    assert [r["detail"] for r in reads_before] == ["request GET " + issuer + "/me"], reads_before
+
+
+def audit_reads(sandbox, account_id):
+    """The account's token reads in the audit log (the query string is never recorded)."""
+    events = json.loads(sandbox.cli("audit", "--json", "--account", account_id))
+    return [e for e in events if e["consumer"]]
+
+
 def refresh_the_account(driver):
     """Refresh on the only account's page, then waits until its expiry moved."""
     page = open_account(driver)

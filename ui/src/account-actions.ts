@@ -58,20 +58,29 @@ export class AccountActions {
   }
 
   async test(id: string): Promise<void> {
+    await this.probe(id, "test", "Test request", () => api.testAccount(id));
+  }
+
+  /** The request box: a GET of `url` on the provider's API. */
+  async request(id: string, url: string): Promise<void> {
+    await this.probe(id, "request", "Request", () => api.requestAccount(id, url));
+  }
+
+  private async probe(id: string, action: RowAction, title: string, call: () => Promise<ProbeResult>): Promise<void> {
     const account = this.store.account(id);
     if (!account || this.busy.has(id)) return;
-    const view = new TestView(this.window.root, accountLabel(account));
-    await this.run(id, "test", async () => {
+    const view = new TestView(this.window.root, accountLabel(account), title);
+    await this.run(id, action, async () => {
       let result: ProbeResult;
       try {
-        result = await api.testAccount(id);
+        result = await call();
       } catch (e) {
         view.close();
         throw e;
       }
       view.show(result);
     });
-    // The probe may have refreshed the token or found it revoked.
+    // The call may have refreshed the token or found it revoked.
     await this.window.reloadAccounts();
   }
 

@@ -113,6 +113,12 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
     { name: "refreshAccount", call: () => api.refreshAccount("a-1"), cmd: "refresh_account", args: { accountId: "a-1" } },
     { name: "testAccount", call: () => api.testAccount("a-1"), cmd: "test_account", args: { accountId: "a-1" } },
     {
+      name: "requestAccount",
+      call: () => api.requestAccount("a-1", "https://api.example.test/x"),
+      cmd: "request_account",
+      args: { accountId: "a-1", url: "https://api.example.test/x" },
+    },
+    {
       name: "disconnectAccount",
       call: () => api.disconnectAccount("a-1", true),
       cmd: "disconnect_account",

@@ -127,6 +127,11 @@ export function testAccount(accountId: string): Promise<ProbeResult> {
   return invoke<ProbeResult>("test_account", { accountId });
 }
 
+/** A GET of `url` (on the provider's API) with the account's token, run in the app. */
+export function requestAccount(accountId: string, url: string): Promise<ProbeResult> {
+  return invoke<ProbeResult>("request_account", { accountId, url });
+}
+
 export function disconnectAccount(accountId: string, confirmed: boolean): Promise<DisconnectOutcome> {
   return invoke<DisconnectOutcome>("disconnect_account", { accountId, confirmed });
 }

@@ -80,6 +80,17 @@ function row(accountId: string): HTMLElement {
   return page;
 }
 
+/** Delivers messages the way Tauri does: through the channel's registered callback, in order. */
+function channelOf(backend: FakeBackend): (update: AccountUpdate) => void {
+  const [args] = backend.callsOf("watch_accounts");
+  if (!args) throw new Error("the app never subscribed to background changes");
+  const id = (args.onUpdate as { id: number }).id;
+  let index = 0;
+  const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } })
+    .__TAURI_INTERNALS__;
+  return (message) => internals.runCallback(id, { index: index++, message });
+}
+
 function providerRowOf(id: string): HTMLElement {
   const r = allByTestId("provider-row").find((el) => el.dataset.providerId === id);
   if (!r) throw new Error(`no provider row ${id}`);
@@ -569,6 +580,43 @@ describe("test and refresh", () => {
     expect(byTestId("test-view")).toBeNull();
   });
 
+  it("the request box sends what was typed, kept across re-renders, and shows the reply", async () => {
+    const reply = deferred<ProbeResult>();
+    const backend = baseBackend().on("request_account", () => reply.promise);
+    await boot(backend);
+    const field = byTestId("request-url", row("acc-1")) as HTMLInputElement;
+    expect(field.value).toBe("https://id.example.test/me");
+    expect(byTestId("account-request", row("acc-1"))?.textContent).toContain("only to https://id.example.test");
+    field.value = "https://id.example.test/me/repos";
+    field.dispatchEvent(new Event("input"));
+    // A background change re-renders the page; the typed URL stays.
+    channelOf(backend)({ kind: "refreshed", account: account({ display_name: "Alice A." }) });
+    await vi.waitFor(() => expect(byTestId("account-name")?.textContent).toBe("Alice A."));
+    expect((byTestId("request-url", row("acc-1")) as HTMLInputElement).value).toBe("https://id.example.test/me/repos");
+
+    click(byTestId("request-send", row("acc-1")));
+    const view = byTestId("test-view")!;
+    expect(view.textContent).toContain("Request — Alice A.");
+    expect(byTestId("test-pending", view)?.textContent).toBe("Sending…");
+    expect(backend.callsOf("request_account")).toEqual([{ accountId: "acc-1", url: "https://id.example.test/me/repos" }]);
+    reply.resolve({ url: "https://id.example.test/me/repos", method: "GET", status: 404, latency_ms: 9, headers: [], body: { error: "nope" }, truncated: false });
+    await vi.waitFor(() => expect(byTestId("test-status")?.textContent).toBe("404"));
+    expect(byTestId("test-request")?.textContent).toBe("GET https://id.example.test/me/repos");
+  });
+
+  it("a URL off the provider's API is refused with the reason, and the view closes", async () => {
+    const backend = baseBackend().on("request_account", () => {
+      throw uiError("invalid_input", "https://evil.example is not Local demo's", "the token goes only to Local demo's API: https://id.example.test");
+    });
+    await boot(backend);
+    const field = byTestId("request-url", row("acc-1")) as HTMLInputElement;
+    field.value = "https://evil.example/";
+    click(byTestId("request-send", row("acc-1")));
+    await vi.waitFor(() => expect(byTestId("error-banner")?.textContent).toContain("is not Local demo's"));
+    expect(byTestId("error-banner")?.textContent).toContain("only to Local demo's API");
+    expect(byTestId("test-view")).toBeNull();
+  });
+
   it("closes the test view and shows the banner when the test fails", async () => {
     const backend = baseBackend().on("test_account", () => {
       throw uiError("offline", "Could not reach id.example.com.", "Check your connection.");
@@ -681,17 +729,6 @@ describe("providers and activity", () => {
 });
 
 describe("background changes", () => {
-  /** Delivers messages the way Tauri does: through the channel's registered callback, in order. */
-  function channelOf(backend: FakeBackend): (update: AccountUpdate) => void {
-    const [args] = backend.callsOf("watch_accounts");
-    if (!args) throw new Error("the app never subscribed to background changes");
-    const id = (args.onUpdate as { id: number }).id;
-    let index = 0;
-    const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } })
-      .__TAURI_INTERNALS__;
-    return (message) => internals.runCallback(id, { index: index++, message });
-  }
-
   it("replaces a row in place when the backend refreshes it, without re-reading the list", async () => {
     const backend = baseBackend({ accounts: [account(), account({ id: "acc-2", display_name: "Grace" })] }).on(
       "watch_accounts",

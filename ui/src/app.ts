@@ -85,6 +85,7 @@ class App {
     });
     this.page = new AccountPage(this.store, now, this.busy, flowActive, {
       onTest: (id) => void this.actions.test(id),
+      onRequest: (id, url) => void this.actions.request(id, url),
       onRefresh: (id) => void this.actions.refresh(id),
       onDisconnect: (id) => void this.actions.disconnect(id),
       onReconnect: (a, scopes) => this.connect(a.provider, a.provider_name, scopes),

@@ -4,7 +4,11 @@ export type ProviderView = { id: string, name: string, builtin: boolean, configu
 /**
  * The issuer (discovered providers) or the authorization endpoint's origin.
  */
-issuer: string, scopes: Array<string>, scope_descriptions: { [key in string]: string }, capabilities: Capabilities, setup: SetupGuide | null, has_revocation: boolean, has_userinfo: boolean, };
+issuer: string, scopes: Array<string>, scope_descriptions: { [key in string]: string }, capabilities: Capabilities, setup: SetupGuide | null, has_revocation: boolean, has_userinfo: boolean, 
+/**
+ * The user endpoint the test calls, and where the request box may send a token.
+ */
+userinfo_url: string | null, api_origins: Array<string>, };
 
 export type Capabilities = { protocol: Protocol, pkce: Pkce, client_secret: SecretRule, 
 /**

@@ -7,16 +7,16 @@ export class TestView {
   private readonly modal: Modal;
   private readonly content: HTMLElement;
 
-  constructor(background: HTMLElement, name: string) {
+  constructor(background: HTMLElement, name: string, title = "Test request") {
     this.content = h(
       "div",
       { class: "test-content" },
-      h("p", { class: "pending", "data-testid": "test-pending", role: "status" }, "Testing…"),
+      h("p", { class: "pending", "data-testid": "test-pending", role: "status" }, title === "Test request" ? "Testing…" : "Sending…"),
     );
     const close = button("Close", { class: "btn", "data-testid": "test-close" }, () => this.close());
     this.modal = openModal(
       background,
-      { testId: "test-view", title: `Test request — ${name}`, wide: true, onEscape: () => this.close() },
+      { testId: "test-view", title: `${title} — ${name}`, wide: true, onEscape: () => this.close() },
       h(
         "p",
         { class: "explain small" },

@@ -96,6 +96,8 @@ export function provider(overrides: Partial<ProviderView> = {}): ProviderView {
     setup: null,
     has_revocation: true,
     has_userinfo: true,
+    userinfo_url: "https://id.example.test/me",
+    api_origins: ["https://id.example.test"],
     ...overrides,
   };
 }

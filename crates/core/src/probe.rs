@@ -71,21 +71,7 @@ impl Engine {
         let (_, tokens) = self.fresh_tokens(&row.id).await?;
         audit::record_read(&self.db, &row.id, &row.provider_id, reader, "test call").await;
         let reply = self.call_whoami(&spec, &tokens.access_token).await?;
-        Ok(ProbeResult {
-            url: reply.url,
-            method: reply.method,
-            status: reply.status,
-            latency_ms: reply.latency_ms,
-            headers: reply
-                .headers
-                .into_iter()
-                .filter(|(name, _)| {
-                    SHOWN_HEADERS.contains(&name.as_str()) || name.starts_with("x-ratelimit")
-                })
-                .collect(),
-            body: reply.body,
-            truncated: reply.truncated,
-        })
+        Ok(shown(reply))
     }
 
     /// The provider's who-am-I request as its profile describes it, with the token as bearer.
@@ -100,18 +86,66 @@ impl Engine {
             .ok_or_else(|| Error::internal("no who-am-I request for this provider"))?;
         let method = reqwest::Method::from_bytes(w.method.as_bytes())
             .map_err(|_| Error::internal("bad who-am-I method"))?;
+        self.call_api(spec, method, &w.url, w.body.as_deref(), token)
+            .await
+    }
+
+    /// Calls the account's API at `url`, a GET, as the window's request box does. The URL must
+    /// be on one of the provider's API origins ([`api_origins`]): a token never goes to a host
+    /// the provider does not own because of a typo or a pasted link. Audited like the test call.
+    pub async fn request_get(
+        &self,
+        query: &str,
+        url: &str,
+        reader: &Consumer,
+    ) -> Result<ProbeResult> {
+        let row = self.row(query).await?;
+        let spec = self.spec_for_tokens(&row).await?;
+        let target = allowed_url(&spec, url)?;
+        let (_, tokens) = self.fresh_tokens(&row.id).await?;
+        // The query is left out of the audit: it is what the person typed, and may carry anything.
+        let detail = format!(
+            "request GET {}{}",
+            target.origin().ascii_serialization(),
+            target.path()
+        );
+        audit::record_read(&self.db, &row.id, &row.provider_id, reader, &detail).await;
+        let reply = self
+            .call_api(
+                &spec,
+                reqwest::Method::GET,
+                target.as_str(),
+                None,
+                &tokens.access_token,
+            )
+            .await?;
+        Ok(shown(reply))
+    }
+
+    /// One call with the token as bearer, and the provider's required headers (GitHub's
+    /// `User-Agent`, Twitch's `Client-Id`). No redirect is followed (the app's HTTP client).
+    async fn call_api(
+        &self,
+        spec: &Spec,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&str>,
+        token: &SecretString,
+    ) -> Result<WhoAmIReply> {
         let mut request = self
             .http()?
-            .request(method.clone(), &w.url)
+            .request(method.clone(), url)
             .bearer_auth(token.expose())
             .header(reqwest::header::ACCEPT, "application/json");
-        for (name, value) in &w.headers {
-            request = request.header(name.as_str(), value.as_str());
+        if let Some(w) = &spec.whoami {
+            for (name, value) in &w.headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
         }
-        if let Some(body) = &w.body {
+        if let Some(body) = body {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
+                .body(body.to_string());
         }
         let started = Instant::now();
         let network = |e: reqwest::Error| {
@@ -147,7 +181,7 @@ impl Engine {
             }
         };
         Ok(WhoAmIReply {
-            url: w.url.clone(),
+            url: url.to_string(),
             method: method.to_string(),
             status,
             latency_ms,
@@ -155,5 +189,136 @@ impl Engine {
             body,
             truncated,
         })
+    }
+}
+
+/// The reply as the window shows it: the headers worth seeing, the body.
+fn shown(reply: WhoAmIReply) -> ProbeResult {
+    ProbeResult {
+        url: reply.url,
+        method: reply.method,
+        status: reply.status,
+        latency_ms: reply.latency_ms,
+        headers: reply
+            .headers
+            .into_iter()
+            .filter(|(name, _)| {
+                SHOWN_HEADERS.contains(&name.as_str()) || name.starts_with("x-ratelimit")
+            })
+            .collect(),
+        body: reply.body,
+        truncated: reply.truncated,
+    }
+}
+
+/// The origins a provider's token may be sent to from the request box: its user endpoint's
+/// and its issuer's (a custom server's API is usually beside it).
+pub fn api_origins(spec: &Spec) -> Vec<url::Origin> {
+    let mut out: Vec<url::Origin> = Vec::new();
+    let urls = spec
+        .whoami
+        .as_ref()
+        .map(|w| w.url.as_str())
+        .into_iter()
+        .chain(spec.issuer.as_deref());
+    for u in urls {
+        if let Ok(parsed) = url::Url::parse(u) {
+            let origin = parsed.origin();
+            if origin.is_tuple() && !out.contains(&origin) {
+                out.push(origin);
+            }
+        }
+    }
+    out
+}
+
+/// `url`, parsed, if the account's token may go there; otherwise why not, naming the origins
+/// that are allowed.
+pub fn allowed_url(spec: &Spec, url: &str) -> Result<url::Url> {
+    let origins = api_origins(spec);
+    let allowed = || {
+        origins
+            .iter()
+            .map(|o| o.ascii_serialization())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let parsed = url::Url::parse(url.trim()).map_err(|_| {
+        Error::invalid_input(
+            "that is not a full URL",
+            format!("enter an address starting with {}", allowed()),
+        )
+    })?;
+    if !origins.contains(&parsed.origin()) {
+        let hint = if origins.is_empty() {
+            format!("{} has no API address the app knows", spec.name)
+        } else {
+            format!("the token goes only to {}'s API: {}", spec.name, allowed())
+        };
+        return Err(Error::invalid_input(
+            format!(
+                "{} is not {}'s",
+                parsed.origin().ascii_serialization(),
+                spec.name
+            ),
+            hint,
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::invalid_input(
+            "the URL carries a user name or password",
+            "leave them out: the app signs the request with the account's token",
+        ));
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog;
+    use crate::model::Settings;
+
+    fn github() -> Spec {
+        Spec::from_profile(catalog::find("github").unwrap(), &Settings::default())
+    }
+
+    #[test]
+    fn the_request_box_sends_a_token_only_to_the_providers_api() {
+        let spec = github();
+        assert_eq!(
+            api_origins(&spec)
+                .iter()
+                .map(|o| o.ascii_serialization())
+                .collect::<Vec<_>>(),
+            ["https://api.github.com"]
+        );
+        let ok = allowed_url(&spec, " https://api.github.com/user/repos?per_page=5 ").unwrap();
+        assert_eq!(ok.path(), "/user/repos");
+
+        for (bad, says) in [
+            (
+                "https://api.github.com.evil.example/user",
+                "is not GitHub's",
+            ),
+            ("http://api.github.com/user", "is not GitHub's"),
+            ("https://api.github.com:8443/user", "is not GitHub's"),
+            ("https://gist.github.com/", "is not GitHub's"),
+            ("api.github.com/user", "not a full URL"),
+            ("", "not a full URL"),
+            ("https://me:pw@api.github.com/user", "user name or password"),
+        ] {
+            let e = allowed_url(&spec, bad).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidInput, "{bad}");
+            assert!(e.message.contains(says), "{bad}: {}", e.message);
+        }
+        let e = allowed_url(&spec, "https://evil.example/").unwrap_err();
+        assert!(
+            e.hint
+                .as_deref()
+                .unwrap()
+                .contains("https://api.github.com"),
+            "the refusal names where requests may go: {e:?}"
+        );
     }
 }

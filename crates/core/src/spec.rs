@@ -27,6 +27,9 @@ pub struct ProviderView {
     pub setup: Option<SetupGuide>,
     pub has_revocation: bool,
     pub has_userinfo: bool,
+    /// The user endpoint the test calls, and where the request box may send a token.
+    pub userinfo_url: Option<String>,
+    pub api_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -172,6 +175,11 @@ impl ProviderView {
             setup,
             has_revocation: spec.can_revoke(),
             has_userinfo: spec.whoami.is_some(),
+            userinfo_url: spec.whoami.as_ref().map(|w| w.url.clone()),
+            api_origins: crate::probe::api_origins(spec)
+                .iter()
+                .map(|o| o.ascii_serialization())
+                .collect(),
         }
     }
 }

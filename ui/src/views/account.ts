@@ -15,6 +15,8 @@ import { absoluteTime } from "../time";
 
 export type AccountPageActions = {
   onTest(id: string): void;
+  /** A GET of a URL on the provider's API, shown like the test. */
+  onRequest(id: string, url: string): void;
   onRefresh(id: string): void;
   onDisconnect(id: string): void;
   /** Connect again, with other scopes when given. */
@@ -30,6 +32,8 @@ export class AccountPage {
   private scopeDetailsOpen = false;
   private changingScopes = false;
   private scopeDraft: string | null = null;
+  /** The request box's URL as typed, kept across re-renders of the same account's page. */
+  private requestDraft: string | null = null;
 
   constructor(
     private readonly store: Store,
@@ -55,6 +59,7 @@ export class AccountPage {
       this.scopeDetailsOpen = false;
       this.changingScopes = false;
       this.scopeDraft = null;
+      this.requestDraft = null;
     }
     this.id = id;
     this.render();
@@ -133,6 +138,7 @@ export class AccountPage {
       }), this.changeScopes(account, isBusy)),
       this.section("Lifetimes", "account-lifetimes", lifetimes(account)),
       this.section("Used by", "account-used-by", this.usedBy(account)),
+      provider?.api_origins.length ? this.section("Request", "account-request", this.requestBox(account, provider, isBusy)) : null,
     );
   }
 
@@ -211,6 +217,38 @@ export class AccountPage {
       }
     });
     return form;
+  }
+
+  /** A URL on the provider's API, fetched with GET by the app with the account's token. */
+  private requestBox(account: Account, provider: ProviderView, busy: boolean): HTMLElement {
+    const field = h("input", {
+      type: "url",
+      class: "request-input",
+      "data-testid": "request-url",
+      "aria-label": `URL on ${provider.name}’s API`,
+      "aria-describedby": "request-help",
+      spellcheck: "false",
+      autocomplete: "off",
+      value: this.requestDraft ?? provider.userinfo_url ?? `${provider.api_origins[0]}/`,
+    });
+    field.addEventListener("input", () => (this.requestDraft = field.value));
+    const form = h(
+      "form",
+      { class: "request-form", "data-testid": "request-form", novalidate: true },
+      field,
+      h("button", { type: "submit", class: "btn", "data-testid": "request-send", disabled: busy }, "Send GET"),
+    );
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      this.actions.onRequest(account.id, field.value.trim());
+    });
+    const origins = provider.api_origins.join(", ");
+    return h(
+      "div",
+      { class: "request" },
+      form,
+      h("p", { class: "hint small", id: "request-help" }, `The app sends it with this account’s token, only to ${origins}; the window sees the response, never the token.`),
+    );
   }
 
   private usedBy(account: Account): HTMLElement {
