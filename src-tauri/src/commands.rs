@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ca_core::audit::LastRead;
 use ca_core::catalog::RedirectKind;
 use ca_core::consumer::{Consumer, ReadKind};
-use ca_core::engine::ProviderSettings;
+use ca_core::engine::{AppInfo, ProviderSettings};
 use ca_core::DeviceStarted;
 use ca_core::SecretString;
 use ca_core::{
@@ -20,6 +20,12 @@ use crate::error::CommandResult;
 use crate::updates::Watcher;
 
 type Core<'a> = State<'a, Arc<Engine>>;
+
+/// Which profile runs (the demo's window offers its server on the first screen).
+#[tauri::command]
+pub fn app_info(core: Core<'_>) -> AppInfo {
+    core.app_info()
+}
 
 #[tauri::command]
 pub async fn list_providers(core: Core<'_>) -> CommandResult<Vec<ProviderView>> {

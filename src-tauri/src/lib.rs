@@ -15,6 +15,7 @@ use tauri::Manager;
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
 {
     tauri::generate_handler![
+        commands::app_info,
         commands::list_providers,
         commands::add_provider,
         commands::configure_provider,

@@ -6,6 +6,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   Account,
+  AppInfo,
   AccountUpdate,
   AuditEvent,
   ConnectStarted,
@@ -125,6 +126,11 @@ export function refreshAccount(accountId: string): Promise<Account> {
 /** Runs a test request inside the app; the token never reaches the webview. */
 export function testAccount(accountId: string): Promise<ProbeResult> {
   return invoke<ProbeResult>("test_account", { accountId });
+}
+
+/** Which profile the app runs in. */
+export function appInfo(): Promise<AppInfo> {
+  return invoke<AppInfo>("app_info");
 }
 
 /** A GET of `url` (on the provider's API) with the account's token, run in the app. */

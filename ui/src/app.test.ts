@@ -37,6 +37,7 @@ function baseBackend(
     last_reads: () => opts.lastReads ?? [],
     watch_accounts: () => null,
     window_ready: () => null,
+    app_info: () => ({ profile: null }),
   }).on("__set_accounts", (a) => {
     accounts = a.list as Account[];
   });
@@ -201,6 +202,36 @@ describe("start-up", () => {
     click(byTestId("empty-set-up"));
     expect(document.body.dataset.view).toBe("providers");
     expect(byTestId("nav-providers")?.getAttribute("aria-current")).toBe("page");
+  });
+
+  it("the demo's first screen offers its server, and signs in there with one click", async () => {
+    const demo = provider({ id: "local-demo", name: "Local demo" });
+    const backend = baseBackend({ accounts: [], providers: [demo, builtin("github")] })
+      .on("app_info", () => ({ profile: "demo" }))
+      .on("connect_begin", () => ({ ...started, provider: "local-demo" }))
+      .on("connect_finish", () => new Promise(() => {}));
+    await boot(backend);
+    expect(byTestId("empty-next")?.textContent).toContain("this is the demo");
+    const tryIt = byTestId("empty-try-demo")!;
+    expect(tryIt.textContent).toBe("Try it with the demo server");
+    expect(tryIt.className).toContain("btn--primary");
+    expect(byTestId("empty-set-up")?.className).not.toContain("btn--primary");
+    click(tryIt);
+    await vi.waitFor(() =>
+      expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "local-demo", scopes: null, redirect: null }]),
+    );
+  });
+
+  it("offers no demo server outside the demo profile, nor in it once its provider is gone", async () => {
+    await boot(baseBackend({ accounts: [], providers: [provider({ id: "local-demo" })] }));
+    expect(byTestId("empty-set-up")).not.toBeNull();
+    expect(byTestId("empty-try-demo")).toBeNull();
+    handle?.stop();
+    clearMocks();
+    document.body.replaceChildren();
+    await boot(baseBackend({ accounts: [], providers: [provider()] }).on("app_info", () => ({ profile: "demo" })));
+    expect(byTestId("empty-set-up")).not.toBeNull();
+    expect(byTestId("empty-try-demo")).toBeNull();
   });
 
   it("shows the banner when the lists cannot be loaded", async () => {

@@ -82,6 +82,7 @@ class App {
     this.accounts = new AccountsView(this.store, now, this.busy, {
       onOpen: (id) => this.openAccount(id),
       onSetUp: () => this.shell.show("providers", true),
+      onTryDemo: (id) => this.connect(id, this.store.provider(id)?.name ?? id, null),
     });
     this.page = new AccountPage(this.store, now, this.busy, flowActive, {
       onTest: (id) => void this.actions.test(id),
@@ -175,6 +176,9 @@ class App {
       this.showWindow();
       return;
     }
+    // Only a first run asks which profile runs (the demo offers its server): a list of
+    // accounts paints without the extra round trip.
+    if (this.store.accounts.length === 0) await this.store.loadAppInfo();
     this.providers.render();
     this.accounts.render();
     document.body.dataset.ready = "accounts";
@@ -200,6 +204,8 @@ class App {
       this.messages.showError(e);
     }
     await this.store.loadAudit();
+    // For the first-run screen, should every account be disconnected later.
+    if (!this.store.appInfoLoaded) await this.store.loadAppInfo();
   }
 
   /** `/` or Ctrl+F searches the accounts, from anywhere but a text field. */

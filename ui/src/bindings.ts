@@ -70,6 +70,12 @@ export type StartupSnapshot = {
  */
 taken_at_ms: number, providers: Array<ProviderView>, accounts: Array<Account>, };
 
+export type AppInfo = { 
+/**
+ * The profile this process runs in (`demo` for `scripts/demo.sh`), None for the default.
+ */
+profile: string | null, };
+
 export type RedirectKind = "loopback" | "custom_scheme";
 
 export type ConnectStarted = { flow_id: string, provider: string, 

@@ -8,6 +8,8 @@ import type { Account, AccountUpdate, AuditEvent, LastRead, ProviderView } from 
 import type { ScopeDescriptions } from "./scopes";
 
 export const AUDIT_LIMIT = 50;
+/** The provider `scripts/demo.sh` adds: its local authorization server. */
+export const DEMO_PROVIDER = "local-demo";
 
 /** What changed; "background" is an account the backend changed by itself (coalesced by views). */
 export type Change = "providers" | "accounts" | "background" | "audit" | "reads";
@@ -20,6 +22,9 @@ export class Store {
   lastReads = new Map<string, LastRead>();
   /** False until the first lists arrived (or failed to). */
   loaded = false;
+  /** The app runs in the demo profile (`scripts/demo.sh`); asked only while there is no account. */
+  demo = false;
+  appInfoLoaded = false;
 
   private accountsSeq = 0;
   private auditSeq = 0;
@@ -35,6 +40,21 @@ export class Store {
     } finally {
       this.loaded = true;
     }
+  }
+
+  /** Asks which profile runs, for the first-run screen. A failure leaves the ordinary one. */
+  async loadAppInfo(): Promise<void> {
+    try {
+      this.demo = (await api.appInfo()).profile === "demo";
+    } catch {
+      this.demo = false;
+    }
+    this.appInfoLoaded = true;
+  }
+
+  /** The demo's own provider, when the app runs as the demo and it is set up. */
+  demoProvider(): ProviderView | undefined {
+    return this.demo ? this.providers.find((p) => p.id === DEMO_PROVIDER && p.configured) : undefined;
   }
 
   /**

@@ -28,6 +28,7 @@ pub fn typescript() -> String {
         Account::decl(&cfg),
         crate::AccountUpdate::decl(&cfg),
         crate::engine::StartupSnapshot::decl(&cfg),
+        crate::engine::AppInfo::decl(&cfg),
         crate::catalog::RedirectKind::decl(&cfg),
         ConnectStarted::decl(&cfg),
         crate::DeviceStarted::decl(&cfg),

@@ -28,6 +28,13 @@ pub struct StartupSnapshot {
     pub accounts: Vec<Account>,
 }
 
+/// What the window shows of the app itself.
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+pub struct AppInfo {
+    /// The profile this process runs in (`demo` for `scripts/demo.sh`), None for the default.
+    pub profile: Option<String>,
+}
+
 pub struct Engine {
     pub(crate) paths: Paths,
     pub(crate) db: Db,
@@ -120,6 +127,12 @@ impl Engine {
             self.db.close().await;
         }
         crate::db::fold_log(&self.paths.database_file()).await;
+    }
+
+    pub fn app_info(&self) -> AppInfo {
+        AppInfo {
+            profile: self.paths.profile().map(str::to_string),
+        }
     }
 
     pub fn paths(&self) -> &Paths {

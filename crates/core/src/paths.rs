@@ -59,6 +59,13 @@ impl Paths {
         })
     }
 
+    /// The profile's name (`demo`), or None for the default profile.
+    pub fn profile(&self) -> Option<&str> {
+        self.namespace
+            .strip_prefix(APP_NAME)
+            .and_then(|rest| rest.strip_prefix('-'))
+    }
+
     /// All folders under one root (tests and embedders that manage their own storage).
     pub fn rooted(root: &Path, namespace: &str) -> Self {
         Self {
@@ -206,7 +213,9 @@ mod tests {
         let p = Paths::for_profile(Some("demo")).unwrap();
         assert_eq!(p.namespace, "connected-accounts-demo");
         assert!(p.data_dir.ends_with("connected-accounts-demo"));
+        assert_eq!(p.profile(), Some("demo"));
         let d = Paths::for_profile(None).unwrap();
         assert_eq!(d.namespace, "connected-accounts");
+        assert_eq!(d.profile(), None);
     }
 }

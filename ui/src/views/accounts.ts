@@ -17,6 +17,8 @@ export type AccountActions = {
   onOpen(id: string): void;
   /** "Set up a provider" from the empty state. */
   onSetUp(): void;
+  /** "Try it with the demo server": a sign-in at the demo's provider. */
+  onTryDemo(providerId: string): void;
 };
 
 const STATUS_FILTERS: AccountStatus[] = ["connected", "expiring", "needs_reconnect", "offline", "error"];
@@ -101,6 +103,42 @@ export class AccountsView {
     );
   }
 
+  /** What the app does, in two lines, and the next step: the demo's server, or setting up. */
+  private emptyState(): HTMLElement {
+    const demo = this.store.demoProvider();
+    const ready = this.store.providers.some((p) => p.configured);
+    const next = demo
+      ? "No account yet: this is the demo, with a local server where any name and password sign in."
+      : ready
+        ? "No account yet: connect one with a provider that is set up."
+        : "No account yet: set up a provider once, then connect as many accounts as you like.";
+    const setUp = button(
+      ready ? "Connect an account" : "Set up a provider",
+      { class: demo ? "btn" : "btn btn--primary", "data-testid": "empty-set-up" },
+      () => this.actions.onSetUp(),
+    );
+    return h(
+      "div",
+      { class: "empty-state", "data-testid": "accounts-empty" },
+      h(
+        "p",
+        { "data-testid": "empty-what" },
+        "Connected Accounts keeps your sign-ins to GitHub, Google, Microsoft and any OpenID or OAuth server on this computer, with their tokens in its keychain.",
+      ),
+      h("p", { class: "muted", "data-testid": "empty-next" }, next),
+      h(
+        "div",
+        { class: "actions actions--start" },
+        demo
+          ? button("Try it with the demo server", { class: "btn btn--primary", "data-testid": "empty-try-demo" }, () =>
+              this.actions.onTryDemo(demo.id),
+            )
+          : null,
+        setUp,
+      ),
+    );
+  }
+
   /** One option per provider that has accounts, keeping the current choice. */
   private syncProviderFilter(): void {
     const names = new Map<string, string>();
@@ -121,29 +159,7 @@ export class AccountsView {
     const accounts = this.store.accounts;
     this.toolbar.hidden = accounts.length < 2;
     if (accounts.length === 0) {
-      const ready = this.store.providers.some((p) => p.configured);
-      replaceChildren(
-        this.list,
-        h(
-          "div",
-          { class: "empty-state", "data-testid": "accounts-empty" },
-          h(
-            "p",
-            { "data-testid": "empty-what" },
-            "Connected Accounts keeps your sign-ins to GitHub, Google, Microsoft and any OpenID or OAuth server on this computer, with their tokens in its keychain.",
-          ),
-          h(
-            "p",
-            { class: "muted", "data-testid": "empty-next" },
-            ready
-              ? "No account yet: connect one with a provider that is set up."
-              : "No account yet: set up a provider once, then connect as many accounts as you like.",
-          ),
-          button(ready ? "Connect an account" : "Set up a provider", { class: "btn btn--primary", "data-testid": "empty-set-up" }, () =>
-            this.actions.onSetUp(),
-          ),
-        ),
-      );
+      replaceChildren(this.list, this.emptyState());
       return;
     }
     this.syncProviderFilter();
