@@ -71,6 +71,9 @@ def keyring():
     assert os.environ.get("CA_TEST_KEYRING") == "1", "run through tests/with-keyring.sh"
 
 
+DISPLAY_NAME = [None]
+
+
 @pytest.fixture(scope="session")
 def display():
     """A private X server; its number is chosen by Xvfb itself (-displayfd)."""
@@ -88,7 +91,9 @@ def display():
             raise RuntimeError("Xvfb did not start")
         number += chunk
     os.close(read)
-    yield f":{number.decode().strip()}"
+    name = f":{number.decode().strip()}"
+    DISPLAY_NAME[0] = name
+    yield name
     stop(xvfb)
 
 
@@ -266,11 +271,21 @@ def sandbox(idp, keyring):
 
 
 def snapshot(driver, name):
-    """Saves a screenshot for people to look at when CA_E2E_SCREENSHOTS names a folder."""
+    """Saves a picture of the window for people to look at when CA_E2E_SCREENSHOTS names a
+    folder (needs Pillow and python-xlib: tests/e2e/shots-requirements.txt)."""
     folder = os.environ.get("CA_E2E_SCREENSHOTS")
     if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        driver.get_screenshot_as_file(str(Path(folder) / f"{name}.png"))
+        from screen import save_window
+        settle(driver)
+        save_window(DISPLAY_NAME[0], Path(folder) / f"{name}.png")
+
+
+def settle(driver):
+    """Waits until the page painted what it last changed: two animation frames, and no
+    transition left running."""
+    driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 250)));")
 
 
 @pytest.fixture(scope="session")

@@ -247,7 +247,7 @@ export class AccountPage {
       "div",
       { class: "request" },
       form,
-      h("p", { class: "hint small", id: "request-help" }, `The app sends it with this account’s token, only to ${origins}; the window sees the response, never the token.`),
+      h("p", { class: "muted small", id: "request-help" }, `The app sends it with this account’s token, only to ${origins}; the window sees the response, never the token.`),
     );
   }
 
