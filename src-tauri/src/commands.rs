@@ -18,6 +18,7 @@ use tauri::State;
 
 use crate::error::CommandResult;
 use crate::updates::Watcher;
+use crate::window_memory::WindowMemory;
 
 type Core<'a> = State<'a, Arc<Engine>>;
 
@@ -123,8 +124,14 @@ pub async fn recover_interrupted(core: Core<'_>) -> CommandResult<Vec<Account>> 
 }
 
 #[tauri::command]
-pub async fn forget_all(core: Core<'_>) -> CommandResult<ForgetReport> {
-    Ok(core.forget_all().await?)
+pub async fn forget_all(
+    core: Core<'_>,
+    memory: State<'_, Arc<WindowMemory>>,
+) -> CommandResult<ForgetReport> {
+    let report = core.forget_all().await?;
+    // The state folder is gone; the window's size must not bring it back at exit.
+    memory.forget();
+    Ok(report)
 }
 
 /// The page has its first list on screen: the window appears with it, never blank (see lib.rs).

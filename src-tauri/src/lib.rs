@@ -5,6 +5,7 @@ mod commands;
 mod deep_link;
 mod error;
 mod updates;
+mod window_memory;
 
 use std::sync::Arc;
 
@@ -59,6 +60,7 @@ pub fn run() {
         engine_ms = started.elapsed().as_millis() as u64,
         "starting the window"
     );
+    let memory = Arc::new(window_memory::WindowMemory::new(&engine.paths().state_dir));
     let engine = Arc::new(engine);
     let watcher = Arc::new(updates::Watcher::default());
 
@@ -74,10 +76,10 @@ pub fn run() {
         // Used from Rust only: no capability grants the webview its commands.
         .plugin(tauri_plugin_notification::init())
         .setup({
-            let (engine, watcher) = (engine.clone(), watcher.clone());
+            let (engine, watcher, memory) = (engine.clone(), watcher.clone(), memory.clone());
             move |app| {
                 let plugins_ms = started.elapsed().as_millis() as u64;
-                open_main_window(app, &engine)?;
+                open_main_window(app, &engine, &memory)?;
                 // Start-up milestones, for anyone asking why the window was slow to appear.
                 tracing::info!(
                     plugins_ms,
@@ -93,9 +95,15 @@ pub fn run() {
         })
         .manage(engine)
         .manage(watcher)
+        .manage(memory.clone())
         .invoke_handler(handler())
-        .run(tauri::generate_context!())
-        .expect("error while running Connected Accounts");
+        .build(tauri::generate_context!())
+        .expect("error while starting Connected Accounts")
+        .run(move |_app, event| {
+            if let tauri::RunEvent::Exit = event {
+                memory.save();
+            }
+        });
 }
 
 /// The window (tauri.conf.json describes it with `create: false`) is built here so that its page
@@ -104,6 +112,7 @@ pub fn run() {
 fn open_main_window(
     app: &tauri::App,
     engine: &ca_core::Engine,
+    memory: &Arc<window_memory::WindowMemory>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let config = app
         .config()
@@ -125,6 +134,13 @@ fn open_main_window(
         }
     };
     let window = builder.build()?;
+    restore_geometry(app, &window, config, memory);
+    let (seen, w) = (memory.clone(), window.clone());
+    window.on_window_event(move |event| match event {
+        tauri::WindowEvent::Moved(to) => seen.moved(*to, w.is_maximized().unwrap_or(false)),
+        tauri::WindowEvent::Resized(to) => seen.resized(*to, w.is_maximized().unwrap_or(false)),
+        _ => {}
+    });
     // The window starts hidden and the page shows it once its list is built (`window_ready`):
     // mapped any earlier, GTK may wait up to half a second on the still-starting WebKit process
     // and then show a blank frame. Should the page never say so, it is shown anyway.
@@ -136,6 +152,52 @@ fn open_main_window(
         }
     });
     Ok(())
+}
+
+/// Last run's size and place, while the window is still hidden (so it never jumps), where a
+/// connected monitor can show it.
+fn restore_geometry(
+    app: &tauri::App,
+    window: &tauri::WebviewWindow,
+    config: &tauri::utils::config::WindowConfig,
+    memory: &window_memory::WindowMemory,
+) {
+    let Some(saved) = memory.load() else { return };
+    let monitors = app.available_monitors().unwrap_or_default();
+    let scale = monitors.first().map_or(1.0, |m| m.scale_factor());
+    let min = (
+        (config.min_width.unwrap_or(0.0) * scale) as u32,
+        (config.min_height.unwrap_or(0.0) * scale) as u32,
+    );
+    let areas: Vec<_> = monitors
+        .iter()
+        .map(|m| window_memory::Area {
+            x: m.position().x,
+            y: m.position().y,
+            width: m.size().width,
+            height: m.size().height,
+        })
+        .collect();
+    let Some(g) = saved.usable(min, &areas) else {
+        tracing::info!(
+            ?saved,
+            "the saved window place is off every screen or too small; using the default"
+        );
+        return;
+    };
+    let restored = window
+        .set_size(tauri::PhysicalSize::new(g.width, g.height))
+        .and_then(|()| window.set_position(tauri::PhysicalPosition::new(g.x, g.y)))
+        .and_then(|()| {
+            if g.maximized {
+                window.maximize()
+            } else {
+                Ok(())
+            }
+        });
+    if let Err(e) = restored {
+        tracing::warn!(error = %e, "could not restore the window's size");
+    }
 }
 
 fn show<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) {

@@ -361,13 +361,56 @@ def test_remove_all_my_data_revokes_everything_deletes_everything_and_quits(
         click(driver, '[data-testid="quit"]')
     except WebDriverException:
         pass  # the app may quit before WebDriver hears back about the click
-    deadline = time.time() + 10
+    assert app_gone(), "the app quit"
+    # Nor did quitting write anything back (the window's size goes to the state folder).
+    assert not (Path(sandbox.env["XDG_STATE_HOME"]) / "connected-accounts").exists()
+
+
+def app_gone(seconds=10):
+    deadline = time.time() + seconds
     while time.time() < deadline:
-        alive = subprocess.run(["pgrep", "-f", "connected-accounts-app"], capture_output=True).returncode == 0
-        if not alive:
-            break
+        if subprocess.run(["pgrep", "-f", "connected-accounts-app"], capture_output=True).returncode != 0:
+            return True
         time.sleep(0.2)
-    assert not alive, "the app quit"
+    return False
+
+
+def quit_from_the_page(driver):
+    try:
+        driver.execute_script("window.__TAURI_INTERNALS__.invoke('quit_app')")
+    except WebDriverException:
+        pass  # it may quit before WebDriver hears back
+    assert app_gone(), "the app quit"
+
+
+@pytest.fixture
+def default_window_size(app):
+    """Leaves the window at its default size: the app saves it at exit, for the next test."""
+    yield
+    app.driver.set_window_size(980, 720)
+    app.stop()
+
+
+def test_the_window_opens_at_the_size_and_place_it_was_left(app, driver, sandbox, default_window_size):
+    saved = Path(sandbox.env["XDG_STATE_HOME"]) / "connected-accounts/window.json"
+    driver.set_window_rect(x=37, y=23, width=900, height=650)
+    wait(driver).until(lambda d: d.get_window_rect() == {"x": 37, "y": 23, "width": 900, "height": 650})
+    quit_from_the_page(driver)
+    assert json.loads(saved.read_text()) == {"x": 37, "y": 23, "width": 900, "height": 650, "maximized": False}
+    app.stop()
+
+    window = app.driver  # a new app process
+    ready(window)
+    assert window.get_window_rect() == {"x": 37, "y": 23, "width": 900, "height": 650}
+
+    # A damaged file, or a place no screen shows (Xvfb's one screen is 1280x800), is ignored.
+    for bad in ("{not json", json.dumps({"x": 5000, "y": 10, "width": 900, "height": 650})):
+        quit_from_the_page(window)
+        saved.write_text(bad)
+        app.stop()
+        window = app.driver
+        ready(window)
+        assert window.get_window_size() == {"width": 980, "height": 720}, bad
 
 
 def test_each_account_says_which_program_last_read_its_token(driver, sandbox, connected_account):
