@@ -1,18 +1,9 @@
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { startApp, type AppHandle } from "./app";
 import type { Account, AccountUpdate, AuditEvent, ConnectStarted, DisconnectOutcome, LastRead, ProbeResult, ProviderView } from "./bindings";
 import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "../test/fake-backend";
+import { allByTestId, boot, byTestId, click, launch, stopApp } from "../test/window";
 
-let handle: AppHandle | null = null;
-
-afterEach(() => {
-  handle?.stop();
-  handle = null;
-  clearMocks();
-  document.body.replaceChildren();
-  delete document.body.dataset.ready;
-});
+afterEach(stopApp);
 
 /** Like `list_providers`: a provider added by URL, a configured built-in, and two built-ins still to set up. */
 function baseProviders(): ProviderView[] {
@@ -47,22 +38,9 @@ function setAccounts(backend: FakeBackend, list: Account[]): void {
   backend.handle("__set_accounts", { list });
 }
 
-async function boot(backend: FakeBackend): Promise<HTMLElement> {
-  mockIPC(backend.handle);
-  const root = document.createElement("div");
-  root.id = "app";
-  document.body.appendChild(root);
-  handle = startApp(root, { now: () => NOW });
-  await handle.started;
-  return root;
-}
-
-const q = <T extends Element = HTMLElement>(sel: string, scope: ParentNode = document): T | null => scope.querySelector<T>(sel);
 const qa = <T extends Element = HTMLElement>(sel: string, scope: ParentNode = document): T[] => [
   ...scope.querySelectorAll<T>(sel),
 ];
-const byTestId = (id: string, scope: ParentNode = document) => q<HTMLElement>(`[data-testid="${id}"]`, scope);
-const allByTestId = (id: string, scope: ParentNode = document) => qa<HTMLElement>(`[data-testid="${id}"]`, scope);
 
 /** An account's line in the list. */
 function item(accountId: string): HTMLElement {
@@ -96,11 +74,6 @@ function providerRowOf(id: string): HTMLElement {
   const r = allByTestId("provider-row").find((el) => el.dataset.providerId === id);
   if (!r) throw new Error(`no provider row ${id}`);
   return r;
-}
-
-function click(el: Element | null): void {
-  if (!el) throw new Error("nothing to click");
-  (el as HTMLElement).click();
 }
 
 const started: ConnectStarted = {
@@ -141,10 +114,7 @@ describe("start-up", () => {
     backend.on("recover_interrupted", () => [account()]);
     const snapshot = { taken_at_ms: NOW, providers: baseProviders(), accounts: [account({ display_name: "From snapshot" })] };
     (window as { __CA_STARTUP__?: unknown }).__CA_STARTUP__ = snapshot;
-    mockIPC(backend.handle);
-    const root = document.createElement("div");
-    document.body.appendChild(root);
-    handle = startApp(root, { now: () => NOW });
+    const handle = launch(backend);
     // The list is on the page once the microtasks of start-up ran: no IPC round trip needed.
     await Promise.resolve();
     await Promise.resolve();
@@ -226,9 +196,7 @@ describe("start-up", () => {
     await boot(baseBackend({ accounts: [], providers: [provider({ id: "local-demo" })] }));
     expect(byTestId("empty-set-up")).not.toBeNull();
     expect(byTestId("empty-try-demo")).toBeNull();
-    handle?.stop();
-    clearMocks();
-    document.body.replaceChildren();
+    stopApp();
     await boot(baseBackend({ accounts: [], providers: [provider()] }).on("app_info", () => ({ profile: "demo" })));
     expect(byTestId("empty-set-up")).not.toBeNull();
     expect(byTestId("empty-try-demo")).toBeNull();
@@ -399,10 +367,7 @@ describe("connect", () => {
         finish.reject(uiError("cancelled", "Sign-in was cancelled."));
         return null;
       });
-    mockIPC(backend.handle);
-    const root = document.createElement("div");
-    document.body.appendChild(root);
-    handle = startApp(root, { now: () => NOW });
+    launch(backend);
     await vi.waitFor(() => expect(document.body.dataset.ready).toBe("accounts"));
     click(byTestId("connect", providerRowOf("github")));
     await vi.waitFor(() => expect(byTestId("flow-waiting")).not.toBeNull());
@@ -881,11 +846,7 @@ describe("an idle window", () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     try {
       let now = NOW;
-      mockIPC(baseBackend().handle);
-      const root = document.createElement("div");
-      document.body.appendChild(root);
-      handle = startApp(root, { now: () => now });
-      await handle.started;
+      await boot(baseBackend(), () => now);
       const r = item("acc-1");
       const before = byTestId("account-expiry", r)?.textContent;
       now += 30 * 60_000;

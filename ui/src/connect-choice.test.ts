@@ -1,22 +1,13 @@
 // Choosing how to connect (loopback, app link, code on another device), the device sign-in
 // panel, and the hand-entered endpoints of the "Add provider" form.
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { startApp, type AppHandle } from "./app";
 import type { Account, ConnectKind, ConnectStarted, DeviceStarted, ProviderView } from "./bindings";
 import { connectKinds, effectiveKind, redirectArg } from "./connect-kinds";
-import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "../test/fake-backend";
+import { FakeBackend, account, builtin, deferred, provider, uiError } from "../test/fake-backend";
+import { allByTestId, boot, byTestId, click, stopApp } from "../test/window";
 import { readNewProvider } from "./provider-form";
 
-let handle: AppHandle | null = null;
-
-afterEach(() => {
-  handle?.stop();
-  handle = null;
-  clearMocks();
-  document.body.replaceChildren();
-  delete document.body.dataset.ready;
-});
+afterEach(stopApp);
 
 function providers(): ProviderView[] {
   return [
@@ -49,30 +40,11 @@ function backendWith(accounts: Account[] = [account()], list: ProviderView[] = p
   });
 }
 
-async function boot(backend: FakeBackend): Promise<HTMLElement> {
-  mockIPC(backend.handle);
-  const root = document.createElement("div");
-  root.id = "app";
-  document.body.appendChild(root);
-  handle = startApp(root, { now: () => NOW });
-  await handle.started;
-  return root;
-}
-
-const byTestId = (id: string, scope: ParentNode = document) => scope.querySelector<HTMLElement>(`[data-testid="${id}"]`);
-const allByTestId = (id: string, scope: ParentNode = document) => [
-  ...scope.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`),
-];
 
 function providerRowOf(id: string): HTMLElement {
   const r = allByTestId("provider-row").find((el) => el.dataset.providerId === id);
   if (!r) throw new Error(`no provider row ${id}`);
   return r;
-}
-
-function click(el: Element | null): void {
-  if (!el) throw new Error("nothing to click");
-  (el as HTMLElement).click();
 }
 
 function choose(providerId: string, value: string): void {

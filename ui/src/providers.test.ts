@@ -1,20 +1,11 @@
 // The Providers section: set-up providers first, the setup guide for built-ins, capabilities,
 // logos, and scope descriptions on provider and account rows.
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { startApp, type AppHandle } from "./app";
 import type { Account, ProviderSettings, ProviderView } from "./bindings";
-import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "../test/fake-backend";
+import { FakeBackend, account, builtin, deferred, provider, uiError } from "../test/fake-backend";
+import { allByTestId, boot, byTestId, click, stopApp } from "../test/window";
 
-let handle: AppHandle | null = null;
-
-afterEach(() => {
-  handle?.stop();
-  handle = null;
-  clearMocks();
-  document.body.replaceChildren();
-  delete document.body.dataset.ready;
-});
+afterEach(stopApp);
 
 /** A backend whose `configure_provider` behaves like the Rust one: it stores the settings and marks the provider configured. */
 function backendWith(providers: ProviderView[], accounts: Account[] = []): FakeBackend {
@@ -54,20 +45,6 @@ function standard(): ProviderView[] {
   ];
 }
 
-async function boot(backend: FakeBackend): Promise<HTMLElement> {
-  mockIPC(backend.handle);
-  const root = document.createElement("div");
-  root.id = "app";
-  document.body.appendChild(root);
-  handle = startApp(root, { now: () => NOW });
-  await handle.started;
-  return root;
-}
-
-const byTestId = (id: string, scope: ParentNode = document) => scope.querySelector<HTMLElement>(`[data-testid="${id}"]`);
-const allByTestId = (id: string, scope: ParentNode = document) => [
-  ...scope.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`),
-];
 
 /** Opens the first account's page (scopes and their descriptions are shown there). */
 function openFirstAccount(): HTMLElement {
@@ -84,11 +61,6 @@ function rowOf(testId: "provider-row" | "provider-setup-row", id: string): HTMLE
 }
 const configuredRow = (id: string) => rowOf("provider-row", id);
 const setupRowOf = (id: string) => rowOf("provider-setup-row", id);
-
-function click(el: Element | null): void {
-  if (!el) throw new Error("nothing to click");
-  (el as HTMLElement).click();
-}
 
 function input(scope: ParentNode, name: string): HTMLInputElement {
   const el = scope.querySelector<HTMLInputElement>(`input[name="${name}"]`);

@@ -6,21 +6,13 @@
  */
 // Times on the page are shown in the local zone: pinned, so the snapshot is the same anywhere.
 process.env.TZ = "UTC";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { computeAccessibleName, getRole, isInaccessible } from "dom-accessibility-api";
 import { afterEach, describe, expect, it } from "vitest";
-import { startApp, type AppHandle } from "./app";
 import type { Account } from "./bindings";
-import { FakeBackend, NOW, account, builtin, provider } from "../test/fake-backend";
+import { FakeBackend, account, builtin, provider } from "../test/fake-backend";
+import { boot as start, stopApp } from "../test/window";
 
-let handle: AppHandle | null = null;
-
-afterEach(() => {
-  handle?.stop();
-  handle = null;
-  clearMocks();
-  document.body.replaceChildren();
-});
+afterEach(stopApp);
 
 /** Roles worth a line; plain groups and generic containers only nest their children. */
 const SHOWN = new Set([
@@ -67,12 +59,7 @@ async function boot(list: Account[]): Promise<void> {
     watch_accounts: () => null,
     window_ready: () => null,
   });
-  mockIPC(backend.handle);
-  const root = document.createElement("div");
-  root.id = "app";
-  document.body.appendChild(root);
-  handle = startApp(root, { now: () => NOW });
-  await handle.started;
+  await start(backend);
 }
 
 const click = (testId: string) => document.querySelector<HTMLElement>(`[data-testid="${testId}"]`)?.click();

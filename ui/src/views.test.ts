@@ -1,26 +1,11 @@
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { startApp, type AppHandle } from "./app";
 import type { Account, AuditEvent, ConnectStarted } from "./bindings";
-import { FakeBackend, NOW, account, builtin, provider } from "../test/fake-backend";
+import { FakeBackend, account, builtin, provider } from "../test/fake-backend";
+import { allByTestId, boot as start, byTestId, click, stopApp } from "../test/window";
 
-let handle: AppHandle | null = null;
+afterEach(stopApp);
 
-afterEach(() => {
-  handle?.stop();
-  handle = null;
-  clearMocks();
-  document.body.replaceChildren();
-});
-
-const byTestId = (id: string, scope: ParentNode = document) => scope.querySelector<HTMLElement>(`[data-testid="${id}"]`);
-const allByTestId = (id: string, scope: ParentNode = document) => [...scope.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
 const shownIds = () => allByTestId("account-item").map((r) => r.dataset.accountId);
-
-function click(el: Element | null): void {
-  if (!el) throw new Error("nothing to click");
-  (el as HTMLElement).click();
-}
 
 function type(el: HTMLElement | null, value: string): void {
   if (!(el instanceof HTMLInputElement || el instanceof HTMLSelectElement)) throw new Error("not a field");
@@ -55,12 +40,7 @@ async function boot(accounts: Account[] = three(), extra: (b: FakeBackend) => Fa
       window_ready: () => null,
     }),
   );
-  mockIPC(backend.handle);
-  const root = document.createElement("div");
-  root.id = "app";
-  document.body.appendChild(root);
-  handle = startApp(root, { now: () => NOW });
-  await handle.started;
+  await start(backend);
   return backend;
 }
 
