@@ -158,11 +158,8 @@ impl Keychain {
     /// report). Blocking: call from a blocking thread.
     pub fn connect(&self) {
         if let Some(slot) = self.stores.first() {
-            if slot.get().is_none() {
-                if let Ok(store) = (self.factory)() {
-                    let _ = slot.set(store);
-                }
-            }
+            // A failure is met again, and reported, by the read that needs the store.
+            let _ = self.open(slot);
         }
     }
 
@@ -193,7 +190,11 @@ impl Keychain {
     }
 
     fn store(&self) -> Result<Store> {
-        let slot = &self.stores[self.next.fetch_add(1, Ordering::Relaxed) % self.stores.len()];
+        self.open(&self.stores[self.next.fetch_add(1, Ordering::Relaxed) % self.stores.len()])
+    }
+
+    /// The slot's connection, opened on first use.
+    fn open(&self, slot: &OnceLock<Store>) -> Result<Store> {
         Ok(match slot.get() {
             Some(s) => s.clone(),
             None => {
