@@ -11,7 +11,7 @@ use crate::consumer::Consumer;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Spec;
-use crate::secret::SecretString;
+use crate::secret::{SecretString, TokenSet};
 
 /// Response headers worth showing (scopes, rate limits, caching, errors); others are left out.
 const SHOWN_HEADERS: &[&str] = &[
@@ -71,7 +71,7 @@ impl Engine {
         let (_, tokens) = self.fresh_tokens(&row.id).await?;
         audit::record_read(&self.db, &row.id, &row.provider_id, reader, "test call").await;
         let reply = self.call_whoami(&spec, &tokens.access_token).await?;
-        Ok(shown(reply))
+        Ok(shown(reply, &tokens))
     }
 
     /// The provider's who-am-I request as its profile describes it, with the token as bearer.
@@ -119,7 +119,7 @@ impl Engine {
                 &tokens.access_token,
             )
             .await?;
-        Ok(shown(reply))
+        Ok(shown(reply, &tokens))
     }
 
     /// One call with the token as bearer, and the provider's required headers (GitHub's
@@ -192,10 +192,24 @@ impl Engine {
     }
 }
 
-/// The reply as the window shows it: the headers worth seeing, the body.
-fn shown(reply: WhoAmIReply) -> ProbeResult {
+/// The reply as the window shows it: the headers worth seeing, the body. An API that echoes
+/// the request (a debugging endpoint, an error that quotes the header) would hand the window
+/// the account's tokens: every occurrence is replaced before the reply leaves Rust.
+fn shown(reply: WhoAmIReply, tokens: &TokenSet) -> ProbeResult {
+    let secrets: Vec<&str> = [
+        Some(&tokens.access_token),
+        tokens.refresh_token.as_ref(),
+        tokens.id_token.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|t| t.expose())
+    .filter(|t| !t.is_empty())
+    .collect();
+    let mut body = reply.body;
+    redact_json(&mut body, &secrets);
     ProbeResult {
-        url: reply.url,
+        url: redact(reply.url, &secrets),
         method: reply.method,
         status: reply.status,
         latency_ms: reply.latency_ms,
@@ -205,9 +219,44 @@ fn shown(reply: WhoAmIReply) -> ProbeResult {
             .filter(|(name, _)| {
                 SHOWN_HEADERS.contains(&name.as_str()) || name.starts_with("x-ratelimit")
             })
+            .map(|(name, value)| (name, redact(value, &secrets)))
             .collect(),
-        body: reply.body,
+        body,
         truncated: reply.truncated,
+    }
+}
+
+const REDACTED: &str = "[token removed]";
+
+fn redact(text: String, secrets: &[&str]) -> String {
+    secrets.iter().fold(text, |t, s| {
+        if t.contains(s) {
+            t.replace(s, REDACTED)
+        } else {
+            t
+        }
+    })
+}
+
+fn redact_json(value: &mut serde_json::Value, secrets: &[&str]) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => *s = redact(std::mem::take(s), secrets),
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_json(v, secrets)),
+        Value::Object(map) => {
+            let named: Vec<String> = map
+                .keys()
+                .filter(|k| secrets.iter().any(|s| k.contains(s)))
+                .cloned()
+                .collect();
+            for key in named {
+                if let Some(v) = map.remove(&key) {
+                    map.insert(redact(key, secrets), v);
+                }
+            }
+            map.values_mut().for_each(|v| redact_json(v, secrets));
+        }
+        _ => {}
     }
 }
 
@@ -279,6 +328,46 @@ mod tests {
     use crate::catalog;
     use crate::model::Settings;
 
+    #[test]
+    fn a_reply_that_echoes_the_tokens_reaches_the_window_without_them() {
+        let tokens = TokenSet {
+            access_token: SecretString::new("gho_access123"),
+            refresh_token: Some(SecretString::new("ghr_refresh456")),
+            id_token: None,
+            expires_at_ms: None,
+            obtained_at_ms: 0,
+        };
+        let reply = WhoAmIReply {
+            url: "https://api.example.test/echo".into(),
+            method: "GET".into(),
+            status: 200,
+            latency_ms: 1,
+            headers: vec![(
+                "www-authenticate".into(),
+                "Bearer gho_access123 is bad".into(),
+            )],
+            body: serde_json::json!({
+                "headers": { "authorization": "Bearer gho_access123" },
+                "gho_access123": [1, "x ghr_refresh456 y", { "deep": "gho_access123gho_access123" }],
+                "n": 5
+            }),
+            truncated: false,
+        };
+        let shown = shown(reply, &tokens);
+        let all = serde_json::to_string(&shown.body).unwrap() + &format!("{:?}", shown.headers);
+        assert!(
+            !all.contains("gho_access123") && !all.contains("ghr_refresh456"),
+            "{all}"
+        );
+        assert_eq!(
+            shown.body["headers"]["authorization"],
+            "Bearer [token removed]"
+        );
+        assert_eq!(shown.body["[token removed]"][1], "x [token removed] y");
+        assert_eq!(shown.body["n"], 5);
+        assert_eq!(shown.headers[0].1, "Bearer [token removed] is bad");
+    }
+
     fn github() -> Spec {
         Spec::from_profile(catalog::find("github").unwrap(), &Settings::default())
     }
@@ -313,6 +402,10 @@ mod tests {
             assert!(e.message.contains(says), "{bad}: {}", e.message);
         }
         let e = allowed_url(&spec, "https://evil.example/").unwrap_err();
+        assert!(
+            !e.message.contains("evil.example/"),
+            "only the origin is named"
+        );
         assert!(
             e.hint
                 .as_deref()
