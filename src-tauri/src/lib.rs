@@ -185,6 +185,7 @@ fn restore_geometry(
         );
         return;
     };
+    memory.restored(g);
     let restored = window
         .set_size(tauri::PhysicalSize::new(g.width, g.height))
         .and_then(|()| window.set_position(tauri::PhysicalPosition::new(g.x, g.y)))

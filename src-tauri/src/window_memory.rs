@@ -69,6 +69,9 @@ pub struct WindowMemory {
 #[derive(Default)]
 struct Seen {
     geometry: Option<Geometry>,
+    /// Its position is known (restored, or reported by a move): a size alone is not saved, or
+    /// the next start would put the window in a corner instead of where the desktop chooses.
+    placed: bool,
     /// "Remove all my data" ran: nothing may be written again.
     forgotten: bool,
 }
@@ -82,7 +85,8 @@ impl WindowMemory {
     }
 
     /// The saved geometry, if the file holds one. A missing file is the first run; an unreadable
-    /// one is logged and ignored (the window opens at its default size).
+    /// one is logged and ignored (the window opens at its default size). Nothing is kept until
+    /// [`restored`](Self::restored) says it was used.
     pub fn load(&self) -> Option<Geometry> {
         let bytes = match std::fs::read(&self.path) {
             Ok(b) => b,
@@ -93,10 +97,7 @@ impl WindowMemory {
             }
         };
         match serde_json::from_slice::<Geometry>(&bytes) {
-            Ok(g) => {
-                self.seen.lock().unwrap().geometry = Some(g);
-                Some(g)
-            }
+            Ok(g) => Some(g),
             Err(e) => {
                 tracing::warn!(error = %e, file = %self.path.display(), "ignoring a damaged window size file");
                 None
@@ -104,8 +105,15 @@ impl WindowMemory {
         }
     }
 
+    /// The window was given this geometry at start.
+    pub fn restored(&self, g: Geometry) {
+        let mut seen = self.seen.lock().unwrap();
+        (seen.geometry, seen.placed) = (Some(g), true);
+    }
+
     pub fn moved(&self, to: PhysicalPosition<i32>, maximized: bool) {
         let mut seen = self.seen.lock().unwrap();
+        seen.placed = true;
         // A maximized window keeps the place and size it returns to.
         if let Some(g) = seen.geometry.as_mut().filter(|_| maximized) {
             g.maximized = true;
@@ -148,7 +156,7 @@ impl WindowMemory {
         let Some(geometry) = seen.geometry.filter(|g| g.width > 0 && g.height > 0) else {
             return;
         };
-        if seen.forgotten {
+        if seen.forgotten || !seen.placed {
             return;
         }
         let written = std::fs::create_dir_all(self.path.parent().unwrap_or(Path::new(".")))
@@ -214,6 +222,8 @@ mod tests {
         assert!(!dir.exists(), "nothing seen, nothing written");
 
         memory.resized(PhysicalSize::new(800, 600), false);
+        memory.save();
+        assert!(!dir.exists(), "a size with no known place is not saved");
         memory.moved(PhysicalPosition::new(30, 40), false);
         // Maximizing keeps the size and place it returns to.
         memory.resized(PhysicalSize::new(1920, 1080), true);
@@ -235,9 +245,39 @@ mod tests {
             assert_eq!(WindowMemory::new(&dir).load(), None);
         }
 
+        // A file read but not used (off every screen) is not written back as it was.
+        let unused = WindowMemory::new(&dir);
+        std::fs::write(
+            dir.join(FILE),
+            br#"{"x":9000,"y":0,"width":800,"height":600}"#,
+        )
+        .unwrap();
+        assert!(unused.load().is_some());
+        unused.resized(PhysicalSize::new(980, 720), false);
+        unused.save();
+        assert!(
+            std::fs::read_to_string(dir.join(FILE))
+                .unwrap()
+                .contains("9000"),
+            "left as it was"
+        );
+        unused.moved(PhysicalPosition::new(10, 10), false);
+        unused.save();
+        assert_eq!(
+            WindowMemory::new(&dir).load(),
+            Some(Geometry {
+                x: 10,
+                y: 10,
+                width: 980,
+                height: 720,
+                maximized: false
+            })
+        );
+
         std::fs::remove_dir_all(&dir).unwrap();
         again.forget();
         again.resized(PhysicalSize::new(700, 500), false);
+        again.moved(PhysicalPosition::new(5, 5), false);
         again.save();
         assert!(
             !dir.exists(),
