@@ -22,7 +22,8 @@ export class Store {
   lastReads = new Map<string, LastRead>();
   /** False until the first lists arrived (or failed to). */
   loaded = false;
-  /** The app runs in the demo profile (`scripts/demo.sh`); asked only while there is no account. */
+  /** The app runs in the demo profile (`scripts/demo.sh`): asked before the first paint only when
+   * there is no account to paint, else after it. */
   demo = false;
   appInfoLoaded = false;
 
