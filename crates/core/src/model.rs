@@ -78,6 +78,68 @@ pub struct Settings {
 }
 
 impl Spec {
+    /// The origins a provider's token may be sent to from the request box: its user endpoint's
+    /// and its issuer's (a custom server's API is usually beside it).
+    pub fn api_origins(&self) -> Vec<url::Origin> {
+        let mut out: Vec<url::Origin> = Vec::new();
+        let urls = self
+            .whoami
+            .as_ref()
+            .map(|w| w.url.as_str())
+            .into_iter()
+            .chain(self.issuer.as_deref());
+        for u in urls {
+            if let Ok(parsed) = Url::parse(u) {
+                let origin = parsed.origin();
+                if origin.is_tuple() && !out.contains(&origin) {
+                    out.push(origin);
+                }
+            }
+        }
+        out
+    }
+
+    /// `url`, parsed, if the account's token may go there; otherwise why not, naming the origins
+    /// that are allowed.
+    pub fn allowed_api_url(&self, url: &str) -> Result<Url> {
+        let origins = self.api_origins();
+        let allowed = || {
+            origins
+                .iter()
+                .map(|o| o.ascii_serialization())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let parsed = Url::parse(url.trim()).map_err(|_| {
+            Error::invalid_input(
+                "that is not a full URL",
+                format!("enter an address starting with {}", allowed()),
+            )
+        })?;
+        if !origins.contains(&parsed.origin()) {
+            let hint = if origins.is_empty() {
+                format!("{} has no API address the app knows", self.name)
+            } else {
+                format!("the token goes only to {}'s API: {}", self.name, allowed())
+            };
+            return Err(Error::invalid_input(
+                format!(
+                    "{} is not {}'s",
+                    parsed.origin().ascii_serialization(),
+                    self.name
+                ),
+                hint,
+            ));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(Error::invalid_input(
+                "the URL carries a user name or password",
+                "leave them out: the app signs the request with the account's token",
+            ));
+        }
+        Ok(parsed)
+    }
+
     pub fn from_profile(p: &Profile, settings: &Settings) -> Self {
         let client_id = settings
             .client_id
@@ -334,6 +396,55 @@ pub fn normalize_scopes(scopes: &[String]) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    fn github() -> Spec {
+        Spec::from_profile(catalog::find("github").unwrap(), &Settings::default())
+    }
+
+    #[test]
+    fn the_request_box_sends_a_token_only_to_the_providers_api() {
+        let spec = github();
+        assert_eq!(
+            spec.api_origins()
+                .iter()
+                .map(|o| o.ascii_serialization())
+                .collect::<Vec<_>>(),
+            ["https://api.github.com"]
+        );
+        let ok = spec
+            .allowed_api_url(" https://api.github.com/user/repos?per_page=5 ")
+            .unwrap();
+        assert_eq!(ok.path(), "/user/repos");
+
+        for (bad, says) in [
+            (
+                "https://api.github.com.evil.example/user",
+                "is not GitHub's",
+            ),
+            ("http://api.github.com/user", "is not GitHub's"),
+            ("https://api.github.com:8443/user", "is not GitHub's"),
+            ("https://gist.github.com/", "is not GitHub's"),
+            ("api.github.com/user", "not a full URL"),
+            ("", "not a full URL"),
+            ("https://me:pw@api.github.com/user", "user name or password"),
+        ] {
+            let e = spec.allowed_api_url(bad).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidInput, "{bad}");
+            assert!(e.message.contains(says), "{bad}: {}", e.message);
+        }
+        let e = spec.allowed_api_url("https://evil.example/").unwrap_err();
+        assert!(
+            !e.message.contains("evil.example/"),
+            "only the origin is named"
+        );
+        assert!(
+            e.hint
+                .as_deref()
+                .unwrap()
+                .contains("https://api.github.com"),
+            "the refusal names where requests may go: {e:?}"
+        );
+    }
 
     #[test]
     fn scopes_are_split_and_deduplicated() {

@@ -91,7 +91,7 @@ impl Engine {
     }
 
     /// Calls the account's API at `url`, a GET, as the window's request box does. The URL must
-    /// be on one of the provider's API origins ([`api_origins`]): a token never goes to a host
+    /// be on one of the provider's API origins ([`Spec::api_origins`]): a token never goes to a host
     /// the provider does not own because of a typo or a pasted link. Audited like the test call.
     pub async fn request_get(
         &self,
@@ -101,7 +101,7 @@ impl Engine {
     ) -> Result<ProbeResult> {
         let row = self.row(query).await?;
         let spec = self.spec_for_tokens(&row).await?;
-        let target = allowed_url(&spec, url)?;
+        let target = spec.allowed_api_url(url)?;
         let (_, tokens) = self.fresh_tokens(&row.id).await?;
         // The query is left out of the audit: it is what the person typed, and may carry anything.
         let detail = format!(
@@ -260,73 +260,9 @@ fn redact_json(value: &mut serde_json::Value, secrets: &[&str]) {
     }
 }
 
-/// The origins a provider's token may be sent to from the request box: its user endpoint's
-/// and its issuer's (a custom server's API is usually beside it).
-pub fn api_origins(spec: &Spec) -> Vec<url::Origin> {
-    let mut out: Vec<url::Origin> = Vec::new();
-    let urls = spec
-        .whoami
-        .as_ref()
-        .map(|w| w.url.as_str())
-        .into_iter()
-        .chain(spec.issuer.as_deref());
-    for u in urls {
-        if let Ok(parsed) = url::Url::parse(u) {
-            let origin = parsed.origin();
-            if origin.is_tuple() && !out.contains(&origin) {
-                out.push(origin);
-            }
-        }
-    }
-    out
-}
-
-/// `url`, parsed, if the account's token may go there; otherwise why not, naming the origins
-/// that are allowed.
-pub fn allowed_url(spec: &Spec, url: &str) -> Result<url::Url> {
-    let origins = api_origins(spec);
-    let allowed = || {
-        origins
-            .iter()
-            .map(|o| o.ascii_serialization())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let parsed = url::Url::parse(url.trim()).map_err(|_| {
-        Error::invalid_input(
-            "that is not a full URL",
-            format!("enter an address starting with {}", allowed()),
-        )
-    })?;
-    if !origins.contains(&parsed.origin()) {
-        let hint = if origins.is_empty() {
-            format!("{} has no API address the app knows", spec.name)
-        } else {
-            format!("the token goes only to {}'s API: {}", spec.name, allowed())
-        };
-        return Err(Error::invalid_input(
-            format!(
-                "{} is not {}'s",
-                parsed.origin().ascii_serialization(),
-                spec.name
-            ),
-            hint,
-        ));
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::invalid_input(
-            "the URL carries a user name or password",
-            "leave them out: the app signs the request with the account's token",
-        ));
-    }
-    Ok(parsed)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog;
-    use crate::model::Settings;
 
     #[test]
     fn a_reply_that_echoes_the_tokens_reaches_the_window_without_them() {
@@ -366,52 +302,5 @@ mod tests {
         assert_eq!(shown.body["[token removed]"][1], "x [token removed] y");
         assert_eq!(shown.body["n"], 5);
         assert_eq!(shown.headers[0].1, "Bearer [token removed] is bad");
-    }
-
-    fn github() -> Spec {
-        Spec::from_profile(catalog::find("github").unwrap(), &Settings::default())
-    }
-
-    #[test]
-    fn the_request_box_sends_a_token_only_to_the_providers_api() {
-        let spec = github();
-        assert_eq!(
-            api_origins(&spec)
-                .iter()
-                .map(|o| o.ascii_serialization())
-                .collect::<Vec<_>>(),
-            ["https://api.github.com"]
-        );
-        let ok = allowed_url(&spec, " https://api.github.com/user/repos?per_page=5 ").unwrap();
-        assert_eq!(ok.path(), "/user/repos");
-
-        for (bad, says) in [
-            (
-                "https://api.github.com.evil.example/user",
-                "is not GitHub's",
-            ),
-            ("http://api.github.com/user", "is not GitHub's"),
-            ("https://api.github.com:8443/user", "is not GitHub's"),
-            ("https://gist.github.com/", "is not GitHub's"),
-            ("api.github.com/user", "not a full URL"),
-            ("", "not a full URL"),
-            ("https://me:pw@api.github.com/user", "user name or password"),
-        ] {
-            let e = allowed_url(&spec, bad).unwrap_err();
-            assert_eq!(e.kind, ErrorKind::InvalidInput, "{bad}");
-            assert!(e.message.contains(says), "{bad}: {}", e.message);
-        }
-        let e = allowed_url(&spec, "https://evil.example/").unwrap_err();
-        assert!(
-            !e.message.contains("evil.example/"),
-            "only the origin is named"
-        );
-        assert!(
-            e.hint
-                .as_deref()
-                .unwrap()
-                .contains("https://api.github.com"),
-            "the refusal names where requests may go: {e:?}"
-        );
     }
 }
