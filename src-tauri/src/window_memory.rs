@@ -17,7 +17,7 @@ const FILE: &str = "window.json";
 /// No screen is larger; a value beyond it is a corrupt file, not a size.
 const MAX_SIDE: u32 = 16_384;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Geometry {
     pub x: i32,
     pub y: i32,
@@ -119,13 +119,7 @@ impl WindowMemory {
             g.maximized = true;
             return;
         }
-        let g = seen.geometry.get_or_insert(Geometry {
-            x: to.x,
-            y: to.y,
-            width: 0,
-            height: 0,
-            maximized: false,
-        });
+        let g = seen.geometry.get_or_insert_with(Geometry::default);
         (g.x, g.y, g.maximized) = (to.x, to.y, maximized);
     }
 
@@ -135,13 +129,7 @@ impl WindowMemory {
             g.maximized = true;
             return;
         }
-        let g = seen.geometry.get_or_insert(Geometry {
-            x: 0,
-            y: 0,
-            width: 0,
-            height: 0,
-            maximized: false,
-        });
+        let g = seen.geometry.get_or_insert_with(Geometry::default);
         (g.width, g.height, g.maximized) = (to.width, to.height, maximized);
     }
 
