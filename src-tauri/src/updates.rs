@@ -1,7 +1,8 @@
 //! Background account changes (the refresh scheduler's) reach the person two ways: the window's
 //! list, over the channel the UI hands to `watch_accounts` (a channel needs no event permission,
-//! which the webview deliberately lacks), and, for an account that needs reconnecting, a desktop
-//! notification.
+//! which the webview deliberately lacks), and a desktop notification: for an account that needs
+//! reconnecting, a sign-in that ends within 7 days or 1 day, and refreshing that fails or heals
+//! (the scheduler gives each once).
 
 use std::sync::{Arc, Mutex};
 
@@ -41,28 +42,70 @@ pub fn forward<R: Runtime>(app: AppHandle<R>, engine: &Engine, watcher: Arc<Watc
                 Err(RecvError::Closed) => break,
             };
             watcher.send(&update);
-            if let AccountUpdate::NeedsReconnect(account) = &update {
-                notify_reconnect(&app, account);
+            if let Some((title, body)) = notice_text(&update) {
+                notify(&app, update.account(), title, body);
             }
         }
     });
 }
 
-fn notify_reconnect<R: Runtime>(app: &AppHandle<R>, account: &ca_core::Account) {
-    let shown = app
-        .notification()
-        .builder()
-        .title(format!(
-            "Reconnect {}",
-            ca_core::text::for_terminal(&account.provider_name)
-        ))
-        // Notification servers read the body as markup: names from a provider are escaped.
-        .body(format!(
-            "{} no longer accepts the saved sign-in for {}. Open Connected Accounts and choose Reconnect.",
-            ca_core::text::for_notification(&account.provider_name),
-            ca_core::text::for_notification(&account.display_name)
-        ))
-        .show();
+/// The desktop notification an update raises, if any: (title, body). Notification servers read
+/// the body as markup, so names from a provider are escaped there.
+fn notice_text(update: &AccountUpdate) -> Option<(String, String)> {
+    use ca_core::text::{for_notification as markup, for_terminal as plain};
+    let who = |a: &ca_core::Account| {
+        (
+            plain(&a.provider_name).into_owned(),
+            markup(&a.provider_name),
+            markup(&a.display_name),
+        )
+    };
+    Some(match update {
+        AccountUpdate::NeedsReconnect(a) => {
+            let (provider, provider_m, name) = who(a);
+            (
+                format!("Reconnect {provider}"),
+                format!("{provider_m} no longer accepts the saved sign-in for {name}. Open Connected Accounts and choose Reconnect."),
+            )
+        }
+        AccountUpdate::SignInEnding(a) => {
+            let (provider, _, name) = who(a);
+            let (days, day) = ca_core::health::ending_words(
+                a.sign_in_ends_at.as_deref()?,
+                ca_core::db::now_ms(),
+            )?;
+            let when = if days <= 1 {
+                "tomorrow".to_owned()
+            } else {
+                format!("in {days} days")
+            };
+            (
+                format!("Your {provider} sign-in ends {when}"),
+                format!(
+                    "{name} stays signed in until {day}. Reconnect before then to keep it working."
+                ),
+            )
+        }
+        AccountUpdate::Failing(a) => {
+            let (provider, provider_m, name) = who(a);
+            (
+                format!("{provider} sign-in is not refreshing"),
+                format!("Connected Accounts cannot refresh {name} at {provider_m}, so programs get no working token. It keeps trying and says when it works again."),
+            )
+        }
+        AccountUpdate::Recovered(a) => {
+            let (provider, _, name) = who(a);
+            (
+                format!("{provider} sign-in works again"),
+                format!("{name} refreshes again."),
+            )
+        }
+        AccountUpdate::Refreshed(_) | AccountUpdate::Failed(_) => return None,
+    })
+}
+
+fn notify<R: Runtime>(app: &AppHandle<R>, account: &ca_core::Account, title: String, body: String) {
+    let shown = app.notification().builder().title(title).body(body).show();
     if let Err(e) = shown {
         // No notification service (a bare session): the window's list still shows the state.
         tracing::warn!(error = %e, account = %account.id, "could not show a desktop notification");

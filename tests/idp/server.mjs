@@ -32,6 +32,8 @@
 //                         orphan server behind (off by default)
 //       IDP_DEBUG=1       log every request line to stderr
 //   * GET /__stats returns event counters as JSON; POST /__stats/reset zeroes them.
+//   * POST /__outage/start makes the token endpoint answer 503 temporarily_unavailable, as a
+//     provider in an outage does, until POST /__outage/stop (grants survive it).
 //   * SIGTERM / SIGINT close the listener and exit 0.
 
 // oidc-provider prints its "NOTICE" lines with console.info, i.e. to stdout.
@@ -144,6 +146,7 @@ function sendJson(res, status, body) {
 // ---------------------------------------------------------------------------
 
 let providerHandler = null;
+let outage = false;
 
 const server = createServer((req, res) => {
   const path = (req.url || '/').split('?')[0];
@@ -157,6 +160,14 @@ const server = createServer((req, res) => {
     if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed' });
     stats = freshStats();
     return sendJson(res, 200, stats);
+  }
+  if (path === '/__outage/start' || path === '/__outage/stop') {
+    if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed' });
+    outage = path === '/__outage/start';
+    return sendJson(res, 200, { outage });
+  }
+  if (outage && path === '/token') {
+    return sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'the test switched an outage on' });
   }
   if (!providerHandler) {
     return sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'starting up' });

@@ -60,9 +60,18 @@ export type Account = { id: string, provider: string, provider_name: string, dis
 /**
  * RFC 3339, or null when the provider gave no lifetime.
  */
-expires_at: string | null, last_error: string | null, created_at: string, updated_at: string, };
+expires_at: string | null, 
+/**
+ * RFC 3339: when the sign-in ends however it is used (the server's word or the provider's
+ * limit), or null when nobody says.
+ */
+sign_in_ends_at: string | null, 
+/**
+ * RFC 3339: when it would end if left unused; refreshing in time keeps it alive.
+ */
+idle_ends_at: string | null, last_error: string | null, created_at: string, updated_at: string, };
 
-export type AccountUpdate = { "kind": "refreshed", "account": Account } | { "kind": "needs_reconnect", "account": Account } | { "kind": "failed", "account": Account };
+export type AccountUpdate = { "kind": "refreshed", "account": Account } | { "kind": "needs_reconnect", "account": Account } | { "kind": "failed", "account": Account } | { "kind": "sign_in_ending", "account": Account } | { "kind": "failing", "account": Account } | { "kind": "recovered", "account": Account };
 
 export type StartupSnapshot = { 
 /**

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Account, AuditEvent, ConnectStarted } from "./bindings";
 import { FakeBackend, account, builtin, provider } from "../test/fake-backend";
+import { absoluteTime } from "./time";
 import { allByTestId, boot as start, byTestId, click, stopApp } from "../test/window";
 
 afterEach(stopApp);
@@ -132,6 +133,23 @@ describe("an account's page", () => {
     await boot();
     click(byTestId("account-open"));
     expect(byTestId("disconnect-effect")?.textContent).toBe("Disconnect revokes this account’s tokens at GitHub, then forgets it here.");
+  });
+
+  it("says when the sign-in ends, and that an idle one is kept alive", async () => {
+    await boot([
+      account({ id: "a1", sign_in_ends_at: "2027-03-03T12:00:00Z", idle_ends_at: "2027-06-01T12:00:00Z" }),
+      account({ id: "b2", display_name: "Bob" }),
+    ]);
+    click(allByTestId("account-open")[0] ?? null);
+    const facts = byTestId("account-lifetimes")?.textContent ?? "";
+    expect(facts).toContain(`Sign-in lasts until${absoluteTime("2027-03-03T12:00:00Z")}`);
+    expect(facts).toContain("If unused");
+    expect(facts).toContain("refreshes it long before");
+    click(byTestId("account-back"));
+    click(allByTestId("account-open")[1] ?? null);
+    const other = byTestId("account-lifetimes")?.textContent ?? "";
+    expect(other).toContain("no end given by the server or its settings");
+    expect(other).not.toContain("If unused");
   });
 
   it("changes scopes with a new sign-in for the scopes typed", async () => {

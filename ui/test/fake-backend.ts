@@ -223,6 +223,8 @@ export function account(overrides: Partial<Account> = {}): Account {
     scopes_source: "server",
     status: "connected",
     expires_at: new Date(NOW + 59 * 60_000 + 30_000).toISOString(),
+    sign_in_ends_at: null,
+    idle_ends_at: null,
     last_error: null,
     created_at: "2025-05-01T10:00:00Z",
     updated_at: "2025-06-01T11:00:00Z",

@@ -223,6 +223,19 @@ pub enum ProvidersAction {
         #[arg(long, value_name = "URL")]
         revocation_url: Option<String>,
     },
+    /// Show or set how long a provider's sign-ins last, when the provider does not say
+    Lifetime {
+        /// The provider's id (see `connected-accounts providers`)
+        provider: String,
+        /// Sign-ins end this long after they start, e.g. `7d` for a Google app in "Testing"
+        /// (`none` removes your setting)
+        #[arg(long, value_name = "DURATION")]
+        sign_in_max: Option<String>,
+        /// Sign-ins unused this long end, e.g. `30d` for a Keycloak offline session; the app
+        /// refreshes them before then (`none` removes your setting)
+        #[arg(long, value_name = "DURATION")]
+        refresh_idle: Option<String>,
+    },
 }
 
 impl Command {

@@ -68,6 +68,12 @@ pub fn account_details(a: &Account) {
         "expires:   {}",
         a.expires_at.as_deref().unwrap_or("no expiry")
     );
+    if let Some(end) = &a.sign_in_ends_at {
+        println!("sign-in:   lasts until {end}");
+    }
+    if let Some(end) = &a.idle_ends_at {
+        println!("unused:    ends {end} unless refreshed (the resident app refreshes it)");
+    }
     println!(
         "granted:   {}{}",
         safe(&a.scopes_granted.join(" ")),

@@ -228,6 +228,95 @@ async fn test_calls_the_user_endpoint_and_shows_its_json_not_the_token() {
 }
 
 #[tokio::test]
+async fn a_providers_sign_in_limit_is_kept_on_the_account_and_a_bad_one_changes_nothing() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox);
+    add_demo_provider(&cli, &idp).await;
+    let limits = cli
+        .json(&[
+            "providers",
+            "lifetime",
+            "local-demo",
+            "--sign-in-max",
+            "7d",
+            "--json",
+        ])
+        .await;
+    assert_eq!(limits["sign_in_max_secs"], 7 * 86_400);
+    assert_eq!(limits["set_by_you"], true);
+
+    let bad = cli
+        .run(&[
+            "providers",
+            "lifetime",
+            "local-demo",
+            "--sign-in-max",
+            "soon",
+        ])
+        .await;
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("not a duration"), "{}", stderr(&bad));
+    let unchanged = cli
+        .json(&["providers", "lifetime", "local-demo", "--json"])
+        .await;
+    assert_eq!(
+        unchanged["sign_in_max_secs"],
+        7 * 86_400,
+        "the bad value changed nothing"
+    );
+
+    let started = time::OffsetDateTime::now_utc();
+    let alice = connect_alice(&cli, &idp).await;
+    let shown = cli.json(&["show", &alice.id, "--json"]).await;
+    let ends = time::OffsetDateTime::parse(
+        shown["sign_in_ends_at"].as_str().expect("an end"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let days = (ends - started).whole_seconds() as f64 / 86_400.0;
+    assert!(
+        (6.99..7.01).contains(&days),
+        "ends {days} days after sign-in"
+    );
+    assert_eq!(shown["idle_ends_at"], Value::Null);
+
+    // A refresh from a server that says nothing about its refresh tokens keeps the end.
+    let refreshed = cli.json(&["refresh", &alice.id, "--json"]).await;
+    assert_eq!(refreshed["sign_in_ends_at"], shown["sign_in_ends_at"]);
+    let text = cli.ok(&["show", &alice.id]).await;
+    assert!(text.contains("sign-in:   lasts until"), "{text}");
+
+    cli.ok(&[
+        "providers",
+        "lifetime",
+        "local-demo",
+        "--sign-in-max",
+        "none",
+    ])
+    .await;
+    let cleared = cli
+        .json(&["providers", "lifetime", "local-demo", "--json"])
+        .await;
+    assert_eq!(cleared["sign_in_max_secs"], Value::Null);
+    assert_eq!(cleared["set_by_you"], false);
+    let kinds: Vec<String> = cli
+        .json(&["audit", "--json"])
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "provider_changed").count(),
+        2,
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
 async fn refresh_saves_the_rotated_tokens_and_moves_the_expiry() {
     let (idp, sandbox, alice) = with_alice().await;
     let cli = Cli::new(&sandbox);

@@ -78,6 +78,11 @@ pub struct Account {
     pub status: AccountStatus,
     /// RFC 3339, or null when the provider gave no lifetime.
     pub expires_at: Option<String>,
+    /// RFC 3339: when the sign-in ends however it is used (the server's word or the provider's
+    /// limit), or null when nobody says.
+    pub sign_in_ends_at: Option<String>,
+    /// RFC 3339: when it would end if left unused; refreshing in time keeps it alive.
+    pub idle_ends_at: Option<String>,
     pub last_error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -105,6 +110,12 @@ pub struct AccountRow {
     pub email_verified: bool,
     /// Its keychain entry carries the tags revoking it needs (see [`crate::secret::Tags`]).
     pub keychain_tagged: bool,
+    /// Unix ms; see migration 0007 and [`crate::health`].
+    pub sign_in_ends_at: Option<i64>,
+    pub idle_ends_at: Option<i64>,
+    pub grant_used_at: Option<i64>,
+    pub ending_notified: Option<i64>,
+    pub failing_notified_at: Option<i64>,
 }
 
 impl AccountRow {
@@ -137,6 +148,8 @@ impl AccountRow {
             },
             status,
             expires_at: self.expires_at.map(rfc3339),
+            sign_in_ends_at: self.sign_in_ends_at.map(rfc3339),
+            idle_ends_at: self.idle_ends_at.map(rfc3339),
             last_error: self.last_error.clone(),
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
@@ -147,7 +160,8 @@ impl AccountRow {
 const SELECT: &str =
     "SELECT a.id, a.provider_id, p.name AS provider_name, a.subject, a.display_name, \
      a.email, a.scopes_requested, a.scopes_granted, a.scopes_source, a.status, a.expires_at, \
-     a.last_error, a.created_at, a.updated_at, a.endpoints, a.email_verified, a.keychain_tagged \
+     a.last_error, a.created_at, a.updated_at, a.endpoints, a.email_verified, a.keychain_tagged, \
+     a.sign_in_ends_at, a.idle_ends_at, a.grant_used_at, a.ending_notified, a.failing_notified_at \
      FROM accounts a JOIN providers p ON p.id = a.provider_id";
 
 pub async fn list(db: &Db) -> Result<Vec<AccountRow>> {
@@ -227,6 +241,7 @@ pub struct Grant {
     pub scopes_granted: Vec<String>,
     pub scopes_source: ScopesSource,
     pub expires_at: Option<i64>,
+    pub lifetime: crate::health::Lifetime,
 }
 
 #[derive(Debug, Clone)]
@@ -261,7 +276,9 @@ pub async fn complete_connect(
     let done = sqlx::query(
         "UPDATE accounts SET subject = ?, display_name = ?, email = ?, scopes_requested = ?, \
          scopes_granted = ?, scopes_source = ?, expires_at = ?, status = 'connected', \
-         last_error = NULL, endpoints = ?, email_verified = ?, updated_at = ? WHERE id = ?",
+         last_error = NULL, endpoints = ?, email_verified = ?, updated_at = ?, \
+         sign_in_ends_at = ?, idle_ends_at = ?, grant_used_at = ?, ending_notified = ?, \
+         failing_notified_at = NULL WHERE id = ?",
     )
     .bind(&who.subject)
     .bind(&who.display_name)
@@ -273,6 +290,10 @@ pub async fn complete_connect(
     .bind(serde_json::to_string(endpoints).expect("endpoints serialize"))
     .bind(who.email_verified)
     .bind(now_ms())
+    .bind(grant.lifetime.sign_in_ends_at)
+    .bind(grant.lifetime.idle_ends_at)
+    .bind(grant.lifetime.used_at)
+    .bind(grant.lifetime.ending_notified)
     .bind(id)
     .execute(db)
     .await?;
@@ -327,28 +348,65 @@ fn scopes_source_str(s: ScopesSource) -> &'static str {
     }
 }
 
-/// After a refresh: the new expiry, and the granted scopes when the server reported them.
+/// After a refresh: the new expiry and lifetime, and the granted scopes when the server
+/// reported them. `failing_notified_at` stays: the scheduler tells the person it healed.
 pub async fn complete_refresh(
     db: &Db,
     id: &str,
     expires_at: Option<i64>,
     scopes_granted: Option<&[String]>,
+    lifetime: &crate::health::Lifetime,
 ) -> Result<()> {
     let granted = scopes_granted.map(|s| serde_json::to_string(s).expect("scopes serialize"));
     sqlx::query(
         "UPDATE accounts SET expires_at = ?, \
          scopes_granted = COALESCE(?, scopes_granted), \
          scopes_source = CASE WHEN ? IS NULL THEN scopes_source ELSE 'server' END, \
-         status = 'connected', last_error = NULL, updated_at = ? WHERE id = ?",
+         status = 'connected', last_error = NULL, updated_at = ?, sign_in_ends_at = ?, \
+         idle_ends_at = ?, grant_used_at = ?, ending_notified = ? WHERE id = ?",
     )
     .bind(expires_at)
     .bind(&granted)
     .bind(&granted)
     .bind(now_ms())
+    .bind(lifetime.sign_in_ends_at)
+    .bind(lifetime.idle_ends_at)
+    .bind(lifetime.used_at)
+    .bind(lifetime.ending_notified)
     .bind(id)
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Records that `notice` was given for the row as it was read (`seen`); false if another
+/// process recorded it first, so each notice goes out once.
+pub async fn claim_notice(
+    db: &Db,
+    seen: &AccountRow,
+    notice: crate::health::Notice,
+    now: i64,
+) -> Result<bool> {
+    use crate::health::Notice;
+    let query = match notice {
+        Notice::SignInEnding(days) => sqlx::query(
+            "UPDATE accounts SET ending_notified = ? WHERE id = ? AND ending_notified IS ?",
+        )
+        .bind(days)
+        .bind(&seen.id)
+        .bind(seen.ending_notified),
+        Notice::Failing => sqlx::query(
+            "UPDATE accounts SET failing_notified_at = ? WHERE id = ? AND failing_notified_at IS NULL",
+        )
+        .bind(now)
+        .bind(&seen.id),
+        Notice::Recovered => sqlx::query(
+            "UPDATE accounts SET failing_notified_at = NULL \
+             WHERE id = ? AND failing_notified_at IS NOT NULL AND status = 'connected'",
+        )
+        .bind(&seen.id),
+    };
+    Ok(query.execute(db).await?.rows_affected() == 1)
 }
 
 /// Sets the status (and the error to show, or none).
@@ -388,4 +446,37 @@ pub async fn with_intent(db: &Db) -> Result<Vec<AccountRow>> {
 /// A new account id: 16 hex characters from a CSPRNG (UUID v4 bits).
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::AccountRow;
+
+    /// A settled row for unit tests of what is computed from rows alone.
+    pub fn row(status: &str, updated_at: i64, expires_at: Option<i64>) -> AccountRow {
+        AccountRow {
+            id: "a".into(),
+            provider_id: "p".into(),
+            provider_name: "P".into(),
+            subject: Some("s".into()),
+            display_name: "d".into(),
+            email: None,
+            scopes_requested: "[]".into(),
+            scopes_granted: "[]".into(),
+            scopes_source: "server".into(),
+            status: status.into(),
+            expires_at,
+            last_error: None,
+            created_at: 0,
+            updated_at,
+            endpoints: None,
+            email_verified: false,
+            keychain_tagged: false,
+            sign_in_ends_at: None,
+            idle_ends_at: None,
+            grant_used_at: None,
+            ending_notified: None,
+            failing_notified_at: None,
+        }
+    }
 }

@@ -19,6 +19,8 @@ pub const RETENTION_ENTRIES: i64 = 10_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditKind {
     ProviderAdded,
+    /// The person changed a provider's settings (its sign-in limits).
+    ProviderChanged,
     FlowStarted,
     FlowCompleted,
     FlowFailed,
@@ -38,12 +40,18 @@ pub enum AuditKind {
     TokenRead,
     /// A server (git's) refused the current access token; the next read refreshes it.
     TokenRefused,
+    /// The person was warned that a sign-in ends soon.
+    SignInEnding,
+    /// The person was told refreshing fails, and later that it works again.
+    RefreshFailing,
+    RefreshRecovered,
 }
 
 impl AuditKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ProviderAdded => "provider_added",
+            Self::ProviderChanged => "provider_changed",
             Self::FlowStarted => "flow_started",
             Self::FlowCompleted => "flow_completed",
             Self::FlowFailed => "flow_failed",
@@ -61,6 +69,9 @@ impl AuditKind {
             Self::Recovered => "recovered",
             Self::TokenRead => "token_read",
             Self::TokenRefused => "token_refused",
+            Self::SignInEnding => "sign_in_ending",
+            Self::RefreshFailing => "refresh_failing",
+            Self::RefreshRecovered => "refresh_recovered",
         }
     }
 }

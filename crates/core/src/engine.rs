@@ -29,6 +29,18 @@ pub struct StartupSnapshot {
 }
 
 /// What the window shows of the app itself.
+/// A provider's sign-in limits in effect, in seconds (null: none).
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+pub struct ProviderLimits {
+    pub provider: String,
+    #[ts(type = "number | null")]
+    pub sign_in_max_secs: Option<u64>,
+    #[ts(type = "number | null")]
+    pub refresh_idle_secs: Option<u64>,
+    /// The person set some of them (else they are the profile's).
+    pub set_by_you: bool,
+}
+
 #[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
 pub struct AppInfo {
     /// The profile this process runs in (`demo` for `scripts/demo.sh`), None for the default.
@@ -200,6 +212,11 @@ impl Engine {
             }
             None => Spec::from_discovered(&provider::get(&self.db, id).await?),
         };
+        let mut spec = spec;
+        let mine = provider::limits(&self.db, id).await?;
+        let limits = mine.over(spec.refresh.limits());
+        spec.refresh.max_lifetime = limits.max;
+        spec.refresh.idle_expiry = limits.idle;
         // A setting or a row stored by an older version is checked again before any use.
         spec.check_endpoints()?;
         Ok(spec)
@@ -222,6 +239,50 @@ impl Engine {
             None,
             &Settings::default(),
         ))
+    }
+
+    /// A provider's sign-in limits: the person's own (`mine`) and those in effect (`mine` over
+    /// the profile's). `change` replaces the person's where given (`Some(None)` removes one).
+    pub async fn provider_limits(
+        &self,
+        id: &str,
+        change: Option<crate::health::LimitsChange>,
+    ) -> Result<ProviderLimits> {
+        let spec = self.spec(id).await?;
+        let mut mine = provider::limits(&self.db, id).await?;
+        if let Some(change) = change {
+            mine.max = change.max.unwrap_or(mine.max);
+            mine.idle = change.idle.unwrap_or(mine.idle);
+            if !provider::set_limits(&self.db, id, mine).await? {
+                return Err(Error::invalid_input(
+                    format!("{} is not set up yet", spec.name),
+                    "set it up first (its client ID), then its limits",
+                ));
+            }
+            audit::record(
+                &self.db,
+                AuditKind::ProviderChanged,
+                None,
+                Some(id),
+                &format!(
+                    "sign-in limits: max {}, idle {}",
+                    crate::health::describe(mine.max),
+                    crate::health::describe(mine.idle)
+                ),
+            )
+            .await;
+        }
+        let profile = self
+            .profile(id)
+            .map(|p| p.refresh.limits())
+            .unwrap_or_default();
+        let effective = mine.over(profile);
+        Ok(ProviderLimits {
+            provider: id.to_owned(),
+            sign_in_max_secs: effective.max.map(|d| d.as_secs()),
+            refresh_idle_secs: effective.idle.map(|d| d.as_secs()),
+            set_by_you: mine != crate::health::Limits::default(),
+        })
     }
 
     /// Sets up a built-in provider: the client ID (and secret, into the keychain) of the app the

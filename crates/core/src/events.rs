@@ -15,12 +15,22 @@ pub enum AccountUpdate {
     Refreshed(Account),
     NeedsReconnect(Account),
     Failed(Account),
+    /// Notices (each raises a desktop notification once): the sign-in ends within 7 days or
+    /// 1 day (`sign_in_ends_at` says when); refreshing fails; it works again.
+    SignInEnding(Account),
+    Failing(Account),
+    Recovered(Account),
 }
 
 impl AccountUpdate {
     pub fn account(&self) -> &Account {
         match self {
-            Self::Refreshed(a) | Self::NeedsReconnect(a) | Self::Failed(a) => a,
+            Self::Refreshed(a)
+            | Self::NeedsReconnect(a)
+            | Self::Failed(a)
+            | Self::SignInEnding(a)
+            | Self::Failing(a)
+            | Self::Recovered(a) => a,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod forget;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod git;
+pub mod health;
 pub mod http;
 pub mod locks;
 pub mod logging;

@@ -283,6 +283,8 @@ impl Spec {
                 rotating: true,
                 issued: true,
                 note: None,
+                max_lifetime: None,
+                idle_expiry: None,
             },
             revocation: match &p.revocation_endpoint {
                 Some(url) => Revocation::Rfc7009 { url: url.clone() },

@@ -1,10 +1,12 @@
 //! The providers added by issuer URL, and the built-in providers' settings, as stored in SQLite.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use crate::catalog::Profile;
 use crate::db::{now_ms, Db};
 use crate::error::{Error, ErrorKind, Remedy, Result};
+use crate::health::Limits;
 use crate::model::{Provider, Settings, Spec};
 
 /// A row of `providers` for a provider added by URL, read by column name.
@@ -113,6 +115,34 @@ pub async fn get(db: &Db, id: &str) -> Result<Provider> {
         Error::new(ErrorKind::NotFound, format!("there is no provider {id:?}"))
             .remedy(Remedy::ListProviders)
     })
+}
+
+/// The person's own limits on a provider's sign-ins (none: the profile's).
+pub async fn limits(db: &Db, id: &str) -> Result<Limits> {
+    let row: Option<(Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT sign_in_max_secs, refresh_idle_secs FROM providers WHERE id = ?")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    let secs = |v: Option<i64>| v.and_then(|s| u64::try_from(s).ok()).filter(|s| *s > 0);
+    Ok(row.map_or_else(Limits::default, |(max, idle)| Limits {
+        max: secs(max).map(Duration::from_secs),
+        idle: secs(idle).map(Duration::from_secs),
+    }))
+}
+
+/// Stores the person's limits; false when the provider has no row yet (never set up).
+pub async fn set_limits(db: &Db, id: &str, limits: Limits) -> Result<bool> {
+    let secs = |d: Option<Duration>| d.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let done = sqlx::query(
+        "UPDATE providers SET sign_in_max_secs = ?, refresh_idle_secs = ? WHERE id = ?",
+    )
+    .bind(secs(limits.max))
+    .bind(secs(limits.idle))
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// A built-in provider's stored settings (none stored: defaults).

@@ -75,9 +75,10 @@ impl Engine {
             .tokens_or_reconnect(&row)
             .await
             .map_err(reconnect(&row))?;
-        self.refresh_locked(&row, tokens)
-            .await
-            .map_err(reconnect(&row))?;
+        let refreshed = self.refresh_locked(&row, tokens).await;
+        // Its next refresh (and any notice about it) is due at another time now.
+        self.events.accounts_changed();
+        refreshed.map_err(reconnect(&row))?;
         Ok(account::get(&self.db, &row.id).await?.view(now_ms()))
     }
 
@@ -241,6 +242,12 @@ impl Engine {
             }
         };
         let now = now_ms();
+        let lifetime = crate::health::at_refresh(
+            now,
+            row,
+            provider.refresh.limits(),
+            response.refresh_expires_in,
+        );
         let rotated = response.refresh_token.is_some();
         let granted = response.scopes.clone();
         let fresh = TokenSet {
@@ -277,8 +284,14 @@ impl Engine {
             return Err(e);
         }
         crate::crash::point("refresh-after-keychain");
-        account::complete_refresh(&self.db, &row.id, fresh.expires_at_ms, granted.as_deref())
-            .await?;
+        account::complete_refresh(
+            &self.db,
+            &row.id,
+            fresh.expires_at_ms,
+            granted.as_deref(),
+            &lifetime,
+        )
+        .await?;
         self.audit(AuditKind::RefreshSucceeded, row, "").await;
         Ok(fresh)
     }

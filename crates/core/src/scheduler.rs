@@ -2,7 +2,8 @@
 //! early when accounts change. Timers are monotonic and stop while the machine sleeps, so a wait
 //! never exceeds `MAX_WAIT`: after a resume the schedule is recomputed from wall-clock expiry times
 //! within that bound (and `token`/Test always check wall-clock expiry before using a token).
-//! At most `CONCURRENT` refreshes run at once.
+//! At most `CONCURRENT` refreshes run at once. It also keeps idle sign-ins alive and gives the
+//! notices of [`crate::health`], from the rows alone.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,10 +12,12 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use crate::account::{self, AccountRow, AccountStatus};
+use crate::audit::AuditKind;
 use crate::db::now_ms;
 use crate::engine::Engine;
 use crate::error::ErrorKind;
 use crate::events::AccountUpdate;
+use crate::health::{self, Notice};
 
 /// Refresh this long before expiry (or at half the token's lifetime, if that is sooner).
 pub const LEAD: Duration = Duration::from_secs(5 * 60);
@@ -28,14 +31,20 @@ const CONCURRENT: usize = 8;
 
 /// When an account is due, from its row alone (metadata; no keychain read). `None`: never.
 pub fn due_at(row: &AccountRow) -> Option<i64> {
-    let expires = row.expires_at?;
     match row.status() {
         AccountStatus::Connected | AccountStatus::Expiring => {
-            // updated_at is when the current token was stored, so this is half its lifetime.
-            let half_life = ((expires - row.updated_at) / 2).max(1_000);
-            // At least 1 s of half-life: with expiries clamped when read (token.rs), refreshes
-            // never run back to back.
-            Some(expires - half_life.min(LEAD.as_millis() as i64))
+            let access = row.expires_at.map(|expires| {
+                // updated_at is when the current token was stored, so this is half its lifetime.
+                let half_life = ((expires - row.updated_at) / 2).max(1_000);
+                // At least 1 s of half-life: with expiries clamped when read (token.rs), refreshes
+                // never run back to back.
+                expires - half_life.min(LEAD.as_millis() as i64)
+            });
+            // A provider that expires unused refresh tokens: use it halfway through.
+            [access, health::keep_alive_at(row)]
+                .into_iter()
+                .flatten()
+                .min()
         }
         AccountStatus::Offline => Some(row.updated_at + OFFLINE_RETRY.as_millis() as i64),
         AccountStatus::Error => Some(row.updated_at + ERROR_RETRY.as_millis() as i64),
@@ -63,6 +72,10 @@ impl Engine {
             let mut next: Option<i64> = None;
             attempted.retain(|id, _| rows.iter().any(|r| &r.id == id));
             for row in rows {
+                self.give_notice(&row, now).await;
+                if let Some(at) = health::next_warning_at(&row, now) {
+                    next = Some(next.map_or(at, |n| n.min(at)));
+                }
                 let Some(due) = due_at(&row) else { continue };
                 if attempted.get(&row.id) == Some(&row.updated_at) {
                     continue;
@@ -95,6 +108,40 @@ impl Engine {
                 _ = self.events.changed() => {}
             }
         }
+    }
+
+    /// Tells the person what is due about `row` (a sign-in ending, refreshing failing or healed),
+    /// once: the row records it first, then the audit log, then the faces hear of it.
+    async fn give_notice(&self, row: &AccountRow, now: i64) {
+        let Some(notice) = health::notice(row, now) else {
+            return;
+        };
+        match account::claim_notice(&self.db, row, notice, now).await {
+            Ok(true) => {}
+            Ok(false) => return, // another process gave it
+            Err(e) => {
+                tracing::warn!(error = %e.detailed(), account = %row.id, "could not record a notice");
+                return;
+            }
+        }
+        let (kind, detail) = match notice {
+            Notice::SignInEnding(days) => (
+                AuditKind::SignInEnding,
+                format!("warned {days} day(s) ahead"),
+            ),
+            Notice::Failing => (
+                AuditKind::RefreshFailing,
+                row.last_error.clone().unwrap_or_default(),
+            ),
+            Notice::Recovered => (AuditKind::RefreshRecovered, String::new()),
+        };
+        self.audit(kind, row, &detail).await;
+        let account = row.view(now);
+        self.events.publish(match notice {
+            Notice::SignInEnding(_) => AccountUpdate::SignInEnding(account),
+            Notice::Failing => AccountUpdate::Failing(account),
+            Notice::Recovered => AccountUpdate::Recovered(account),
+        });
     }
 
     /// Refreshes one due account, unless someone else (another process) already did.
@@ -134,28 +181,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(status: &str, updated_at: i64, expires_at: Option<i64>) -> AccountRow {
-        AccountRow {
-            id: "a".into(),
-            provider_id: "p".into(),
-            provider_name: "P".into(),
-            subject: Some("s".into()),
-            display_name: "d".into(),
-            email: None,
-            scopes_requested: "[]".into(),
-            scopes_granted: "[]".into(),
-            scopes_source: "server".into(),
-            status: status.into(),
-            expires_at,
-            last_error: None,
-            created_at: 0,
-            updated_at,
-            endpoints: None,
-            email_verified: false,
-            keychain_tagged: false,
-        }
-    }
+    use crate::account::tests::row;
 
     #[test]
     fn due_times_come_from_expiry_and_status() {
@@ -178,5 +204,22 @@ mod tests {
         assert_eq!(due_at(&row("offline", 10_000, Some(hour))), Some(70_000));
         assert_eq!(due_at(&row("needs_reconnect", 0, Some(hour))), None);
         assert_eq!(due_at(&row("refreshing", 0, Some(hour))), None);
+    }
+
+    #[test]
+    fn an_idle_sign_in_comes_due_before_its_token_would() {
+        let day = 86_400_000;
+        let mut r = row("connected", 0, None);
+        r.grant_used_at = Some(0);
+        r.idle_ends_at = Some(180 * day);
+        assert_eq!(
+            due_at(&r),
+            Some(90 * day),
+            "no access expiry: kept alive all the same"
+        );
+        r.expires_at = Some(3_600_000);
+        assert_eq!(due_at(&r), Some(3_300_000), "the sooner of the two");
+        r.status = "needs_reconnect".into();
+        assert_eq!(due_at(&r), None);
     }
 }

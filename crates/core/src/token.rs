@@ -125,6 +125,9 @@ pub struct Granted {
     pub refresh_token: Option<SecretString>,
     pub id_token: Option<String>,
     pub expires_in: Option<Duration>,
+    /// How long the refresh token lasts, where the server says (`refresh_token_expires_in`:
+    /// GitHub's expiring user tokens, Google's time-limited access).
+    pub refresh_expires_in: Option<Duration>,
     /// Scopes reported in the token response itself (None: not reported there).
     pub scopes: Option<Vec<String>>,
 }
@@ -182,6 +185,13 @@ impl ProviderTokenResponse {
             // 0 says nothing useful and absurd values overflow: keep 1 s .. 10 years.
             .filter(|s| *s > 0)
             .map(|s| Duration::from_secs(s.min(10 * 365 * 24 * 3600)));
+        // Only with a refresh token to go with it, and read with the same bounds.
+        let refresh_expires_in = self
+            .raw
+            .get("refresh_token_expires_in")
+            .and_then(number)
+            .filter(|s| *s > 0 && refresh.is_some())
+            .map(|s| Duration::from_secs(s.min(10 * 365 * 24 * 3600)));
         let scope_value = match &rules.scope_pointer {
             Some(p) => raw.pointer(p),
             None => self.raw.get("scope"),
@@ -209,6 +219,7 @@ impl ProviderTokenResponse {
             refresh_token: refresh.map(SecretString::new),
             id_token: string_at(&self.raw, "id_token").map(str::to_owned),
             expires_in,
+            refresh_expires_in,
             scopes,
         })
     }
@@ -361,6 +372,43 @@ mod tests {
 
     fn parse(json: &str) -> ProviderTokenResponse {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_refresh_tokens_lifetime_is_read_where_the_server_gives_it() {
+        let rules = TokenRules::default();
+        let read = |json: &str| {
+            parse(json)
+                .read(&rules, GrantedScopesFrom::ScopeComma, "GitHub", "x")
+                .unwrap()
+                .refresh_expires_in
+        };
+        // GitHub's expiring user tokens: six months.
+        assert_eq!(
+            read(
+                r#"{"access_token":"ghu_x","expires_in":28800,"refresh_token":"ghr_x","refresh_token_expires_in":15897600}"#
+            ),
+            Some(Duration::from_secs(15_897_600))
+        );
+        assert_eq!(
+            read(r#"{"access_token":"a","refresh_token":"r","refresh_token_expires_in":"600"}"#),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(
+            read(r#"{"access_token":"a","refresh_token":"r","refresh_token_expires_in":0}"#),
+            None
+        );
+        assert_eq!(
+            read(r#"{"access_token":"a","refresh_token_expires_in":600}"#),
+            None,
+            "no refresh token"
+        );
+        assert_eq!(
+            read(
+                r#"{"access_token":"a","refresh_token":"r","refresh_token_expires_in":99999999999}"#
+            ),
+            Some(Duration::from_secs(10 * 365 * 24 * 3600))
+        );
     }
 
     #[test]

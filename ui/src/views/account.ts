@@ -275,6 +275,20 @@ function lifetimes(account: Account): HTMLElement {
     // A time, not "valid until": the page is not rebuilt as the clock passes it (the header's
     // "expires in …" is, once a minute).
     ["Access token expiry", account.expires_at ? absoluteTime(account.expires_at) : "none given by the server"],
+    [
+      "Sign-in lasts until",
+      account.sign_in_ends_at
+        ? absoluteTime(account.sign_in_ends_at)
+        : "no end given by the server or its settings",
+    ],
+    ...(account.idle_ends_at
+      ? ([
+          [
+            "If unused",
+            `the sign-in would end ${absoluteTime(account.idle_ends_at)}; Connected Accounts refreshes it long before, while it runs`,
+          ],
+        ] as [string, string][])
+      : []),
     ["Connected", absoluteTime(account.created_at)],
     ["Last change", absoluteTime(account.updated_at)],
   ];

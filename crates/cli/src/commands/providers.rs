@@ -1,4 +1,6 @@
-//! `providers`: list them, set up a built-in one, add one by its issuer URL.
+//! `providers`: list them, set up a built-in one, add one by its issuer URL, set their lifetimes.
+
+use std::time::Duration;
 
 use ca_core::text::for_terminal as safe;
 use ca_core::{Engine, Error, NewProvider};
@@ -26,6 +28,11 @@ pub async fn run(engine: &Engine, action: Option<ProvidersAction>, json: bool) -
             )
             .await
         }
+        Some(ProvidersAction::Lifetime {
+            provider,
+            sign_in_max,
+            refresh_idle,
+        }) => lifetime(engine, provider, sign_in_max, refresh_idle, json).await,
         Some(ProvidersAction::Add {
             issuer,
             client_id,
@@ -51,6 +58,41 @@ pub async fn run(engine: &Engine, action: Option<ProvidersAction>, json: bool) -
             Ok(())
         }
     }
+}
+
+/// `none`, or a duration as people write it.
+fn lifetime_arg(flag: &str, text: Option<String>) -> Result<Option<Option<Duration>>, Error> {
+    let Some(text) = text else { return Ok(None) };
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(Some(None));
+    }
+    ca_core::catalog::duration_text::parse(&text)
+        .map(|d| Some(Some(d)))
+        .map_err(|why| {
+            Error::invalid_input(format!("--{flag}: {why}"), "write it as 7d, 12h or none")
+        })
+}
+
+async fn lifetime(
+    engine: &Engine,
+    provider: String,
+    sign_in_max: Option<String>,
+    refresh_idle: Option<String>,
+    json: bool,
+) -> Outcome {
+    let max = lifetime_arg("sign-in-max", sign_in_max)?;
+    let idle = lifetime_arg("refresh-idle", refresh_idle)?;
+    let change =
+        (max.is_some() || idle.is_some()).then_some(ca_core::health::LimitsChange { max, idle });
+    let limits = engine.provider_limits(&provider, change).await?;
+    if json {
+        print_json(&limits);
+    } else {
+        let words = |secs: Option<u64>| ca_core::health::describe(secs.map(Duration::from_secs));
+        println!("sign-in max\t{}", words(limits.sign_in_max_secs));
+        println!("refresh idle\t{}", words(limits.refresh_idle_secs));
+    }
+    Ok(())
 }
 
 async fn list(engine: &Engine, json: bool) -> Outcome {

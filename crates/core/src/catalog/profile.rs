@@ -245,6 +245,43 @@ pub struct RefreshRules {
     /// Human note on lifetimes (e.g. "6 months unused; 7 days while the app is in Testing").
     #[serde(default)]
     pub note: Option<String>,
+    /// A sign-in ends this long after it starts, however it is used (`"90d"`).
+    #[serde(default, with = "duration_text")]
+    pub max_lifetime: Option<std::time::Duration>,
+    /// A refresh token unused this long dies (`"180d"`): the resident app refreshes before then.
+    #[serde(default, with = "duration_text")]
+    pub idle_expiry: Option<std::time::Duration>,
+}
+
+impl RefreshRules {
+    pub fn limits(&self) -> crate::health::Limits {
+        crate::health::Limits {
+            max: self.max_lifetime,
+            idle: self.idle_expiry,
+        }
+    }
+}
+
+/// Durations written as people write them: `"7d"`, `"6months"`, `"1d 30s"` (humantime).
+pub mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        text.map(|t| parse(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+
+    /// A positive duration, or why not.
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        match humantime::parse_duration(text.trim()) {
+            Ok(d) if !d.is_zero() => Ok(d),
+            Ok(_) => Err("a lifetime must be longer than zero".into()),
+            Err(e) => Err(format!("{text:?} is not a duration like 7d or 12h ({e})")),
+        }
+    }
 }
 
 fn yes() -> bool {

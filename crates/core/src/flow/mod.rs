@@ -857,6 +857,7 @@ impl Engine {
             None => (requested.to_vec(), ScopesSource::Requested),
         };
         let expires_at = granted.expires_in.map(|d| now + d.as_millis() as i64);
+        let granted_refresh_expires_in = granted.refresh_expires_in;
         let tokens = TokenSet {
             access_token: granted.access_token,
             refresh_token: granted.refresh_token,
@@ -885,6 +886,16 @@ impl Engine {
             tokens.refresh_token = old.refresh_token.clone();
         }
         let new_access = tokens.access_token.clone();
+        let lifetime = crate::health::at_connect(
+            now,
+            if tokens.refresh_token.is_some() {
+                p.refresh.limits()
+            } else {
+                // Without a refresh token the sign-in is the access token: nothing to keep alive.
+                crate::health::Limits::default()
+            },
+            granted_refresh_expires_in,
+        );
         crate::crash::point("connect-after-exchange");
         // Always tagged: a reconnect may follow a provider that moved.
         self.write_tokens(&target, tokens, Some(p)).await?;
@@ -894,6 +905,7 @@ impl Engine {
             scopes_granted,
             scopes_source,
             expires_at,
+            lifetime,
         };
         let endpoints = crate::endpoints::Endpoints::of(p);
         account::complete_connect(&self.db, &target, &who, &grant, &endpoints).await?;
