@@ -16,7 +16,11 @@ use ca_core::{AccountUpdate, ConnectRequest, ForgetReport};
 use tauri::ipc::Channel;
 use tauri::State;
 
+use ca_core::prefs::{AppNotice, SettingsView};
+use ca_core::CloseAction;
+
 use crate::error::CommandResult;
+use crate::resident::Resident;
 use crate::updates::Watcher;
 use crate::window_memory::WindowMemory;
 
@@ -172,4 +176,50 @@ pub async fn configure_provider(
     Ok(core
         .configure_provider(settings, client_secret.map(SecretString::new))
         .await?)
+}
+
+/// The app's settings, and whether this desktop lets it keep running with the window closed.
+#[tauri::command]
+pub async fn app_settings(core: Core<'_>) -> CommandResult<SettingsView> {
+    Ok(crate::resident::settings_view(&core).await?)
+}
+
+#[tauri::command]
+pub async fn set_close_action(core: Core<'_>, action: CloseAction) -> CommandResult<SettingsView> {
+    core.set_close_action(action).await?;
+    Ok(crate::resident::settings_view(&core).await?)
+}
+
+#[tauri::command]
+pub async fn set_refresh_paused<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    core: Core<'_>,
+    resident: State<'_, Arc<Resident<R>>>,
+    paused: bool,
+) -> CommandResult<SettingsView> {
+    core.set_refresh_paused(paused).await?;
+    resident.refresh_menu(&app).await;
+    Ok(crate::resident::settings_view(&core).await?)
+}
+
+/// The page's channel for what the app asks of it (the close question).
+#[tauri::command]
+pub fn watch_app<R: tauri::Runtime>(app: tauri::AppHandle<R>, on_notice: Channel<AppNotice>) {
+    use tauri::Manager;
+    app.state::<Arc<Resident<R>>>().set_page(on_notice);
+}
+
+/// The person's answer to "keep running in the background?", kept as the setting.
+#[tauri::command]
+pub async fn answer_close<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    resident: State<'_, Arc<Resident<R>>>,
+    keep_running: bool,
+) -> CommandResult<()> {
+    resident
+        .inner()
+        .clone()
+        .answer_close(&app, keep_running)
+        .await;
+    Ok(())
 }

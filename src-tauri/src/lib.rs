@@ -1,9 +1,11 @@
 //! The window app: a Tauri shell over the core engine. It builds the engine (metadata only, no
-//! keychain access), wires single-instance and deep links, registers the commands, shows the window.
+//! keychain access), wires single-instance and deep links, registers the commands, shows the window
+//! (or, started with `--resident`, only the tray item: see resident.rs).
 
 mod commands;
 mod deep_link;
 mod error;
+mod resident;
 mod updates;
 mod window_memory;
 
@@ -37,6 +39,11 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::forget_all,
         commands::quit_app,
         commands::window_ready,
+        commands::app_settings,
+        commands::set_close_action,
+        commands::set_refresh_paused,
+        commands::watch_app,
+        commands::answer_close,
     ]
 }
 
@@ -63,13 +70,19 @@ pub fn run() {
     let memory = Arc::new(window_memory::WindowMemory::new(&engine.paths().state_dir));
     let engine = Arc::new(engine);
     let watcher = Arc::new(updates::Watcher::default());
+    let resident = Arc::new(resident::Resident::<tauri::Wry>::default());
+    // Started at login: the tray item only, and nothing read until an account is due.
+    let resident_start = std::env::args().skip(1).any(|a| a == "--resident");
 
     tauri::Builder::default()
-        // First: a second launch (the desktop handing over a sign-in URL) is forwarded to this
-        // instance, whose deep-link handler receives the URL; the second process exits.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.set_focus();
+        // First: a second launch is forwarded to this instance and exits. One from a sign-in
+        // link reaches the deep-link handler; one from the menu (or a terminal) opens the
+        // window, built again if the app was in the background; another resident start does
+        // nothing.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            let url = argv.iter().skip(1).any(|a| a.contains("://"));
+            if !url && !argv.iter().any(|a| a == "--resident") {
+                open_window(app);
             }
         }))
         .plugin(tauri_plugin_deep_link::init())
@@ -77,13 +90,22 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .setup({
             let (engine, watcher, memory) = (engine.clone(), watcher.clone(), memory.clone());
+            let resident = resident.clone();
             move |app| {
                 let plugins_ms = started.elapsed().as_millis() as u64;
-                open_main_window(app, &engine, &memory)?;
+                if resident_start {
+                    let handle = app.handle().clone();
+                    tauri::async_runtime::spawn(async move {
+                        resident.start_resident(&handle).await;
+                    });
+                } else {
+                    open_main_window(app.handle(), &engine, &memory)?;
+                }
                 // Start-up milestones, for anyone asking why the window was slow to appear.
                 tracing::info!(
                     plugins_ms,
                     window_ms = started.elapsed().as_millis() as u64,
+                    resident_start,
                     "window built"
                 );
                 deep_link::wire(app, engine.clone());
@@ -96,21 +118,48 @@ pub fn run() {
         .manage(engine)
         .manage(watcher)
         .manage(memory.clone())
+        .manage(resident.clone())
         .invoke_handler(handler())
         .build(tauri::generate_context!())
         .expect("error while starting Connected Accounts")
-        .run(move |_app, event| {
-            if let tauri::RunEvent::Exit = event {
-                memory.save();
-            }
+        .run(move |_app, event| match event {
+            // The window went to the background: the tray item keeps the process.
+            tauri::RunEvent::ExitRequested {
+                code: None, api, ..
+            } if resident.keeps_running() => api.prevent_exit(),
+            tauri::RunEvent::Exit => memory.save(),
+            _ => {}
         });
 }
 
 /// The window (tauri.conf.json describes it with `create: false`) is built here so that its page
 /// gets the first list before any script runs: the first paint shows the accounts, without a
 /// "loading" frame and an IPC round trip while WebKit is still starting. Metadata only.
-fn open_main_window(
-    app: &tauri::App,
+/// Shows the window, building it again if the app runs in the background. Any thread.
+pub(crate) fn open_window<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    let handle = app.clone();
+    let opened = app.run_on_main_thread(move || {
+        if let Some(window) = handle.get_webview_window("main") {
+            let _ = window.unminimize();
+            show(&window);
+            return;
+        }
+        let engine = handle.state::<Arc<ca_core::Engine>>().inner().clone();
+        let memory = handle
+            .state::<Arc<window_memory::WindowMemory>>()
+            .inner()
+            .clone();
+        if let Err(e) = open_main_window(&handle, &engine, &memory) {
+            tracing::warn!(error = %e, "could not open the window");
+        }
+    });
+    if let Err(e) = opened {
+        tracing::warn!(error = %e, "could not open the window");
+    }
+}
+
+fn open_main_window<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
     engine: &ca_core::Engine,
     memory: &Arc<window_memory::WindowMemory>,
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -121,7 +170,7 @@ fn open_main_window(
         .iter()
         .find(|w| w.label == "main")
         .ok_or("tauri.conf.json has no window labelled main")?;
-    let builder = tauri::WebviewWindowBuilder::from_config(app.handle(), config)?;
+    let builder = tauri::WebviewWindowBuilder::from_config(app, config)?;
     let builder = match tauri::async_runtime::block_on(engine.startup_snapshot()) {
         Ok(snapshot) => builder.initialization_script(format!(
             "window.__CA_STARTUP__ = {};",
@@ -136,9 +185,14 @@ fn open_main_window(
     let window = builder.build()?;
     restore_geometry(app, &window, config, memory);
     let (seen, w) = (memory.clone(), window.clone());
+    let (resident, handle) = (
+        app.state::<Arc<resident::Resident<R>>>().inner().clone(),
+        app.clone(),
+    );
     window.on_window_event(move |event| match event {
         tauri::WindowEvent::Moved(to) => seen.moved(*to, w.is_maximized().unwrap_or(false)),
         tauri::WindowEvent::Resized(to) => seen.resized(*to, w.is_maximized().unwrap_or(false)),
+        tauri::WindowEvent::CloseRequested { api, .. } => resident.close_requested(&handle, api),
         _ => {}
     });
     // The window starts hidden and the page shows it once its list is built (`window_ready`):
@@ -156,9 +210,9 @@ fn open_main_window(
 
 /// Last run's size and place, while the window is still hidden (so it never jumps), where a
 /// connected monitor can show it.
-fn restore_geometry(
-    app: &tauri::App,
-    window: &tauri::WebviewWindow,
+fn restore_geometry<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+    window: &tauri::WebviewWindow<R>,
     config: &tauri::utils::config::WindowConfig,
     memory: &window_memory::WindowMemory,
 ) {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use ca_core::{AccountUpdate, Engine};
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -19,6 +19,11 @@ pub struct Watcher(Mutex<Option<Channel<AccountUpdate>>>);
 impl Watcher {
     pub fn set(&self, channel: Channel<AccountUpdate>) {
         *self.0.lock().expect("watcher poisoned") = Some(channel);
+    }
+
+    /// The window is gone (the app went to the background).
+    pub fn clear(&self) {
+        self.0.lock().expect("watcher poisoned").take();
     }
 
     fn send(&self, update: &AccountUpdate) {
@@ -43,8 +48,14 @@ pub fn forward<R: Runtime>(app: AppHandle<R>, engine: &Engine, watcher: Arc<Watc
             };
             watcher.send(&update);
             if let Some((title, body)) = notice_text(&update) {
-                notify(&app, update.account(), title, body);
+                tracing::info!(account = %update.account().id, %title, "notice");
+                notify(&app, title, body);
             }
+            let resident = app
+                .state::<Arc<crate::resident::Resident<R>>>()
+                .inner()
+                .clone();
+            resident.refresh_menu(&app).await;
         }
     });
 }
@@ -104,10 +115,10 @@ fn notice_text(update: &AccountUpdate) -> Option<(String, String)> {
     })
 }
 
-fn notify<R: Runtime>(app: &AppHandle<R>, account: &ca_core::Account, title: String, body: String) {
+pub fn notify<R: Runtime>(app: &AppHandle<R>, title: String, body: String) {
     let shown = app.notification().builder().title(title).body(body).show();
     if let Err(e) = shown {
         // No notification service (a bare session): the window's list still shows the state.
-        tracing::warn!(error = %e, account = %account.id, "could not show a desktop notification");
+        tracing::warn!(error = %e, "could not show a desktop notification");
     }
 }

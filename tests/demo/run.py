@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT OR Apache-2.0
 """The README's first command, tried the way a new user does.
 
-Runs `CA_DEMO_AUTO=1 xvfb-run -a scripts/demo.sh` with a new HOME and new XDG folders (so a fresh
+Runs `CA_DEMO_AUTO=1 scripts/demo.sh` on a private X server (Xvfb, which picks its own free
+display number: no lock-file race, no cookie), with a new HOME and new XDG folders (so a fresh
 demo profile) and no session bus (so demo.sh's own private keyring), then, from outside:
 
   * finds the window the demo opened and reads it through the accessibility tree (AT-SPI, as a
@@ -86,7 +87,7 @@ def fresh_env(root: Path, port: int):
     home.mkdir()
     env = {
         k: v for k, v in os.environ.items()
-        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "NO_AT_BRIDGE",
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "NO_AT_BRIDGE",
                      "BROWSER", "CONNECTED_ACCOUNTS_PROFILE", "CA_TEST_KEYRING")
         and not k.startswith("XDG_")
     }
@@ -103,6 +104,25 @@ def fresh_env(root: Path, port: int):
     })
     (root / "runtime").mkdir(mode=0o700)
     return env
+
+
+def start_display(log):
+    """A private X server; its number is chosen by Xvfb itself (-displayfd). Its messages go to
+    `log`, shown should the demo fail."""
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=[write], stdout=log, stderr=log,
+    )
+    os.close(write)
+    number = b""
+    while not number.endswith(b"\n"):
+        chunk = os.read(read, 16)
+        if not chunk:
+            raise AssertionError(f"Xvfb did not start (status {xvfb.wait()})")
+        number += chunk
+    os.close(read)
+    return xvfb, f":{number.decode().strip()}"
 
 
 def wait_for(what, check, timeout, demo=None):
@@ -124,8 +144,6 @@ class Window:
         # The client finds the accessibility bus through the app's display and session bus.
         os.environ["DISPLAY"] = app_env["DISPLAY"]
         os.environ["DBUS_SESSION_BUS_ADDRESS"] = app_env["DBUS_SESSION_BUS_ADDRESS"]
-        if "XAUTHORITY" in app_env:  # xvfb-run's cookie for that display
-            os.environ["XAUTHORITY"] = app_env["XAUTHORITY"]
         import gi
         gi.require_version("Atspi", "2.0")
         from gi.repository import Atspi
@@ -178,9 +196,12 @@ def main():
     port = free_port()
     env = fresh_env(root, port)
     out = open(root / "demo.log", "w")
-    log(f"running CA_DEMO_AUTO=1 xvfb-run -a scripts/demo.sh (HOME={env['HOME']}, port {port})")
+    xvfb_log = open(root / "xvfb.log", "w")
+    xvfb, display = start_display(xvfb_log)
+    env["DISPLAY"] = display
+    log(f"running CA_DEMO_AUTO=1 scripts/demo.sh (HOME={env['HOME']}, port {port}, display {display})")
     started = time.time()
-    demo = subprocess.Popen(["xvfb-run", "-a", "scripts/demo.sh"], cwd=ROOT, env=env,
+    demo = subprocess.Popen(["scripts/demo.sh"], cwd=ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True, preexec_fn=terminal_signals)
     sid = demo.pid
@@ -224,8 +245,8 @@ def main():
             status = demo.wait(30)
         except subprocess.TimeoutExpired:
             raise AssertionError("the demo did not stop within 30 s of Ctrl-C")
-        # Ended by the interrupt itself (xvfb-run is killed by it, or a shell reports 128 + 2);
-        # any other status is a failure of the demo.
+        # Ended by the interrupt itself (killed by it, or a shell reports 128 + 2); any other
+        # status is a failure of the demo.
         assert status in (0, 130, -signal.SIGINT), f"the demo ended with status {status}"
         wait_for("no process of the demo left", lambda: not session_processes(sid), 10)
         assert not port_open(port), f"the demo server still listens on {port}"
@@ -243,9 +264,14 @@ def main():
             log(f"left running: {pid} {' '.join(argv)}")
             os.kill(pid, signal.SIGKILL)
         out.close()
+        xvfb.terminate()
+        xvfb.wait(10)
+        xvfb_log.close()
         if not ok:
             log("the demo's output:")
             sys.stderr.write((root / "demo.log").read_text(errors="replace"))
+            log("the X server's output:")
+            sys.stderr.write((root / "xvfb.log").read_text(errors="replace"))
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -475,3 +475,22 @@ def short_lived_provider(driver, sandbox):
         sandbox.forget_provider("short-demo")
     finally:
         stop(proc)
+
+
+@pytest.fixture
+def tray():
+    """A desktop that shows tray items: a StatusNotifierWatcher on the test session bus."""
+    from desktop import Tray
+    watcher = Tray()
+    yield watcher
+    watcher.stop()
+
+
+@pytest.fixture
+def default_app_settings(sandbox):
+    """The app's own settings back to their defaults afterwards (what closing the window does),
+    so a later test's window closes the way a new user's does."""
+    yield
+    database = Path(sandbox.env["XDG_DATA_HOME"]) / "connected-accounts" / "accounts.sqlite3"
+    with closing(sqlite3.connect(database)) as db, db:
+        db.execute("DELETE FROM app_settings")

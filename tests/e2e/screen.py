@@ -6,18 +6,7 @@ window manager's frame around it."""
 
 from pathlib import Path
 
-TITLE = "Connected Accounts"
-
-
-def _find(window, title):
-    name = window.get_wm_name()
-    if name == title and window.get_attributes().map_state:
-        return window
-    for child in window.query_tree().children:
-        found = _find(child, title)
-        if found is not None:
-            return found
-    return None
+from desktop import TITLE, find_window
 
 
 def save_window(display_name, path: Path, colors=256):
@@ -28,7 +17,7 @@ def save_window(display_name, path: Path, colors=256):
 
     d = xdisplay.Display(display_name)
     try:
-        window = _find(d.screen().root, TITLE)
+        window = find_window(d.screen().root, TITLE)
         if window is None:
             raise RuntimeError(f"no mapped window named {TITLE!r} on {display_name}")
         g = window.get_geometry()

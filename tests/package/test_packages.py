@@ -47,6 +47,8 @@ def test_the_deb_says_what_people_expect():
     assert info["Homepage"].startswith("https://")
     assert info["Maintainer"], info
     assert "libwebkit2gtk-4.1-0" in info["Depends"]
+    # The tray item's library is loaded at run time, so nothing else would pull it in.
+    assert "libayatana-appindicator3-1" in info["Depends"]
     assert "gnome-keyring" in info["Recommends"]
     assert "OAuth" in info["Description"]
 
@@ -68,6 +70,7 @@ def test_the_rpm_says_what_people_expect_and_carries_the_same_files():
     assert any("/hicolor/" in f for f in files)
     requires = run("rpm", "-qp", "--requires", str(RPM))
     assert "webkit2gtk" in requires
+    assert "libayatana-appindicator-gtk3" in requires
     assert "gnome-keyring" in run("rpm", "-qp", "--recommends", str(RPM))
 
 

@@ -130,6 +130,10 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
     { name: "forgetAll", call: () => api.forgetAll(), cmd: "forget_all", args: {} },
     { name: "quitApp", call: () => api.quitApp(), cmd: "quit_app", args: {} },
     { name: "windowReady", call: () => api.windowReady(), cmd: "window_ready", args: {} },
+    { name: "appSettings", call: () => api.appSettings(), cmd: "app_settings", args: {} },
+    { name: "setCloseAction", call: () => api.setCloseAction("keep_running"), cmd: "set_close_action", args: { action: "keep_running" } },
+    { name: "setRefreshPaused", call: () => api.setRefreshPaused(true), cmd: "set_refresh_paused", args: { paused: true } },
+    { name: "answerClose", call: () => api.answerClose(false), cmd: "answer_close", args: { keepRunning: false } },
   ];
 
   for (const c of cases) {
@@ -157,6 +161,20 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
       { index: 0, message: update },
     );
     expect(seen).toEqual([update]);
+  });
+
+  it("watchApp hands the backend a channel whose close question reaches the handler", async () => {
+    const backend = new FakeBackend().on("watch_app", () => null);
+    mockIPC(backend.handle);
+    const seen: unknown[] = [];
+    await api.watchApp((n) => seen.push(n));
+    expect(backend.commands()).toEqual(["watch_app"]);
+    const channel = backend.calls[0]?.args.onNotice as { id: number };
+    (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, d: unknown) => void } }).__TAURI_INTERNALS__.runCallback(
+      channel.id,
+      { index: 0, message: { kind: "close_asked" } },
+    );
+    expect(seen).toEqual([{ kind: "close_asked" }]);
   });
 
   it("returns the backend's value untouched", async () => {

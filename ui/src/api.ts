@@ -8,7 +8,9 @@ import type {
   Account,
   AppInfo,
   AccountUpdate,
+  AppNotice,
   AuditEvent,
+  CloseAction,
   ConnectStarted,
   DeviceStarted,
   DisconnectOutcome,
@@ -20,6 +22,7 @@ import type {
   ProviderView,
   RedirectKind,
   Remedy,
+  SettingsView,
   StartupSnapshot,
   UiError,
 } from "./bindings";
@@ -54,6 +57,31 @@ export function watchAccounts(onUpdate: (update: AccountUpdate) => void): Promis
   const channel = new Channel<AccountUpdate>();
   channel.onmessage = onUpdate;
   return invoke<void>("watch_accounts", { onUpdate: channel });
+}
+
+/** What the app asks of the page: the close question (resident mode). */
+export function watchApp(onNotice: (notice: AppNotice) => void): Promise<void> {
+  const channel = new Channel<AppNotice>();
+  channel.onmessage = onNotice;
+  return invoke<void>("watch_app", { onNotice: channel });
+}
+
+/** The app's settings, and whether this desktop lets it keep running with its window closed. */
+export function appSettings(): Promise<SettingsView> {
+  return invoke<SettingsView>("app_settings");
+}
+
+export function setCloseAction(action: CloseAction): Promise<SettingsView> {
+  return invoke<SettingsView>("set_close_action", { action });
+}
+
+export function setRefreshPaused(paused: boolean): Promise<SettingsView> {
+  return invoke<SettingsView>("set_refresh_paused", { paused });
+}
+
+/** The answer to the close question; it becomes the setting, and the window closes. */
+export function answerClose(keepRunning: boolean): Promise<void> {
+  return invoke<void>("answer_close", { keepRunning });
 }
 
 /** Disconnects every account and deletes all of this app's data (the app must quit after). */

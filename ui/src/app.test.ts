@@ -27,6 +27,7 @@ function baseBackend(
     audit_log: () => opts.audit ?? [],
     last_reads: () => opts.lastReads ?? [],
     watch_accounts: () => null,
+    watch_app: () => null,
     window_ready: () => null,
     app_info: () => ({ profile: null }),
   }).on("__set_accounts", (a) => {
@@ -822,6 +823,85 @@ describe("remove all my data", () => {
     await vi.waitFor(() => expect(byTestId("error-banner")?.textContent).toContain("did not answer"));
     expect(byTestId("forgotten")).toBeNull();
     expect(row("acc-1")).not.toBeNull();
+  });
+});
+
+describe("closing the window and the background settings", () => {
+  const input = (id: string) => byTestId(id) as HTMLInputElement | null;
+  function appChannel(backend: FakeBackend): (notice: unknown) => void {
+    const [args] = backend.callsOf("watch_app");
+    if (!args) throw new Error("the app never asked for the close question");
+    const id = (args.onNotice as { id: number }).id;
+    const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } })
+      .__TAURI_INTERNALS__;
+    let index = 0;
+    return (message) => internals.runCallback(id, { index: index++, message });
+  }
+
+  it("asks once what closing does, and the answer goes back to the backend", async () => {
+    const backend = baseBackend().on("answer_close", () => null);
+    await boot(backend);
+    await vi.waitFor(() => expect(backend.callsOf("watch_app")).toHaveLength(1));
+    const ask = appChannel(backend);
+    ask({ kind: "close_asked" });
+    ask({ kind: "close_asked" }); // a second close while it is open: still one question
+    await vi.waitFor(() => expect(byTestId("close-dialog")).not.toBeNull());
+    expect(allByTestId("close-dialog")).toHaveLength(1);
+    expect(document.activeElement).toBe(byTestId("close-keep"));
+    click(byTestId("close-keep"));
+    await vi.waitFor(() => expect(backend.callsOf("answer_close")).toEqual([{ keepRunning: true }]));
+    expect(byTestId("close-dialog")).toBeNull();
+  });
+
+  it("says once why closing quits where no tray exists, then quits", async () => {
+    const backend = baseBackend().on("quit_app", () => null);
+    await boot(backend);
+    await vi.waitFor(() => expect(backend.callsOf("watch_app")).toHaveLength(1));
+    appChannel(backend)({ kind: "closing_quits" });
+    await vi.waitFor(() => expect(byTestId("closing-quits")).not.toBeNull());
+    expect(byTestId("closing-quits")?.textContent).toContain("no tray icons");
+    click(byTestId("closing-quits-ok"));
+    await vi.waitFor(() => expect(backend.callsOf("quit_app")).toHaveLength(1));
+  });
+
+  it("Escape backs out of the question: the window stays and nothing is answered", async () => {
+    const backend = baseBackend().on("answer_close", () => null);
+    await boot(backend);
+    await vi.waitFor(() => expect(backend.callsOf("watch_app")).toHaveLength(1));
+    appChannel(backend)({ kind: "close_asked" });
+    await vi.waitFor(() => expect(byTestId("close-dialog")).not.toBeNull());
+    byTestId("close-dialog")?.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    await vi.waitFor(() => expect(byTestId("close-dialog")).toBeNull());
+    expect(backend.callsOf("answer_close")).toHaveLength(0);
+  });
+
+  it("Settings shows the close choice and pause, saves a change, and says when no tray exists", async () => {
+    let settings = { close_action: "ask", refresh_paused: false };
+    const view = (canKeep: boolean) => ({ settings, can_keep_running: canKeep });
+    const backend = baseBackend()
+      .on("app_settings", () => view(false))
+      .on("set_close_action", (a) => {
+        settings = { ...settings, close_action: a.action as string };
+        return view(false);
+      })
+      .on("set_refresh_paused", (a) => {
+        settings = { ...settings, refresh_paused: a.paused as boolean };
+        return view(false);
+      });
+    await boot(backend);
+    click(byTestId("nav-settings"));
+    await vi.waitFor(() => expect(input("close-action-ask")?.checked).toBe(true));
+    expect(byTestId("no-tray")?.textContent).toContain("closing the window quits");
+    const quit = input("close-action-quit")!;
+    quit.checked = true;
+    quit.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(backend.callsOf("set_close_action")).toEqual([{ action: "quit" }]));
+    await vi.waitFor(() => expect(input("close-action-quit")?.checked).toBe(true));
+    const pause = input("refresh-paused")!;
+    pause.checked = true;
+    pause.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(backend.callsOf("set_refresh_paused")).toEqual([{ paused: true }]));
+    await vi.waitFor(() => expect(input("refresh-paused")?.checked).toBe(true));
   });
 });
 

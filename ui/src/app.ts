@@ -4,7 +4,8 @@
  */
 import { AccountActions } from "./account-actions";
 import * as api from "./api";
-import type { NewProvider, ProviderSettings, Remedy } from "./bindings";
+import type { AppNotice, NewProvider, ProviderSettings, Remedy } from "./bindings";
+import { closeQuestion, closingQuits } from "./dialogs";
 import { h, replaceChildren } from "./dom";
 import { Messages } from "./messages";
 import { refreshExpiries, refreshLastReads, type RowAction } from "./render";
@@ -120,6 +121,9 @@ class App {
       },
       this.messages.element,
       this.signIn.slot,
+      (view) => {
+        if (view === "settings") void settings.load();
+      },
     );
   }
 
@@ -203,9 +207,29 @@ class App {
     } catch (e) {
       this.messages.showError(e);
     }
+    // Without it, closing the window quits (the backend never traps the person behind a question
+    // nobody asks).
+    await api.watchApp((notice) => void this.onAppNotice(notice)).catch((e: unknown) => {
+      console.warn("the close question is unavailable", e);
+    });
     await this.store.loadAudit();
     // For the first-run screen, should every account be disconnected later.
     if (!this.store.appInfoLoaded) await this.store.loadAppInfo();
+  }
+
+  /** The window is closing: ask what that does (once), or say why it quits (once). */
+  private async onAppNotice(notice: AppNotice): Promise<void> {
+    if (document.querySelector('[data-testid="close-dialog"], [data-testid="closing-quits"]')) return;
+    try {
+      if (notice.kind === "closing_quits") {
+        if (await closingQuits(this.root)) await api.quitApp();
+        return;
+      }
+      const answer = await closeQuestion(this.root);
+      if (answer !== null) await api.answerClose(answer === "keep");
+    } catch (e) {
+      this.messages.showError(e);
+    }
   }
 
   /** `/` or Ctrl+F searches the accounts, from anywhere but a text field. */

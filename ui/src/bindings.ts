@@ -85,6 +85,23 @@ export type AppInfo = {
  */
 profile: string | null, };
 
+export type AppSettings = { close_action: CloseAction, 
+/**
+ * The scheduler refreshes nothing on its own (a read through `token` still refreshes).
+ */
+refresh_paused: boolean, };
+
+export type CloseAction = "ask" | "keep_running" | "quit";
+
+export type SettingsView = { settings: AppSettings, 
+/**
+ * The desktop can show a tray item, so the app can keep running with its window closed
+ * (else closing the window quits, whatever `close_action` says).
+ */
+can_keep_running: boolean, };
+
+export type AppNotice = { "kind": "close_asked" } | { "kind": "closing_quits" };
+
 export type RedirectKind = "loopback" | "custom_scheme";
 
 export type ConnectStarted = { flow_id: string, provider: string, 

@@ -134,3 +134,58 @@ export function confirmDialog(background: HTMLElement, opts: ConfirmOptions): Pr
     no.focus();
   });
 }
+
+/**
+ * Closing the window for the first time: keep running in the background (reachable from the tray)
+ * or quit. Resolves "keep", "quit", or null when the person backs out (Escape): the window stays.
+ */
+export function closeQuestion(background: HTMLElement): Promise<"keep" | "quit" | null> {
+  return new Promise((resolve) => {
+    let modal: Modal | null = null;
+    const finish = (answer: "keep" | "quit" | null) => {
+      modal?.close();
+      resolve(answer);
+    };
+    const quit = button("Quit", { "data-testid": "close-quit", class: "btn" }, () => finish("quit"));
+    const keep = button("Keep running", { "data-testid": "close-keep", class: "btn btn--primary" }, () =>
+      finish("keep"),
+    );
+    modal = openModal(
+      background,
+      { testId: "close-dialog", title: "Keep Connected Accounts running?", onEscape: () => finish(null) },
+      h(
+        "p",
+        { class: "modal-message" },
+        "In the background it keeps your accounts signed in and tells you before a sign-in ends. Open it again from its icon in the tray. You can change this in Settings.",
+      ),
+      h("div", { class: "modal-actions" }, quit, keep),
+    );
+    keep.focus();
+  });
+}
+
+/**
+ * Closing the window where the app cannot keep running (no tray), said once: why it quits.
+ * Resolves true to quit, false when the person backs out (Escape): the window stays.
+ */
+export function closingQuits(background: HTMLElement): Promise<boolean> {
+  return new Promise((resolve) => {
+    let modal: Modal | null = null;
+    const finish = (quit: boolean) => {
+      modal?.close();
+      resolve(quit);
+    };
+    const quit = button("Quit", { "data-testid": "closing-quits-ok", class: "btn btn--primary" }, () => finish(true));
+    modal = openModal(
+      background,
+      { testId: "closing-quits", title: "Closing the window quits Connected Accounts", onEscape: () => finish(false) },
+      h(
+        "p",
+        { class: "modal-message" },
+        "This desktop shows no tray icons, so Connected Accounts cannot keep running where you could find it again; while it is closed, accounts refresh only when a program asks for a token. With a tray (on GNOME, the AppIndicator extension) it can keep running in the background.",
+      ),
+      h("div", { class: "modal-actions" }, quit),
+    );
+    quit.focus();
+  });
+}

@@ -7,7 +7,7 @@
 // Times on the page are shown in the local zone: pinned, so the snapshot is the same anywhere.
 process.env.TZ = "UTC";
 import { computeAccessibleName, getRole, isInaccessible } from "dom-accessibility-api";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Account } from "./bindings";
 import { FakeBackend, account, builtin, provider } from "../test/fake-backend";
 import { boot as start, stopApp } from "../test/window";
@@ -18,7 +18,7 @@ afterEach(stopApp);
 const SHOWN = new Set([
   "button", "link", "heading", "list", "listitem", "navigation", "main", "region", "textbox",
   "searchbox", "combobox", "option", "dialog", "alert", "status", "img", "term", "definition",
-  "checkbox", "group", "table", "row", "cell", "columnheader",
+  "checkbox", "radio", "group", "table", "row", "cell", "columnheader",
 ]);
 
 /** An indented outline: `role "name"` per element that has a role worth showing, and text. */
@@ -57,6 +57,8 @@ async function boot(list: Account[]): Promise<void> {
     ],
     last_reads: () => [],
     watch_accounts: () => null,
+    watch_app: () => null,
+    app_settings: () => ({ settings: { close_action: "ask", refresh_paused: false }, can_keep_running: true }),
     window_ready: () => null,
   });
   await start(backend);
@@ -82,6 +84,8 @@ describe("accessible structure", () => {
     await boot(accounts());
     for (const view of ["providers", "activity", "settings"]) {
       click(`nav-${view}`);
+      // Settings are read when the view is shown.
+      if (view === "settings") await vi.waitFor(() => expect(document.querySelector('[name="close-action"]')).not.toBeNull());
       expect(outline(main()).join("\n")).toMatchSnapshot(view);
     }
   });

@@ -38,6 +38,7 @@ async function boot(accounts: Account[] = three(), extra: (b: FakeBackend) => Fa
       audit_log: () => [audit(1, "a1", "refreshed"), audit(2, "b2", "needs_reconnect"), audit(3, "a1", "tested")],
       last_reads: () => [],
       watch_accounts: () => null,
+      watch_app: () => null,
       window_ready: () => null,
     }),
   );

@@ -302,19 +302,8 @@ fn event(r: AuditRow) -> AuditEvent {
 mod tests {
     use super::*;
 
-    struct Scratch(std::path::PathBuf);
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    async fn db() -> (Scratch, Db) {
-        let dir = std::env::temp_dir().join(format!("ca-audit-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = crate::db::open(&dir.join("a.sqlite3"), 1).await.unwrap();
-        (Scratch(dir), db)
+    async fn db() -> (crate::db::scratch::Scratch, Db) {
+        crate::db::scratch::db("audit").await
     }
 
     fn git() -> Consumer {

@@ -125,6 +125,25 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A database of its own for one unit test, removed with its folder when dropped.
+#[cfg(test)]
+pub(crate) mod scratch {
+    pub struct Scratch(pub std::path::PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    pub async fn db(name: &str) -> (Scratch, super::Db) {
+        let dir = std::env::temp_dir().join(format!("ca-{name}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = super::open(&dir.join("a.sqlite3"), 1).await.unwrap();
+        (Scratch(dir), db)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -147,6 +147,29 @@ impl Engine {
         }
     }
 
+    /// The app's own settings (what closing the window does, refresh paused).
+    pub async fn app_settings(&self) -> Result<crate::AppSettings> {
+        crate::prefs::load(&self.db).await
+    }
+
+    pub async fn set_close_action(&self, action: crate::CloseAction) -> Result<crate::AppSettings> {
+        crate::prefs::set_close_action(&self.db, action).await?;
+        self.app_settings().await
+    }
+
+    /// Pauses or resumes automatic refresh; the scheduler hears of it at once.
+    pub async fn set_refresh_paused(&self, paused: bool) -> Result<crate::AppSettings> {
+        crate::prefs::set_refresh_paused(&self.db, paused).await?;
+        tracing::info!(paused, "automatic refresh");
+        self.events.accounts_changed();
+        self.app_settings().await
+    }
+
+    /// True the first time only (see `prefs::claim_told_no_tray`).
+    pub async fn claim_told_no_tray(&self) -> Result<bool> {
+        crate::prefs::claim_told_no_tray(&self.db).await
+    }
+
     pub fn paths(&self) -> &Paths {
         &self.paths
     }

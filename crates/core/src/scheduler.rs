@@ -1,9 +1,9 @@
-//! Automatic refresh while the window runs. One timer, armed for the account due first; woken
-//! early when accounts change. Timers are monotonic and stop while the machine sleeps, so a wait
-//! never exceeds `MAX_WAIT`: after a resume the schedule is recomputed from wall-clock expiry times
-//! within that bound (and `token`/Test always check wall-clock expiry before using a token).
-//! At most `CONCURRENT` refreshes run at once. It also keeps idle sign-ins alive and gives the
-//! notices of [`crate::health`], from the rows alone.
+//! Automatic refresh while the app runs, window open or resident. One timer, armed for the account
+//! due first; woken early when accounts change. Timers are monotonic and stop while the machine
+//! sleeps, so a wait never exceeds `MAX_WAIT`: after a resume the schedule is recomputed from
+//! wall-clock expiry times within that bound (and `token`/Test always check wall-clock expiry
+//! before using a token). At most `CONCURRENT` refreshes run at once. It also keeps idle sign-ins
+//! alive and gives the notices of [`crate::health`], from the rows alone.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,8 +21,10 @@ use crate::health::{self, Notice};
 
 /// Refresh this long before expiry (or at half the token's lifetime, if that is sooner).
 pub const LEAD: Duration = Duration::from_secs(5 * 60);
-/// The longest single wait (bounds how late a refresh can be after the machine resumes).
-pub const MAX_WAIT: Duration = Duration::from_secs(10 * 60);
+/// The longest single wait. It bounds how late a refresh can be after the machine resumes, and
+/// how long an account another process added or refreshed (the command line's `connect`) goes
+/// unseen by a resident app: nothing tells this process of those. One read of the rows a minute.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
 /// Retry an account that was offline after this long.
 pub const OFFLINE_RETRY: Duration = Duration::from_secs(60);
 /// Retry an account whose provider failed after this long.
@@ -67,6 +69,13 @@ impl Engine {
                     Vec::new()
                 }
             };
+            // Paused by the person: notices still come (they need no refresh), refreshes do not.
+            let paused = crate::prefs::refresh_paused(&self.db)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e.detailed(), "scheduler could not read its settings");
+                    false
+                });
             let now = now_ms();
             let mut tasks = tokio::task::JoinSet::new();
             let mut next: Option<i64> = None;
@@ -75,6 +84,9 @@ impl Engine {
                 self.give_notice(&row, now).await;
                 if let Some(at) = health::next_warning_at(&row, now) {
                     next = Some(next.map_or(at, |n| n.min(at)));
+                }
+                if paused {
+                    continue;
                 }
                 let Some(due) = due_at(&row) else { continue };
                 if attempted.get(&row.id) == Some(&row.updated_at) {

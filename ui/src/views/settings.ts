@@ -1,9 +1,9 @@
 /**
- * The Settings view. It holds "Remove all my data" with its confirmation (off the main page);
- * the resident-mode, start-at-login and notification settings join it with resident mode.
+ * The Settings view: what closing the window does and automatic refresh (read when the view is
+ * shown), and "Remove all my data" with its confirmation (off the main page).
  */
 import * as api from "../api";
-import type { ForgetReport } from "../bindings";
+import type { CloseAction, ForgetReport, SettingsView as Settings } from "../bindings";
 import { confirmDialog } from "../dialogs";
 import { button, h, replaceChildren } from "../dom";
 
@@ -15,8 +15,15 @@ export type SettingsEvents = {
   onRemoved(): void;
 };
 
+const CLOSE_CHOICES: [CloseAction, string][] = [
+  ["ask", "Ask me"],
+  ["keep_running", "Keep running in the background"],
+  ["quit", "Quit"],
+];
+
 export class SettingsView {
   readonly element: HTMLElement;
+  private readonly background: HTMLElement;
 
   constructor(
     private readonly root: HTMLElement,
@@ -26,6 +33,12 @@ export class SettingsView {
       "section",
       { class: "view", "data-view": "settings", "aria-labelledby": "settings-title" },
       h("div", { class: "section-head" }, h("h2", { class: "section-title", id: "settings-title" }, "Settings")),
+      h(
+        "section",
+        { class: "section", "aria-labelledby": "background-title" },
+        h("h3", { class: "group-title", id: "background-title" }, "In the background"),
+        (this.background = h("div", { "data-testid": "background-settings" })),
+      ),
       h(
         "section",
         { class: "section your-data", "aria-labelledby": "data-title" },
@@ -38,6 +51,55 @@ export class SettingsView {
         button("Remove all my data…", { class: "btn btn--danger", "data-testid": "forget-all" }, () => void this.forgetAll()),
       ),
     );
+  }
+
+  /** Reads the settings again (the tray's pause, or a close answer, may have changed them). */
+  async load(): Promise<void> {
+    try {
+      this.renderBackground(await api.appSettings());
+    } catch (e) {
+      this.events.onError(e);
+    }
+  }
+
+  private renderBackground(view: Settings): void {
+    const { settings, can_keep_running: canKeep } = view;
+    const choices = CLOSE_CHOICES.map(([value, label]) => {
+      const input = h("input", { type: "radio", name: "close-action", value, "data-testid": `close-action-${value}` });
+      input.checked = settings.close_action === value;
+      input.addEventListener("change", () => void this.change(() => api.setCloseAction(value)));
+      return h("label", { class: "choice" }, input, " ", label);
+    });
+    const paused = h("input", { type: "checkbox", "data-testid": "refresh-paused", "aria-describedby": "paused-hint" });
+    paused.checked = settings.refresh_paused;
+    paused.addEventListener("change", () => void this.change(() => api.setRefreshPaused(paused.checked)));
+    replaceChildren(
+      this.background,
+      h(
+        "fieldset",
+        { class: "choices" },
+        h("legend", {}, "When you close the window"),
+        ...choices,
+        canKeep
+          ? null
+          : h(
+              "p",
+              { class: "hint", "data-testid": "no-tray" },
+              "This desktop shows no tray icons, so closing the window quits: the app would have nowhere to be found again. With a tray (on GNOME, the AppIndicator extension) it can keep running.",
+            ),
+      ),
+      h("label", { class: "choice" }, paused, " Pause automatic refresh"),
+      h("p", { class: "hint", id: "paused-hint" }, "Accounts still refresh when a program asks for a token."),
+    );
+  }
+
+  private async change(apply: () => Promise<Settings>): Promise<void> {
+    try {
+      this.renderBackground(await apply());
+    } catch (e) {
+      this.events.onError(e);
+      await this.load();
+    }
   }
 
   /** Removes everything after a confirmation, then leaves only a report and a Quit button. */
