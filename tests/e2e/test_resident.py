@@ -97,6 +97,8 @@ def test_closed_with_keep_running_it_stays_refreshes_and_comes_back_from_the_tra
     until("the app to quit from the tray", lambda: not alive(pid), 15)
 
 
+# Again on the installed package: its tray item loads libayatana-appindicator3 at run time.
+@pytest.mark.smoke
 def test_a_start_at_login_paints_no_window_and_reads_no_secret_until_an_account_is_due(
         app, sandbox, display, seeded_account, secret_reads, tray, default_app_settings):
     app.stop()  # else the launch below would hand over to that window's process
