@@ -132,9 +132,6 @@ pub fn run() {
         });
 }
 
-/// The window (tauri.conf.json describes it with `create: false`) is built here so that its page
-/// gets the first list before any script runs: the first paint shows the accounts, without a
-/// "loading" frame and an IPC round trip while WebKit is still starting. Metadata only.
 /// Shows the window, building it again if the app runs in the background. Any thread.
 pub(crate) fn open_window<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
     let handle = app.clone();
@@ -158,6 +155,9 @@ pub(crate) fn open_window<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
     }
 }
 
+/// The window (tauri.conf.json describes it with `create: false`) is built here so that its page
+/// gets the first list before any script runs: the first paint shows the accounts, without a
+/// "loading" frame and an IPC round trip while WebKit is still starting. Metadata only.
 fn open_main_window<R: tauri::Runtime>(
     app: &tauri::AppHandle<R>,
     engine: &ca_core::Engine,
