@@ -23,6 +23,8 @@ const ACCOUNT: &str = "account:";
 /// The resident state of the one process.
 pub struct Resident<R: Runtime> {
     tray: Mutex<Option<TrayIcon<R>>>,
+    /// What the tray menu shows now.
+    shown: Mutex<Option<Entries>>,
     /// Held while the tray item is built (two closes in a row must not make two).
     building: tokio::sync::Mutex<()>,
     /// Set by Quit: from then on a close request is let through.
@@ -35,6 +37,7 @@ impl<R: Runtime> Default for Resident<R> {
     fn default() -> Self {
         Self {
             tray: Mutex::new(None),
+            shown: Mutex::new(None),
             building: tokio::sync::Mutex::new(()),
             quitting: AtomicBool::new(false),
             page: Mutex::new(None),
@@ -139,12 +142,11 @@ impl<R: Runtime> Resident<R> {
     }
 
     fn tell_page(&self, notice: AppNotice) -> bool {
-        let told = match &*self.page.lock().expect("resident poisoned") {
-            Some(page) => page.send(notice.clone()).is_ok(),
+        tracing::info!(?notice, "asking the page");
+        match &*self.page.lock().expect("resident poisoned") {
+            Some(page) => page.send(notice).is_ok(),
             None => false,
-        };
-        tracing::info!(?notice, told, "asked the page");
-        told
+        }
     }
 
     /// The page's answer to the close question, which becomes the setting.
@@ -210,7 +212,9 @@ impl<R: Runtime> Resident<R> {
 
     async fn ensure_tray(&self, app: &AppHandle<R>) -> tauri::Result<()> {
         let _building = self.building.lock().await;
-        let menu = menu(app).await?;
+        let entries = Entries::read(app).await;
+        let menu = entries.menu(app)?;
+        *self.shown.lock().expect("resident poisoned") = Some(entries);
         if let Some(tray) = self.tray() {
             return tray.set_menu(Some(menu));
         }
@@ -226,10 +230,19 @@ impl<R: Runtime> Resident<R> {
         Ok(())
     }
 
-    /// The menu again, with the accounts' current states (after a background change).
+    /// The menu again after a background change, if what it shows changed: a refresh that keeps
+    /// an account "connected" (most of them) rebuilds nothing on the main thread.
     pub async fn refresh_menu(&self, app: &AppHandle<R>) {
         let Some(tray) = self.tray() else { return };
-        if let Err(e) = menu(app).await.and_then(|m| tray.set_menu(Some(m))) {
+        let entries = Entries::read(app).await;
+        {
+            let mut shown = self.shown.lock().expect("resident poisoned");
+            if shown.as_ref() == Some(&entries) {
+                return;
+            }
+            *shown = Some(entries.clone());
+        }
+        if let Err(e) = entries.menu(app).and_then(|m| tray.set_menu(Some(m))) {
             tracing::warn!(error = %e, "could not update the tray menu");
         }
     }
@@ -258,63 +271,61 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     }
 }
 
-/// Open; each account with its status (choosing one opens the window); pause; Quit.
-async fn menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
-    let engine = app.state::<Arc<Engine>>().inner().clone();
-    let accounts = engine.accounts().await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e.detailed(), "the tray menu lists no accounts");
-        Vec::new()
-    });
-    let paused = engine
-        .app_settings()
-        .await
-        .map(|s| s.refresh_paused)
-        .unwrap_or(false);
-    let menu = Menu::new(app)?;
-    menu.append(&MenuItem::with_id(
-        app,
-        OPEN,
-        "Open Connected Accounts",
-        true,
-        None::<&str>,
-    )?)?;
-    menu.append(&PredefinedMenuItem::separator(app)?)?;
-    if accounts.is_empty() {
-        menu.append(&MenuItem::with_id(
-            app,
-            "none",
-            "No accounts",
-            false,
-            None::<&str>,
-        )?)?;
+/// What the tray menu shows: each account (id, label) and whether refresh is paused.
+#[derive(Clone, PartialEq, Eq)]
+struct Entries {
+    accounts: Vec<(String, String)>,
+    paused: bool,
+}
+
+impl Entries {
+    async fn read<R: Runtime>(app: &AppHandle<R>) -> Self {
+        let engine = app.state::<Arc<Engine>>().inner().clone();
+        let accounts = engine.accounts().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e.detailed(), "the tray menu lists no accounts");
+            Vec::new()
+        });
+        let paused = engine
+            .app_settings()
+            .await
+            .map(|s| s.refresh_paused)
+            .unwrap_or(false);
+        Self {
+            accounts: accounts
+                .iter()
+                .map(|a| (format!("{ACCOUNT}{}", a.id), account_label(a)))
+                .collect(),
+            paused,
+        }
     }
-    for account in &accounts {
-        let id = format!("{ACCOUNT}{}", account.id);
-        menu.append(&MenuItem::with_id(
+
+    /// Open; each account with its status (choosing one opens the window); pause; Quit.
+    fn menu<R: Runtime>(&self, app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
+        let item = |id: &str, text: &str, enabled: bool| {
+            MenuItem::with_id(app, id, text, enabled, None::<&str>)
+        };
+        let menu = Menu::new(app)?;
+        menu.append(&item(OPEN, "Open Connected Accounts", true)?)?;
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+        if self.accounts.is_empty() {
+            menu.append(&item("none", "No accounts", false)?)?;
+        }
+        for (id, label) in &self.accounts {
+            menu.append(&item(id, label, true)?)?;
+        }
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+        let pause = "Pause automatic refresh";
+        menu.append(&CheckMenuItem::with_id(
             app,
-            id,
-            account_label(account),
+            PAUSE,
+            pause,
             true,
+            self.paused,
             None::<&str>,
         )?)?;
+        menu.append(&item(QUIT, "Quit Connected Accounts", true)?)?;
+        Ok(menu)
     }
-    menu.append(&PredefinedMenuItem::separator(app)?)?;
-    menu.append(&CheckMenuItem::with_id(
-        app,
-        PAUSE,
-        "Pause automatic refresh",
-        true,
-        paused,
-        None::<&str>,
-    )?)?;
-    menu.append(&MenuItem::with_id(
-        app,
-        QUIT,
-        "Quit Connected Accounts",
-        true,
-        None::<&str>,
-    )?)?;
-    Ok(menu)
 }
 
 /// "GitHub: alice — connected". Names come from providers: the menu reads `&` as a mnemonic mark,

@@ -152,17 +152,16 @@ impl Engine {
         crate::prefs::load(&self.db).await
     }
 
-    pub async fn set_close_action(&self, action: crate::CloseAction) -> Result<crate::AppSettings> {
-        crate::prefs::set_close_action(&self.db, action).await?;
-        self.app_settings().await
+    pub async fn set_close_action(&self, action: crate::CloseAction) -> Result<()> {
+        crate::prefs::set_close_action(&self.db, action).await
     }
 
     /// Pauses or resumes automatic refresh; the scheduler hears of it at once.
-    pub async fn set_refresh_paused(&self, paused: bool) -> Result<crate::AppSettings> {
+    pub async fn set_refresh_paused(&self, paused: bool) -> Result<()> {
         crate::prefs::set_refresh_paused(&self.db, paused).await?;
         tracing::info!(paused, "automatic refresh");
         self.events.accounts_changed();
-        self.app_settings().await
+        Ok(())
     }
 
     /// True the first time only (see `prefs::claim_told_no_tray`).
