@@ -202,6 +202,32 @@ pub async fn set_refresh_paused<R: tauri::Runtime>(
     Ok(crate::resident::settings_view(&core).await?)
 }
 
+/// Writes or removes the login entry that starts the app resident. Switched on only where the
+/// desktop shows tray items: started at login with none, the app would run where nobody sees it.
+#[tauri::command]
+pub async fn set_start_at_login(core: Core<'_>, on: bool) -> CommandResult<SettingsView> {
+    let entry = core.autostart().ok_or_else(|| {
+        ca_core::Error::invalid_input(
+            "starting at login is not offered here",
+            "it is offered for the default profile on Linux desktops",
+        )
+    })?;
+    if on {
+        if !crate::resident::tray_available().await {
+            return Err(ca_core::Error::invalid_input(
+                "this desktop shows no tray icons, so an app started at login could not be found",
+                "with a tray (on GNOME, the AppIndicator extension) it can start at login",
+            )
+            .into());
+        }
+        entry.enable(&ca_core::autostart::current_exe()?)?;
+    } else {
+        entry.disable()?;
+    }
+    tracing::info!(on, entry = %entry.entry_path().display(), "start at login");
+    Ok(crate::resident::settings_view(&core).await?)
+}
+
 /// The page's channel for what the app asks of it (the close question).
 #[tauri::command]
 pub fn watch_app<R: tauri::Runtime>(app: tauri::AppHandle<R>, on_notice: Channel<AppNotice>) {

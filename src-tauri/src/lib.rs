@@ -42,6 +42,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::app_settings,
         commands::set_close_action,
         commands::set_refresh_paused,
+        commands::set_start_at_login,
         commands::watch_app,
         commands::answer_close,
     ]

@@ -89,6 +89,7 @@ pub async fn settings_view(engine: &Engine) -> ca_core::Result<SettingsView> {
     Ok(SettingsView {
         settings: engine.app_settings().await?,
         can_keep_running: tray_available().await,
+        start_at_login: engine.autostart().map(|entry| entry.is_enabled()),
     })
 }
 

@@ -68,3 +68,13 @@ def connect(driver, provider_id="local-demo"):
     """Connect on a provider's row in the Providers view (the window then shows the accounts)."""
     nav(driver, "providers")
     click(driver, f'[data-provider-id="{provider_id}"] [data-testid="connect"]')
+
+
+def set_start_at_login(driver, on):
+    """Ticks or clears Settings' "Start at login" and waits until the app says it is so."""
+    nav(driver, "settings")
+    box = one(driver, '[data-testid="start-at-login"]')
+    wait(driver).until(lambda d: box.is_enabled())
+    if box.is_selected() != on:
+        box.click()
+    wait(driver).until(lambda d: one(d, '[data-testid="start-at-login"]').is_selected() == on)

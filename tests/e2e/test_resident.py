@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT OR Apache-2.0
 """Resident mode on a real X server and session bus: the close button as a window manager sends
 it (WM_DELETE_WINDOW), a panel's StatusNotifierWatcher (tray.py) that reads and clicks the tray
-item's menu over D-Bus, a second launch of the same binary, and a start with `--resident` as at
-login. Refreshing while the window is closed is driven by a real server's 20 s tokens."""
+item's menu over D-Bus, a second launch of the same binary, and a start at login through the
+entry the window writes, launched by GLib as a session manager would. Refreshing while the
+window is closed is driven by a real server's 20 s tokens."""
 
 import json
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -14,7 +17,7 @@ from selenium.common.exceptions import WebDriverException
 
 from conftest import APP
 from desktop import app_pids, close_until, shown, until
-from helpers import PAGE, click, connect, css, one
+from helpers import PAGE, click, connect, css, one, set_start_at_login
 
 
 def the_app(sandbox):
@@ -97,20 +100,36 @@ def test_closed_with_keep_running_it_stays_refreshes_and_comes_back_from_the_tra
     until("the app to quit from the tray", lambda: not alive(pid), 15)
 
 
-# Again on the installed package: its tray item loads libayatana-appindicator3 at run time.
+@pytest.fixture
+def login_entry(sandbox):
+    """Where "Start at login" writes its entry; removed afterwards whatever happened."""
+    entry = Path(sandbox.env["XDG_CONFIG_HOME"]) / "autostart" / "connected-accounts.desktop"
+    yield entry
+    entry.unlink(missing_ok=True)
+
+
+# Again on the installed package: its tray item loads libayatana-appindicator3 at run time, and
+# the entry it writes names the installed binary.
 @pytest.mark.smoke
-def test_a_start_at_login_paints_no_window_and_reads_no_secret_until_an_account_is_due(
-        app, sandbox, display, seeded_account, secret_reads, tray, default_app_settings):
-    app.stop()  # else the launch below would hand over to that window's process
+def test_start_at_login_writes_a_valid_entry_and_a_start_through_it_paints_no_window_and_reads_no_secret(
+        app, driver, sandbox, display, seeded_account, secret_reads, tray, default_app_settings, login_entry):
+    set_start_at_login(driver, True)
+    checked = subprocess.run(["desktop-file-validate", str(login_entry)], capture_output=True, text=True)
+    assert checked.returncode == 0 and not checked.stdout.strip(), checked.stdout
+    assert f"\nExec={APP} --resident\n" in login_entry.read_text()
+    app.stop()  # else the start below would hand over to that window's process
+
+    # As a session manager starts it at login: from the entry, through GLib's launcher.
     secret_reads.reset()
-    resident = subprocess.Popen([str(APP), "--resident"], env={**sandbox.env, "DISPLAY": display},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Not captured: the app inherits gio's output, and would hold a pipe open until it ends.
+    subprocess.run(["gio", "launch", str(login_entry)], env={**sandbox.env, "DISPLAY": display},
+                   check=True, timeout=30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pid = until("the app started from the entry", lambda: app_pids(APP, sandbox.env["XDG_DATA_HOME"]))[0]
     try:
         item = tray.item()
         time.sleep(2)  # room for anything it might still paint or read
-        assert not shown(display), "a resident start shows no window"
+        assert not shown(display), "a start at login shows no window"
         assert secret_reads.count() == 0, "nothing read from the keychain: no account is due"
-        assert resident.poll() is None
         assert "Local demo: Seeded Example — connected" in labels(tray, item)
 
         # Pausing from the tray is the setting the window shows.
@@ -127,15 +146,18 @@ def test_a_start_at_login_paints_no_window_and_reads_no_secret_until_an_account_
         assert not shown(display)
         second_launch(sandbox, display)
         until("the window to open", lambda: shown(display))
-        assert the_app(sandbox) == resident.pid
+        assert the_app(sandbox) == pid
         assert secret_reads.count() == 0, "the window's list reads no secret either"
 
         tray.click(item, "Quit Connected Accounts")
-        assert resident.wait(15) == 0
+        until("the app to quit from the tray", lambda: not alive(pid), 15)
     finally:
-        if resident.poll() is None:
-            resident.kill()
-            resident.wait()
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+    # Switched off in the window, the entry is gone.
+    set_start_at_login(app.driver, False)
+    assert not login_entry.exists()
 
 
 def test_with_no_tray_closing_quits_and_says_why_once(app, driver, sandbox, display, app_quits,

@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from conftest import RECORD_IPC, harvest_ipc, ready, reload, snapshot
-from helpers import PAGE, account_rows, click, connect, css, nav, one, open_account, wait
+from helpers import PAGE, account_rows, click, connect, css, nav, one, open_account, set_start_at_login, wait
 
 
 @pytest.mark.smoke
@@ -336,16 +336,18 @@ def test_no_token_reached_the_webview_its_storage_or_the_files(driver, sandbox, 
 
 
 def test_remove_all_my_data_revokes_everything_deletes_everything_and_quits(
-        driver, sandbox, no_accounts, github_configured, app_quits):
-    """One account connected, a client secret stored; the window's "Remove all my data" revokes
-    and deletes it all, shows what it did, and its button quits. It may run anywhere: the next
+        driver, sandbox, no_accounts, github_configured, app_quits, tray):
+    """One account connected, a client secret stored, start at login on; the window's "Remove all
+    my data" revokes and deletes it all, shows what it did, and its button quits. It may run anywhere: the next
     test gets a new app (`app_quits`) and the demo provider back (`driver`)."""
     sandbox.set_browser("approve")
     connect(driver)
     row = one(driver, '[data-testid="account-page"][data-status="connected"]')
     account_id = row.get_attribute("data-account-id")
     assert sandbox.keychain(account_id) and sandbox.keychain("client-secret:github")
-    nav(driver, "settings")
+    set_start_at_login(driver, True)
+    entry = Path(sandbox.env["XDG_CONFIG_HOME"]) / "autostart" / "connected-accounts.desktop"
+    assert entry.is_file()
     click(driver, '[data-testid="forget-all"]')
     dialog = one(driver, '[data-testid="confirm-dialog"]')
     assert "no undo" in dialog.text
@@ -357,6 +359,8 @@ def test_remove_all_my_data_revokes_everything_deletes_everything_and_quits(
     assert sandbox.keychain("client-secret:github") is None
     assert not (Path(sandbox.env["XDG_DATA_HOME"]) / "connected-accounts").exists()
     assert not (Path(sandbox.env["XDG_STATE_HOME"]) / "connected-accounts").exists()
+    assert not entry.exists(), "nothing starts at the next login"
+    assert str(entry) in report.find_element(By.CSS_SELECTOR, '[data-testid="forgotten-removed"]').text
     try:
         click(driver, '[data-testid="quit"]')
     except WebDriverException:

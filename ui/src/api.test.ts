@@ -133,6 +133,7 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
     { name: "appSettings", call: () => api.appSettings(), cmd: "app_settings", args: {} },
     { name: "setCloseAction", call: () => api.setCloseAction("keep_running"), cmd: "set_close_action", args: { action: "keep_running" } },
     { name: "setRefreshPaused", call: () => api.setRefreshPaused(true), cmd: "set_refresh_paused", args: { paused: true } },
+    { name: "setStartAtLogin", call: () => api.setStartAtLogin(true), cmd: "set_start_at_login", args: { on: true } },
     { name: "answerClose", call: () => api.answerClose(false), cmd: "answer_close", args: { keepRunning: false } },
   ];
 

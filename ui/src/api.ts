@@ -79,6 +79,11 @@ export function setRefreshPaused(paused: boolean): Promise<SettingsView> {
   return invoke<SettingsView>("set_refresh_paused", { paused });
 }
 
+/** Writes or removes the login entry that starts the app in the background. */
+export function setStartAtLogin(on: boolean): Promise<SettingsView> {
+  return invoke<SettingsView>("set_start_at_login", { on });
+}
+
 /** The answer to the close question; it becomes the setting, and the window closes. */
 export function answerClose(keepRunning: boolean): Promise<void> {
   return invoke<void>("answer_close", { keepRunning });

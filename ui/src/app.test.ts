@@ -877,7 +877,7 @@ describe("closing the window and the background settings", () => {
 
   it("Settings shows the close choice and pause, saves a change, and says when no tray exists", async () => {
     let settings = { close_action: "ask", refresh_paused: false };
-    const view = (canKeep: boolean) => ({ settings, can_keep_running: canKeep });
+    const view = (canKeep: boolean) => ({ settings, can_keep_running: canKeep, start_at_login: null });
     const backend = baseBackend()
       .on("app_settings", () => view(false))
       .on("set_close_action", (a) => {
@@ -902,6 +902,58 @@ describe("closing the window and the background settings", () => {
     pause.dispatchEvent(new Event("change"));
     await vi.waitFor(() => expect(backend.callsOf("set_refresh_paused")).toEqual([{ paused: true }]));
     await vi.waitFor(() => expect(input("refresh-paused")?.checked).toBe(true));
+    expect(byTestId("start-at-login"), "not offered here (null)").toBeNull();
+  });
+
+  it("start at login is switched on and off where a tray exists, and cannot be switched on without one", async () => {
+    const settings = { close_action: "ask", refresh_paused: false };
+    let [tray, atLogin] = [true, false];
+    const view = () => ({ settings, can_keep_running: tray, start_at_login: atLogin });
+    const backend = baseBackend()
+      .on("app_settings", view)
+      .on("set_start_at_login", (a) => {
+        atLogin = a.on as boolean;
+        return view();
+      });
+    await boot(backend);
+    click(byTestId("nav-settings"));
+    await vi.waitFor(() => expect(input("start-at-login")).not.toBeNull());
+    const box = input("start-at-login")!;
+    expect([box.checked, box.disabled]).toEqual([false, false]);
+    expect(box.getAttribute("aria-describedby")).toBe("login-hint");
+    box.checked = true;
+    box.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(backend.callsOf("set_start_at_login")).toEqual([{ on: true }]));
+    await vi.waitFor(() => expect(input("start-at-login")?.checked).toBe(true));
+
+    // No tray: an entry already written can still be switched off, but a missing one not on.
+    tray = false;
+    click(byTestId("nav-accounts"));
+    click(byTestId("nav-settings"));
+    await vi.waitFor(() => expect(byTestId("no-tray")).not.toBeNull());
+    expect(input("start-at-login")?.disabled).toBe(false);
+    expect(input("start-at-login")?.getAttribute("aria-describedby")).toBe("login-hint no-tray");
+    input("start-at-login")!.checked = false;
+    input("start-at-login")!.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(backend.callsOf("set_start_at_login")).toHaveLength(2));
+    await vi.waitFor(() => expect(input("start-at-login")?.disabled, "off, with no tray to be found in").toBe(true));
+    expect(input("start-at-login")?.checked).toBe(false);
+  });
+
+  it("a refused switch shows why and shows the setting as it is", async () => {
+    const settings = { close_action: "ask", refresh_paused: false };
+    const backend = baseBackend()
+      .on("app_settings", () => ({ settings, can_keep_running: true, start_at_login: false }))
+      .on("set_start_at_login", () => {
+        throw uiError("invalid_input", "this desktop shows no tray icons, so an app started at login could not be found");
+      });
+    await boot(backend);
+    click(byTestId("nav-settings"));
+    await vi.waitFor(() => expect(input("start-at-login")).not.toBeNull());
+    input("start-at-login")!.checked = true;
+    input("start-at-login")!.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(document.body.textContent).toContain("could not be found"));
+    await vi.waitFor(() => expect(input("start-at-login")?.checked).toBe(false));
   });
 });
 

@@ -98,7 +98,12 @@ export type SettingsView = { settings: AppSettings,
  * The desktop can show a tray item, so the app can keep running with its window closed
  * (else closing the window quits, whatever `close_action` says).
  */
-can_keep_running: boolean, };
+can_keep_running: boolean, 
+/**
+ * Whether the app starts at login (resident, with no window); null where that is not
+ * offered (a profile other than the default, or no XDG autostart).
+ */
+start_at_login: boolean | null, };
 
 export type AppNotice = { "kind": "close_asked" } | { "kind": "closing_quits" };
 
@@ -142,7 +147,7 @@ revoked: Array<string>,
  */
 not_revoked: Array<string>, 
 /**
- * The folders that were deleted.
+ * The folders (and the start-at-login entry) that were deleted.
  */
 removed: Array<string>, };
 

@@ -58,7 +58,7 @@ async function boot(list: Account[]): Promise<void> {
     last_reads: () => [],
     watch_accounts: () => null,
     watch_app: () => null,
-    app_settings: () => ({ settings: { close_action: "ask", refresh_paused: false }, can_keep_running: true }),
+    app_settings: () => ({ settings: { close_action: "ask", refresh_paused: false }, can_keep_running: true, start_at_login: false }),
     window_ready: () => null,
   });
   await start(backend);

@@ -136,11 +136,17 @@ pub(crate) mod scratch {
         }
     }
 
-    pub async fn db(name: &str) -> (Scratch, super::Db) {
+    /// An empty folder of its own, removed when dropped.
+    pub fn dir(name: &str) -> Scratch {
         let dir = std::env::temp_dir().join(format!("ca-{name}-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let db = super::open(&dir.join("a.sqlite3"), 1).await.unwrap();
-        (Scratch(dir), db)
+        Scratch(dir)
+    }
+
+    pub async fn db(name: &str) -> (Scratch, super::Db) {
+        let dir = dir(name);
+        let db = super::open(&dir.0.join("a.sqlite3"), 1).await.unwrap();
+        (dir, db)
     }
 }
 

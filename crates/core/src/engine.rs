@@ -156,6 +156,11 @@ impl Engine {
         crate::prefs::set_close_action(&self.db, action).await
     }
 
+    /// Start at login, where it is offered (see autostart.rs).
+    pub fn autostart(&self) -> Option<crate::autostart::Autostart> {
+        crate::autostart::Autostart::for_paths(&self.paths)
+    }
+
     /// Pauses or resumes automatic refresh; the scheduler hears of it at once.
     pub async fn set_refresh_paused(&self, paused: bool) -> Result<()> {
         crate::prefs::set_refresh_paused(&self.db, paused).await?;

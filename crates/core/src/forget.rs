@@ -20,7 +20,7 @@ pub struct ForgetReport {
     pub revoked: Vec<String>,
     /// Accounts removed here whose access remains at the provider, with what to do there.
     pub not_revoked: Vec<String>,
-    /// The folders that were deleted.
+    /// The folders (and the start-at-login entry) that were deleted.
     pub removed: Vec<String>,
 }
 
@@ -147,6 +147,14 @@ impl Engine {
                         e,
                     ))
                 }
+            }
+        }
+        // Nothing starts again at the next login. Last, so a failure here leaves nothing else undone.
+        if let Some(entry) = self.autostart() {
+            if entry.disable()? {
+                report
+                    .removed
+                    .push(entry.entry_path().display().to_string());
             }
         }
         tracing::info!(?report, "all data removed");

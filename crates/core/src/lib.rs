@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod autostart;
 pub mod bindings;
 pub mod browser;
 pub mod catalog;

@@ -53,6 +53,9 @@ pub struct SettingsView {
     /// The desktop can show a tray item, so the app can keep running with its window closed
     /// (else closing the window quits, whatever `close_action` says).
     pub can_keep_running: bool,
+    /// Whether the app starts at login (resident, with no window); null where that is not
+    /// offered (a profile other than the default, or no XDG autostart).
+    pub start_at_login: Option<bool>,
 }
 
 /// What the app asks of its window's page (over the channel `watch_app` hands over).

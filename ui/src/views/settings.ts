@@ -1,6 +1,6 @@
 /**
- * The Settings view: what closing the window does and automatic refresh (read when the view is
- * shown), and "Remove all my data" with its confirmation (off the main page).
+ * The Settings view: what closing the window does, automatic refresh and start at login (read
+ * when the view is shown), and "Remove all my data" with its confirmation (off the main page).
  */
 import * as api from "../api";
 import type { CloseAction, ForgetReport, SettingsView as Settings } from "../bindings";
@@ -84,13 +84,35 @@ export class SettingsView {
           ? null
           : h(
               "p",
-              { class: "hint", "data-testid": "no-tray" },
-              "This desktop shows no tray icons, so closing the window quits: the app would have nowhere to be found again. With a tray (on GNOME, the AppIndicator extension) it can keep running.",
+              { class: "hint", id: "no-tray", "data-testid": "no-tray" },
+              "This desktop shows no tray icons, so closing the window quits and the app cannot start at login: it would have nowhere to be found again. With a tray (on GNOME, the AppIndicator extension) it can keep running.",
             ),
       ),
       h("label", { class: "choice" }, paused, " Pause automatic refresh"),
       h("p", { class: "hint", id: "paused-hint" }, "Accounts still refresh when a program asks for a token."),
+      ...this.startAtLogin(view),
     );
+  }
+
+  /** Where offered: a switch for the login entry (off, and not switchable on, with no tray). */
+  private startAtLogin(view: Settings): HTMLElement[] {
+    if (view.start_at_login === null) return [];
+    const on = h("input", {
+      type: "checkbox",
+      "data-testid": "start-at-login",
+      "aria-describedby": view.can_keep_running ? "login-hint" : "login-hint no-tray",
+    });
+    on.checked = view.start_at_login;
+    on.disabled = !view.can_keep_running && !view.start_at_login;
+    on.addEventListener("change", () => void this.change(() => api.setStartAtLogin(on.checked)));
+    return [
+      h("label", { class: "choice" }, on, " Start at login, in the background"),
+      h(
+        "p",
+        { class: "hint", id: "login-hint" },
+        "No window opens: the app waits in the tray and reads your tokens only when an account is due for refresh.",
+      ),
+    ];
   }
 
   private async change(apply: () => Promise<Settings>): Promise<void> {
