@@ -17,7 +17,13 @@ if [ "${1:-}" = --debug ]; then
   profile=debug cargo_profile=() tauri_profile=(--debug) bundles=deb
 fi
 
-cargo build "${cargo_profile[@]}" --locked -p connected-accounts
+# Both binaries in one cargo run: the core is compiled once for both (two runs would resolve two
+# feature sets and compile it, and its dependencies, twice), and the two release links (LTO, one
+# core each) run side by side. `tauri bundle` then packages them; the window embeds ui/dist,
+# built first as `tauri build` would (its beforeBuildCommand).
+(cd ui && npm run --silent build)
+cargo build "${cargo_profile[@]}" --locked -p connected-accounts -p connected-accounts-app \
+  --features connected-accounts-app/custom-protocol
 cli="$CARGO_TARGET_DIR/$profile/connected-accounts"
 # Its manual page and shell completions, generated from the command line's own grammar.
 docs="$CARGO_TARGET_DIR/$profile/cli-docs"
@@ -38,7 +44,7 @@ files = {
 print(json.dumps({"bundle": {"linux": {"deb": {"files": files}, "rpm": {"files": files}}}}))
 PY
 )
-npx --no-install tauri build "${tauri_profile[@]}" --bundles "$bundles" --config "$extra" >&2
+npx --no-install tauri bundle "${tauri_profile[@]}" --bundles "$bundles" --config "$extra" >&2
 version=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml","rb"))["workspace"]["package"]["version"])')
 ls "$CARGO_TARGET_DIR/$profile"/bundle/deb/*_"${version}"_*.deb
 if [ "$bundles" = deb,rpm ]; then ls "$CARGO_TARGET_DIR/$profile"/bundle/rpm/*-"${version}"-*.rpm; fi

@@ -13,9 +13,12 @@ step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
 step "install what is missing"
 scripts/install-deps.sh
 
-# Test binaries are hundreds of MB each, and a clone at another path builds its own set: drop the
-# ones no run has written for half a day (they filled this machine's disk once).
-find "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -perm -u+x -size +20M -mmin +720 -delete 2>/dev/null || true
+# Test binaries are hundreds of MB each, and every change of the dependencies leaves a new set
+# beside the old: drop the ones no run has written for half a day (they filled this machine's disk
+# once). Our own crates are rebuilt by every fresh clone anyway, so this costs nothing; the
+# dependencies' proc macros (lib*.so, also large) are spared, since losing one rebuilds everything
+# above it (sqlx_macros, tauri_macros: minutes).
+find "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -perm -u+x -size +20M ! -name 'lib*.so' -mmin +720 -delete 2>/dev/null || true
 find "$CARGO_TARGET_DIR/debug/incremental" -mindepth 1 -maxdepth 1 -mmin +720 -exec rm -rf {} + 2>/dev/null || true
 
 step "rustfmt"
@@ -45,8 +48,10 @@ python3 tests/idp/smoke.py
 step "Rust tests (real oidc-provider, real Secret Service, real SQLite)"
 tests/with-keyring.sh cargo test --workspace
 
-step "build the window (tauri build --debug --no-bundle embeds ui/dist)"
-npx --no-install tauri build --debug --no-bundle
+step "build the window and the command line (the window embeds ui/dist)"
+# What `tauri build --debug --no-bundle` builds, with the command line in the same cargo run: the
+# feature set the package stage's upgrade build resolves too, so that one compiles no dependency.
+cargo build --locked -p connected-accounts -p connected-accounts-app --features connected-accounts-app/custom-protocol
 
 step "end-to-end: the real window under Xvfb over WebDriver"
 tests/with-keyring.sh .venv/bin/python -m pytest -v -p no:cacheprovider tests/e2e
