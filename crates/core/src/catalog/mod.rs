@@ -167,6 +167,13 @@ mod tests {
                 p.whoami.subject.starts_with('/'),
                 "{id}: subject is a JSON pointer"
             );
+            // A fixed port inside an ephemeral range can be handed to any program's socket.
+            if let Some(port) = p.redirect.fixed_port {
+                assert!(
+                    (1024..32768).contains(&port),
+                    "{id}: fixed port {port} lies in an ephemeral range"
+                );
+            }
             assert!(
                 logo_exists(&p.logo),
                 "{id}: icons/providers/{} missing",

@@ -115,7 +115,7 @@ pub async fn sign_in(
     h: &Harness,
     id: &str,
 ) -> (ca_core::Result<Account>, HashMap<String, String>, String) {
-    // Dropbox, Reddit and Twitch register the same fixed loopback port (53134): their tests'
+    // Dropbox, Reddit and Twitch register the same fixed loopback port (28561): their tests'
     // sign-ins take turns, as two real sign-ins to them would have to.
     static FIXED_PORT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _turn = FIXED_PORT.lock().await;
