@@ -52,4 +52,13 @@ set +e
 "$@"
 status=$?
 set -e
+# gnome-keyring-daemon itself sometimes aborts under a burst of concurrent sessions (an upstream
+# race, GNOME/gnome-keyring#196: "assertion 'client' failed"); every test after it then fails
+# with "no Secret Service". Say so plainly, with its own status, so the caller can tell that
+# from a failing test.
+if [ "$status" -ne 0 ] && ! kill -0 "$daemon" 2>/dev/null; then
+  died=0; wait "$daemon" 2>/dev/null || died=$?
+  echo "with-keyring: gnome-keyring-daemon died during the run (status $died); the failures after it are the keyring's" >&2
+  exit 75
+fi
 exit $status
