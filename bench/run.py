@@ -465,6 +465,45 @@ def p9_exec(cli, issuer, runs):
         box.close()
 
 
+def p10_ask_approved(app, cli, issuer, display, runs):
+    """`token` under policy "ask", already approved for this program (this Python) in this
+    session, against `token` of an account under "allow": what asking the app costs once the
+    person has said yes. The approval is clicked in the real window (WebDriver)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    box, asking = connected_sandbox(cli, issuer, "ask")
+    runtime = box.root / "runtime"
+    runtime.mkdir(mode=0o700)
+    box.env["XDG_RUNTIME_DIR"] = str(runtime)
+    box.env["DISPLAY"] = display
+    allowing = json.loads(box.cli(cli, "connect", "local-demo", "--json", env={"CA_TEST_LOGIN": "allowuser"}))
+    box.cli(cli, "policy", asking["id"], "ask")
+    driver, session = webdriver_session(app, box.env, display)
+    try:
+        first = subprocess.Popen([cli, "token", asking["id"]], env=box.env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait = WebDriverWait(session, 30, poll_frequency=0.1)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="approval-dialog"][data-armed="true"]'))
+        session.find_element(By.CSS_SELECTOR, '[data-testid="approval-session"]').click()
+        if first.wait(30) != 0:
+            raise RuntimeError(f"P10: the approved read failed: {first.stderr.read().decode()}")
+        ours, peer = [], []
+        for _ in range(runs):
+            t = time.monotonic()
+            subprocess.run([cli, "token", asking["id"]], env=box.env, check=True, capture_output=True)
+            ours.append(time.monotonic() - t)
+            t = time.monotonic()
+            subprocess.run([cli, "token", allowing["id"]], env=box.env, check=True, capture_output=True)
+            peer.append(time.monotonic() - t)
+        return [report("P10 token under ask, approved, vs allow", statistics.median(ours),
+                       statistics.median(peer), "s", 1.5)]
+    finally:
+        session.quit()
+        stop_tree(driver)
+        box.close()
+
+
 def libsecret_helper(workdir):
     """git's own libsecret credential helper, built from the contrib sources git ships."""
     src = Path("/usr/share/doc/git/contrib/credential/libsecret")
@@ -540,14 +579,14 @@ def main():
         ap.add_argument(f"--{name}", required=True)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     ap.add_argument("--json", help="also write the results here")
-    ap.add_argument("--only", help="comma-separated measures to run (P1..P9); default all")
+    ap.add_argument("--only", help="comma-separated measures to run (P1..P10); default all")
     ap.add_argument("--cold", action="store_true",
                     help="also P2 with the page cache dropped before every start (needs root)")
     ap.add_argument("--scale", action="store_true",
                     help="instead: start-up and memory of the app alone with 10, 100 and 1,000 accounts")
     args = ap.parse_args()
     runs = 2 if args.quick else 5
-    only = set((args.only or "P1,P2,P3,P4,P5,P6,P7,P8,P9").upper().split(","))
+    only = set((args.only or "P1,P2,P3,P4,P5,P6,P7,P8,P9,P10").upper().split(","))
     results = []
     xvfb, display = start_display()
     idp, issuer = start_idp()
@@ -599,6 +638,8 @@ def main():
             results += p8_git_credential(args.cli, issuer, 10 if args.quick else 30)
         if "P9" in only:
             results += p9_exec(args.cli, issuer, 10 if args.quick else 30)
+        if "P10" in only:
+            results += p10_ask_approved(args.app, args.cli, issuer, display, 10 if args.quick else 30)
         if "P7" in only:
             box = Sandbox("idle")
             try:

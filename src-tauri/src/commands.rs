@@ -19,6 +19,9 @@ use tauri::State;
 use ca_core::prefs::{AppNotice, SettingsView};
 use ca_core::CloseAction;
 
+use ca_core::approval::{Choice, LiveApproval, Question};
+
+use crate::approvals::Approvals;
 use crate::error::CommandResult;
 use crate::resident::Resident;
 use crate::updates::Watcher;
@@ -91,6 +94,18 @@ pub fn connect_cancel(core: Core<'_>, flow_id: String) {
 #[tauri::command]
 pub async fn refresh_account(core: Core<'_>, account_id: String) -> CommandResult<Account> {
     Ok(core.refresh(&account_id).await?)
+}
+
+/// The person's click: the window may loosen a policy as well as tighten it.
+#[tauri::command]
+pub async fn set_policy(
+    core: Core<'_>,
+    account_id: String,
+    policy: ca_core::Policy,
+) -> CommandResult<Account> {
+    Ok(core
+        .set_policy(&account_id, policy, ca_core::policy::Changer::Person)
+        .await?)
 }
 
 #[tauri::command]
@@ -248,4 +263,44 @@ pub async fn answer_close<R: tauri::Runtime>(
         .answer_close(&app, keep_running)
         .await;
     Ok(())
+}
+
+/// The page is ready to show approval questions (policy `ask`): every one still open, then each
+/// new one as it comes.
+#[tauri::command]
+pub fn watch_approvals(approvals: State<'_, Arc<Approvals>>, on_question: Channel<Question>) {
+    approvals.set_page(on_question);
+}
+
+/// The person's answer to an approval question.
+#[tauri::command]
+pub fn answer_approval(approvals: State<'_, Arc<Approvals>>, id: String, choice: Choice) {
+    approvals.answer(&id, choice);
+}
+
+/// The approvals in force (for one account, or all).
+#[tauri::command]
+pub async fn list_approvals(
+    approvals: State<'_, Arc<Approvals>>,
+    account_id: Option<String>,
+) -> CommandResult<Vec<LiveApproval>> {
+    match approvals.desk() {
+        Some(desk) => Ok(desk.live(account_id.as_deref()).await?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Ends an approval: that program is asked again next time.
+#[tauri::command]
+pub async fn end_approval(
+    approvals: State<'_, Arc<Approvals>>,
+    id: String,
+) -> CommandResult<Vec<LiveApproval>> {
+    match approvals.desk() {
+        Some(desk) => {
+            desk.end(&id).await?;
+            Ok(desk.live(None).await?)
+        }
+        None => Ok(Vec::new()),
+    }
 }

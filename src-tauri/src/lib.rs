@@ -2,6 +2,7 @@
 //! keychain access), wires single-instance and deep links, registers the commands, shows the window
 //! (or, started with `--resident`, only the tray item: see resident.rs).
 
+mod approvals;
 mod commands;
 mod deep_link;
 mod error;
@@ -29,6 +30,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::device_begin,
         commands::device_finish,
         commands::refresh_account,
+        commands::set_policy,
         commands::test_account,
         commands::request_account,
         commands::disconnect_account,
@@ -45,6 +47,10 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::set_start_at_login,
         commands::watch_app,
         commands::answer_close,
+        commands::watch_approvals,
+        commands::answer_approval,
+        commands::list_approvals,
+        commands::end_approval,
     ]
 }
 
@@ -111,6 +117,7 @@ pub fn run() {
                 );
                 deep_link::wire(app, engine.clone());
                 updates::forward(app.handle().clone(), &engine, watcher);
+                approvals::start(app.handle(), engine.clone());
                 // Refresh ahead of expiry while the window runs (metadata only until one is due).
                 tauri::async_runtime::spawn(engine.run_scheduler());
                 Ok(())
@@ -120,6 +127,7 @@ pub fn run() {
         .manage(watcher)
         .manage(memory.clone())
         .manage(resident.clone())
+        .manage(Arc::new(approvals::Approvals::default()))
         .invoke_handler(handler())
         .build(tauri::generate_context!())
         .expect("error while starting Connected Accounts")

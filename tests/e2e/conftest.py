@@ -194,8 +194,13 @@ class Sandbox:
         self.tokens = set()
         self.ipc = []
         self.set_browser("approve")
+        # The session's runtime folder, as the system makes one (0700): the app's approvals
+        # socket is there, where the command line looks for it.
+        self.runtime = root / "runtime"
+        self.runtime.mkdir(mode=0o700)
         self.env = {
             **os.environ,
+            "XDG_RUNTIME_DIR": str(self.runtime),
             "XDG_DATA_HOME": str(root / "data"),
             "XDG_STATE_HOME": str(root / "state"),
             "XDG_CONFIG_HOME": str(root / "config"),

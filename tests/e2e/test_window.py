@@ -14,7 +14,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from conftest import RECORD_IPC, harvest_ipc, ready, reload, snapshot
+from conftest import CLI, RECORD_IPC, harvest_ipc, ready, reload, snapshot
 from helpers import PAGE, account_rows, click, connect, css, nav, one, open_account, set_start_at_login, wait
 
 
@@ -428,3 +428,27 @@ def test_each_account_says_which_program_last_read_its_token(driver, sandbox, co
     wait(driver).until(lambda d: "(token)" in line.text)
     assert line.text.startswith("Used by python3") and ", just now · by " in line.text, line.text
     assert "Program: /" in line.get_attribute("title"), line.get_attribute("title")
+
+
+def choose_policy(driver, account_id, policy):
+    """Chooses an access policy on the account's page; waits until the backend's answer shows."""
+    open_account(driver, account_id)
+    click(driver, f'{PAGE} [data-testid="policy-{policy}"]')
+    wait(driver).until(lambda d: css(d, f'{PAGE} [data-policy="{policy}"]'))
+
+
+def test_the_access_policy_is_chosen_on_the_page_and_holds_for_programs(driver, sandbox, connected_account):
+    choose_policy(driver, connected_account, "deny")
+    assert json.loads(sandbox.cli("show", connected_account, "--json"))["policy"] == "deny"
+    refused = subprocess.run([str(CLI), "token", connected_account], env=sandbox.env,
+                             capture_output=True, text=True)
+    assert (refused.returncode, refused.stdout) == (4, ""), refused
+    assert "refused by your access policy" in refused.stderr
+    # The command line may not loosen it; the person's click may.
+    loosen = subprocess.run([str(CLI), "policy", connected_account, "allow"], env=sandbox.env,
+                            capture_output=True, text=True)
+    assert loosen.returncode == 4, loosen
+    choose_policy(driver, connected_account, "allow")
+    assert len(sandbox.cli("token", connected_account).strip()) > 20
+    events = json.loads(sandbox.cli("audit", "--json", "--account", connected_account))
+    assert [e["detail"] for e in events if e["kind"] == "policy_changed"] == ["deny → allow", "allow → deny"]

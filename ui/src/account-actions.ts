@@ -4,7 +4,7 @@
  * what the backend may have changed.
  */
 import * as api from "./api";
-import type { Account, DisconnectOutcome, ProbeResult } from "./bindings";
+import type { Account, DisconnectOutcome, Policy, ProbeResult } from "./bindings";
 import { confirmDialog } from "./dialogs";
 import type { Messages } from "./messages";
 import { accountLabel, type RowAction } from "./render";
@@ -55,6 +55,13 @@ export class AccountActions {
     });
     // A failed refresh usually changes the stored status (needs reconnect, offline).
     if (!ok) await this.window.reloadAccounts();
+  }
+
+  /** Who may read the account's token through the app; the window may loosen it too. */
+  async setPolicy(id: string, policy: Policy): Promise<void> {
+    await this.run(id, "policy", async () => {
+      this.store.upsertAccount(await api.setPolicy(id, policy));
+    });
   }
 
   async test(id: string): Promise<void> {

@@ -10,16 +10,20 @@ import type {
   AccountUpdate,
   AppNotice,
   AuditEvent,
+  Choice,
   CloseAction,
   ConnectStarted,
   DeviceStarted,
   DisconnectOutcome,
   ForgetReport,
   LastRead,
+  LiveApproval,
   NewProvider,
+  Policy,
   ProbeResult,
   ProviderSettings,
   ProviderView,
+  Question,
   RedirectKind,
   Remedy,
   SettingsView,
@@ -64,6 +68,27 @@ export function watchApp(onNotice: (notice: AppNotice) => void): Promise<void> {
   const channel = new Channel<AppNotice>();
   channel.onmessage = onNotice;
   return invoke<void>("watch_app", { onNotice: channel });
+}
+
+/** Questions for the person (policy `ask`): every one still open, then each new one. */
+export function watchApprovals(onQuestion: (question: Question) => void): Promise<void> {
+  const channel = new Channel<Question>();
+  channel.onmessage = onQuestion;
+  return invoke<void>("watch_approvals", { onQuestion: channel });
+}
+
+export function answerApproval(id: string, choice: Choice): Promise<void> {
+  return invoke<void>("answer_approval", { id, choice });
+}
+
+/** The approvals in force: for one account, or all (null). */
+export function listApprovals(accountId: string | null): Promise<LiveApproval[]> {
+  return invoke<LiveApproval[]>("list_approvals", { accountId });
+}
+
+/** Ends an approval (that program is asked again next time); returns those left. */
+export function endApproval(id: string): Promise<LiveApproval[]> {
+  return invoke<LiveApproval[]>("end_approval", { id });
 }
 
 /** The app's settings, and whether this desktop lets it keep running with its window closed. */
@@ -117,6 +142,11 @@ export function addProvider(provider: NewProvider): Promise<ProviderView> {
  */
 export function configureProvider(settings: ProviderSettings, clientSecret: string | null): Promise<ProviderView> {
   return invoke<ProviderView>("configure_provider", { settings, clientSecret });
+}
+
+/** Sets who may read the account's token (a click in the window may also loosen it). */
+export function setPolicy(accountId: string, policy: Policy): Promise<Account> {
+  return invoke<Account>("set_policy", { accountId, policy });
 }
 
 export function listAccounts(): Promise<Account[]> {

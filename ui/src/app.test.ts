@@ -1,5 +1,16 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Account, AccountUpdate, AuditEvent, ConnectStarted, DisconnectOutcome, LastRead, ProbeResult, ProviderView } from "./bindings";
+import type {
+  Account,
+  AccountUpdate,
+  AuditEvent,
+  ConnectStarted,
+  DisconnectOutcome,
+  LastRead,
+  LiveApproval,
+  ProbeResult,
+  ProviderView,
+  Question,
+} from "./bindings";
 import { FakeBackend, NOW, account, builtin, deferred, provider, uiError } from "../test/fake-backend";
 import { allByTestId, boot, byTestId, click, launch, stopApp } from "../test/window";
 
@@ -28,6 +39,8 @@ function baseBackend(
     last_reads: () => opts.lastReads ?? [],
     watch_accounts: () => null,
     watch_app: () => null,
+    watch_approvals: () => null,
+    list_approvals: () => [],
     window_ready: () => null,
     app_info: () => ({ profile: null }),
   }).on("__set_accounts", (a) => {
@@ -60,15 +73,22 @@ function row(accountId: string): HTMLElement {
   return page;
 }
 
-/** Delivers messages the way Tauri does: through the channel's registered callback, in order. */
-function channelOf(backend: FakeBackend): (update: AccountUpdate) => void {
-  const [args] = backend.callsOf("watch_accounts");
-  if (!args) throw new Error("the app never subscribed to background changes");
-  const id = (args.onUpdate as { id: number }).id;
+/**
+ * Delivers messages the way Tauri does: through the callback of the channel the page passed to
+ * `cmd` as argument `arg`, in order.
+ */
+function channelFor<T>(backend: FakeBackend, cmd: string, arg: string): (message: T) => void {
+  const [args] = backend.callsOf(cmd);
+  if (!args) throw new Error(`the app never called ${cmd}`);
+  const id = (args[arg] as { id: number }).id;
   let index = 0;
   const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } })
     .__TAURI_INTERNALS__;
   return (message) => internals.runCallback(id, { index: index++, message });
+}
+
+function channelOf(backend: FakeBackend): (update: AccountUpdate) => void {
+  return channelFor(backend, "watch_accounts", "onUpdate");
 }
 
 function providerRowOf(id: string): HTMLElement {
@@ -657,6 +677,143 @@ describe("test and refresh", () => {
   });
 });
 
+describe("access policy", () => {
+  function choose(value: string): void {
+    const input = byTestId(`policy-${value}`, row("acc-1")) as HTMLInputElement;
+    input.checked = true;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  it("shows the account's policy and sets another with a click, loosening included", async () => {
+    const backend = baseBackend({ accounts: [account({ policy: "deny" })] });
+    backend.on("set_policy", (a) => account({ policy: (a as { policy: Account["policy"] }).policy }));
+    await boot(backend);
+    const section = byTestId("account-policy", row("acc-1"));
+    expect((byTestId("policy-deny", section ?? undefined) as HTMLInputElement).checked).toBe(true);
+    expect(section?.textContent).toContain("can still read the system keychain directly");
+    choose("allow");
+    await vi.waitFor(() => expect(backend.callsOf("set_policy")).toEqual([{ accountId: "acc-1", policy: "allow" }]));
+    await vi.waitFor(() => expect((byTestId("policy-allow", row("acc-1")) as HTMLInputElement).checked).toBe(true));
+  });
+
+  it("a refused change shows the banner and the stored policy again", async () => {
+    const backend = baseBackend();
+    backend.on("set_policy", () => {
+      throw uiError("storage", "The database is locked.", "Try again.");
+    });
+    await boot(backend);
+    choose("deny");
+    await vi.waitFor(() => expect(byTestId("error-message")?.textContent).toBe("The database is locked."));
+    expect((byTestId("policy-allow", row("acc-1")) as HTMLInputElement).checked).toBe(true);
+  });
+});
+
+describe("approval questions", () => {
+  const questions = (backend: FakeBackend) => channelFor<Question>(backend, "watch_approvals", "onQuestion");
+
+  function question(overrides: Partial<Question> = {}): Question {
+    return {
+      id: "q-1",
+      account_id: "acc-1",
+      account_name: "Ada Lovelace",
+      provider_name: "Example ID",
+      purpose: { kind: "token" },
+      program: "/usr/bin/git",
+      parents: ["/usr/bin/bash", "/usr/libexec/gnome-terminal-server"],
+      cwd: "/home/ada/work",
+      deadline_ms: NOW + 60_000,
+      arm_after_ms: 150,
+      ...overrides,
+    };
+  }
+
+  async function asked(overrides: Partial<Question> = {}): Promise<{ backend: FakeBackend; ask: (q: Question) => void }> {
+    const backend = baseBackend().on("answer_approval", () => null);
+    await boot(backend);
+    await vi.waitFor(() => expect(backend.callsOf("watch_approvals")).toHaveLength(1));
+    const ask = questions(backend);
+    ask(question(overrides));
+    await vi.waitFor(() => expect(byTestId("approval-dialog")).not.toBeNull());
+    return { backend, ask };
+  }
+
+  const armed = () => vi.waitFor(() => expect(byTestId("approval-dialog")?.dataset.armed).toBe("true"));
+
+  it("names the program and its parents, the folder, the account and what for; Deny is the default", async () => {
+    const { backend } = await asked();
+    expect(byTestId("approval-chain")?.textContent).toBe("git ← bash ← gnome-terminal-server");
+    expect(byTestId("approval-cwd")?.textContent).toBe("/home/ada/work");
+    expect(byTestId("approval-account")?.textContent).toBe("Ada Lovelace (Example ID)");
+    expect(byTestId("approval-purpose")?.textContent).toBe("a token");
+    expect(document.activeElement).toBe(byTestId("approval-dialog"));
+    // Against click-jacking: nothing answers in the first moment, not even Escape.
+    for (const id of ["approval-deny", "approval-once", "approval-session"]) {
+      expect((byTestId(id) as HTMLButtonElement).disabled).toBe(true);
+    }
+    byTestId("approval-dialog")?.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(byTestId("approval-dialog")).not.toBeNull();
+    expect(byTestId("approval-always-git")).toBeNull();
+    await armed();
+    expect(document.activeElement).toBe(byTestId("approval-deny"));
+    expect((byTestId("approval-once") as HTMLButtonElement).disabled).toBe(false);
+    const audits = backend.callsOf("audit_log").length;
+    click(byTestId("approval-once"));
+    await vi.waitFor(() => expect(backend.callsOf("answer_approval")).toEqual([{ id: "q-1", choice: { kind: "once" } }]));
+    expect(byTestId("approval-dialog")).toBeNull();
+    await vi.waitFor(() => expect(backend.callsOf("audit_log").length).toBe(audits + 1));
+  });
+
+  it("one question at a time: a repeat is ignored, the next waits its turn; a session grant takes its minutes", async () => {
+    const { backend, ask } = await asked();
+    ask(question());
+    ask(question({ id: "q-2", purpose: { kind: "git", host: "github.com", path: "acme/tools.git" }, program: "/usr/bin/git" }));
+    expect(allByTestId("approval-dialog")).toHaveLength(1);
+    await armed();
+    const minutes = byTestId("approval-minutes") as HTMLSelectElement;
+    minutes.value = "60";
+    click(byTestId("approval-session"));
+    await vi.waitFor(() => expect(byTestId("approval-dialog")?.dataset.questionId).toBe("q-2"));
+    expect(byTestId("approval-purpose")?.textContent).toBe("git for github.com/acme/tools.git");
+    await armed();
+    click(byTestId("approval-always-git"));
+    await vi.waitFor(() =>
+      expect(backend.callsOf("answer_approval")).toEqual([
+        { id: "q-1", choice: { kind: "session", minutes: 60 } },
+        { id: "q-2", choice: { kind: "always_git" } },
+      ]),
+    );
+  });
+
+  it("Escape, once armed, denies; a question past its deadline closes unanswered", async () => {
+    const { backend, ask } = await asked();
+    await armed();
+    byTestId("approval-dialog")?.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    await vi.waitFor(() => expect(backend.callsOf("answer_approval")).toEqual([{ id: "q-1", choice: { kind: "deny" } }]));
+    ask(question({ id: "q-3", deadline_ms: NOW + 300 }));
+    await vi.waitFor(() => expect(byTestId("approval-dialog")).not.toBeNull());
+    await vi.waitFor(() => expect(byTestId("approval-dialog")).toBeNull(), { timeout: 2000 });
+    expect(backend.callsOf("answer_approval")).toHaveLength(1);
+  });
+
+  it("the account page lists the approvals in force, and End ends one", async () => {
+    let live: LiveApproval[] = [
+      { id: "g-1", account_id: "acc-1", program: "/usr/bin/node", always_git: false, ends_at: new Date(NOW + 3600_000).toISOString(), idle_ends_at: null },
+      { id: "git:acc-1", account_id: "acc-1", program: null, always_git: true, ends_at: null, idle_ends_at: null },
+    ];
+    const backend = baseBackend()
+      .on("list_approvals", () => live)
+      .on("end_approval", (a) => (live = live.filter((l) => l.id !== a.id)));
+    await boot(backend);
+    await vi.waitFor(() => expect(allByTestId("live-approval", row("acc-1"))).toHaveLength(2));
+    const items = allByTestId("live-approval", row("acc-1"));
+    expect(items[0]?.textContent).toContain("node in its session");
+    expect(items[1]?.textContent).toContain("Git, always");
+    click(byTestId("end-approval", items[1]));
+    await vi.waitFor(() => expect(allByTestId("live-approval", row("acc-1"))).toHaveLength(1));
+    expect(backend.callsOf("end_approval")).toEqual([{ id: "git:acc-1" }]);
+  });
+});
+
 describe("providers and activity", () => {
   it("adds a provider from the form", async () => {
     const backend = baseBackend().on("add_provider", (args) => {
@@ -828,15 +985,7 @@ describe("remove all my data", () => {
 
 describe("closing the window and the background settings", () => {
   const input = (id: string) => byTestId(id) as HTMLInputElement | null;
-  function appChannel(backend: FakeBackend): (notice: unknown) => void {
-    const [args] = backend.callsOf("watch_app");
-    if (!args) throw new Error("the app never asked for the close question");
-    const id = (args.onNotice as { id: number }).id;
-    const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } })
-      .__TAURI_INTERNALS__;
-    let index = 0;
-    return (message) => internals.runCallback(id, { index: index++, message });
-  }
+  const appChannel = (backend: FakeBackend) => channelFor<unknown>(backend, "watch_app", "onNotice");
 
   it("asks once what closing does, and the answer goes back to the backend", async () => {
     const backend = baseBackend().on("answer_close", () => null);

@@ -4,6 +4,7 @@
  */
 import { AccountActions } from "./account-actions";
 import * as api from "./api";
+import { ApprovalDesk } from "./approval";
 import type { AppNotice, NewProvider, ProviderSettings, Remedy } from "./bindings";
 import { closeQuestion, closingQuits } from "./dialogs";
 import { h, replaceChildren } from "./dom";
@@ -47,6 +48,7 @@ class App {
   private readonly activity: ActivityView;
   private readonly shell: Shell;
   private readonly actions: AccountActions;
+  private readonly approvals: ApprovalDesk;
   private timers: number[] = [];
 
   constructor(
@@ -70,6 +72,7 @@ class App {
       onSettled: () => void this.store.loadAudit(),
     }, (id) => this.store.provider(id)?.name);
     const flowActive = () => this.signIn.running();
+    this.approvals = new ApprovalDesk(root, now, () => void this.store.loadAudit(), (e) => this.messages.showError(e));
     this.actions = new AccountActions(this.store, this.busy, {
       root,
       messages: this.messages,
@@ -89,6 +92,8 @@ class App {
       onTest: (id) => void this.actions.test(id),
       onRequest: (id, url) => void this.actions.request(id, url),
       onRefresh: (id) => void this.actions.refresh(id),
+      onPolicy: (id, policy) => void this.actions.setPolicy(id, policy),
+      onEndApproval: (approvalId) => void this.store.endApproval(approvalId).catch((e: unknown) => this.messages.showError(e)),
       onDisconnect: (id) => void this.actions.disconnect(id),
       onReconnect: (a, scopes) => this.connect(a.provider, a.provider_name, scopes),
       onBack: () => this.backToList(),
@@ -162,6 +167,9 @@ class App {
       case "reads":
         refreshLastReads(this.page.element, this.store.lastReads, this.now());
         break;
+      case "approvals":
+        this.page.render();
+        break;
     }
   }
 
@@ -211,6 +219,10 @@ class App {
     // nobody asks).
     await api.watchApp((notice) => void this.onAppNotice(notice)).catch((e: unknown) => {
       console.warn("the close question is unavailable", e);
+    });
+    // The questions of the access policy "ask": any still open, then each new one.
+    await api.watchApprovals((question) => this.approvals.add(question)).catch((e: unknown) => {
+      console.warn("approval questions are unavailable", e);
     });
     await this.store.loadAudit();
     // For the first-run screen, should every account be disconnected later.

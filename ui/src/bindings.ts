@@ -56,6 +56,8 @@ export type AccountStatus = "connected" | "expiring" | "offline" | "needs_reconn
 
 export type ScopesSource = "server" | "requested";
 
+export type Policy = "allow" | "ask" | "deny";
+
 export type Account = { id: string, provider: string, provider_name: string, display_name: string, subject: string, email: string | null, scopes_requested: Array<string>, scopes_granted: Array<string>, scopes_source: ScopesSource, status: AccountStatus, 
 /**
  * RFC 3339, or null when the provider gave no lifetime.
@@ -69,7 +71,11 @@ sign_in_ends_at: string | null,
 /**
  * RFC 3339: when it would end if left unused; refreshing in time keeps it alive.
  */
-idle_ends_at: string | null, last_error: string | null, created_at: string, updated_at: string, };
+idle_ends_at: string | null, last_error: string | null, 
+/**
+ * Who may read its token through the app.
+ */
+policy: Policy, created_at: string, updated_at: string, };
 
 export type AccountUpdate = { "kind": "refreshed", "account": Account } | { "kind": "needs_reconnect", "account": Account } | { "kind": "failed", "account": Account } | { "kind": "sign_in_ending", "account": Account } | { "kind": "failing", "account": Account } | { "kind": "recovered", "account": Account };
 
@@ -198,6 +204,38 @@ at: string,
  * Reads folded into that entry.
  */
 count: number, detail: string, consumer: Consumer, };
+
+export type Purpose = { "kind": "token" } | { "kind": "git", host: string, path: string, } | { "kind": "loosen", policy: Policy, };
+
+export type Question = { id: string, account_id: string, account_name: string, provider_name: string, purpose: Purpose, 
+/**
+ * The asking program's executable.
+ */
+program: string | null, 
+/**
+ * Its parents, nearest first, up to its session's leader and what started that.
+ */
+parents: Array<string>, cwd: string | null, 
+/**
+ * Unix ms: the question closes (as "no answer") then.
+ */
+deadline_ms: number, arm_after_ms: number, };
+
+export type Choice = { "kind": "deny" } | { "kind": "once" } | { "kind": "session", minutes: number, } | { "kind": "always_git" };
+
+export type LiveApproval = { id: string, account_id: string, 
+/**
+ * The program it is for, or null for "git, always".
+ */
+program: string | null, always_git: boolean, 
+/**
+ * RFC 3339: when it ends however it is used (null for "always").
+ */
+ends_at: string | null, 
+/**
+ * RFC 3339: when it ends if unused (null for "always").
+ */
+idle_ends_at: string | null, };
 
 export type Remedy = { "kind": "configure_provider", provider: string, client_secret: boolean, } | { "kind": "check_client", provider_name: string, } | { "kind": "list_providers" } | { "kind": "list_accounts" } | { "kind": "enter_user_endpoint" } | { "kind": "use_browser_sign_in" } | { "kind": "reconnect", account: string, provider: string, } | { "kind": "unlock_keychain" } | { "kind": "install_secret_service" } | { "kind": "setup_git", host: string, };
 

@@ -7,7 +7,7 @@ import { h } from "./dom";
 import { scopeDescription, scopeView, type ScopeDescriptions } from "./scopes";
 import { absoluteTime, relativeExpiry, relativePast } from "./time";
 
-export type RowAction = "test" | "request" | "refresh" | "disconnect";
+export type RowAction = "test" | "request" | "refresh" | "disconnect" | "policy";
 
 const STATUS_TEXT: Record<AccountStatus, string> = {
   connected: "connected",

@@ -4,7 +4,7 @@
  * newer change (an action's result, a background update). Views are told what changed.
  */
 import * as api from "./api";
-import type { Account, AccountUpdate, AuditEvent, LastRead, ProviderView } from "./bindings";
+import type { Account, AccountUpdate, AuditEvent, LastRead, LiveApproval, ProviderView } from "./bindings";
 import type { ScopeDescriptions } from "./scopes";
 
 export const AUDIT_LIMIT = 50;
@@ -12,7 +12,7 @@ export const AUDIT_LIMIT = 50;
 export const DEMO_PROVIDER = "local-demo";
 
 /** What changed; "background" is an account the backend changed by itself (coalesced by views). */
-export type Change = "providers" | "accounts" | "background" | "audit" | "reads";
+export type Change = "providers" | "accounts" | "background" | "audit" | "reads" | "approvals";
 
 export class Store {
   providers: ProviderView[] = [];
@@ -20,6 +20,8 @@ export class Store {
   audit: AuditEvent[] = [];
   auditError: string | null = null;
   lastReads = new Map<string, LastRead>();
+  /** The approvals in force (policy "ask"), all accounts'. */
+  approvals: LiveApproval[] = [];
   /** False until the first lists arrived (or failed to). */
   loaded = false;
   /** The app runs in the demo profile (`scripts/demo.sh`): asked before the first paint only when
@@ -134,6 +136,25 @@ export class Store {
     } catch {
       // A line of context: a failure leaves the last one shown (the activity view says why).
     }
+    await this.loadApprovals(seq);
+  }
+
+  /** The approvals in force; `seq` drops an answer a newer read overtook. */
+  private async loadApprovals(seq = this.auditSeq): Promise<void> {
+    try {
+      const live = await api.listApprovals(null);
+      if (seq !== this.auditSeq) return;
+      this.approvals = live;
+      this.changed("approvals");
+    } catch {
+      // Kept as they were: the account page lists what it last knew.
+    }
+  }
+
+  /** Ends an approval in force; the list is what the app says is left. */
+  async endApproval(id: string): Promise<void> {
+    this.approvals = await api.endApproval(id);
+    this.changed("approvals");
   }
 
   account(id: string): Account | undefined {

@@ -226,6 +226,7 @@ export function account(overrides: Partial<Account> = {}): Account {
     sign_in_ends_at: null,
     idle_ends_at: null,
     last_error: null,
+    policy: "allow",
     created_at: "2025-05-01T10:00:00Z",
     updated_at: "2025-06-01T11:00:00Z",
     ...overrides,

@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand};
     version,
     about = "Connect, inspect, test, refresh and disconnect your OAuth accounts",
     after_help = "Run without a command to open the window.\n\
-                  Exit codes: 0 success, 1 failure, 2 usage or refused confirmation, 3 needs reconnect."
+                  Exit codes: 0 success, 1 failure, 2 usage or refused confirmation, 3 needs reconnect, \
+                  4 refused by your access policy."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -16,6 +17,10 @@ pub struct Cli {
     /// Print the result as JSON on standard output (for scripts)
     #[arg(long, global = true)]
     pub json: bool,
+    /// Never ask the person in the window: a read that needs an answer (policy `ask`) is refused
+    /// (also when the CI environment variable is set)
+    #[arg(long, global = true)]
+    pub no_interactive: bool,
 }
 
 #[derive(Subcommand)]
@@ -43,7 +48,25 @@ pub enum Command {
         yes: bool,
     },
     /// Print only an access token that stays valid for at least the refresh margin
+    #[command(
+        after_help = "Exit codes: 0 the token is on standard output; 1 failure; 3 the account \
+                  needs to be connected again; 4 refused by your access policy (nothing is printed \
+                  on standard output, one line on standard error says why)."
+    )]
     Token { account: String },
+    /// Set who may read the account's token through Connected Accounts: allow (any program of
+    /// yours), ask (the window asks you each time) or deny (no program)
+    #[command(
+        after_help = "Tightening (allow → ask → deny) works here. Loosening needs a click \
+                  in the window, so a program that was refused cannot lift its own refusal: from \
+                  here it is refused (exit 4)."
+    )]
+    Policy {
+        /// Account id, a unique id prefix, or the account's e-mail
+        account: String,
+        #[arg(value_enum)]
+        policy: PolicyArg,
+    },
     /// Run a program with a fresh access token in its environment (never on a command line)
     #[command(
         after_help = "The token stays valid for at least 5 minutes when the program starts \
@@ -165,6 +188,23 @@ pub struct SetupGitArgs {
     /// Remove exactly what this setup added
     #[arg(long)]
     pub undo: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyArg {
+    Allow,
+    Ask,
+    Deny,
+}
+
+impl From<PolicyArg> for ca_core::Policy {
+    fn from(p: PolicyArg) -> Self {
+        match p {
+            PolicyArg::Allow => Self::Allow,
+            PolicyArg::Ask => Self::Ask,
+            PolicyArg::Deny => Self::Deny,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

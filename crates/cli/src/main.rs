@@ -71,7 +71,10 @@ fn main() -> ExitCode {
             Err(e) => return Next::Exit(ours(output::report(&e), is_exec)),
         };
         let _log = ca_core::logging::init(engine.paths(), "cli");
-        let result = commands::execute(&engine, command, cli.json).await;
+        let asking = commands::Asking {
+            refused: cli.no_interactive,
+        };
+        let result = commands::execute(&engine, command, cli.json, asking).await;
         engine.close().await;
         match result {
             Ok(next) => next,

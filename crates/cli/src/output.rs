@@ -47,6 +47,15 @@ pub fn account_line(a: &Account) {
     );
 }
 
+/// An access policy as `show` and `policy` word it.
+pub fn policy_text(p: ca_core::Policy) -> &'static str {
+    match p {
+        ca_core::Policy::Allow => "allow (any program of yours gets its token)",
+        ca_core::Policy::Ask => "ask (the window asks you before a program gets its token)",
+        ca_core::Policy::Deny => "deny (no program gets its token through Connected Accounts)",
+    }
+}
+
 pub fn account_details(a: &Account) {
     let missing: Vec<&str> = a
         .scopes_requested
@@ -64,6 +73,7 @@ pub fn account_details(a: &Account) {
     println!("subject:   {}", safe(&a.subject));
     println!("email:     {}", safe(a.email.as_deref().unwrap_or("-")));
     println!("status:    {}", a.status.as_str());
+    println!("policy:    {}", policy_text(a.policy));
     println!(
         "expires:   {}",
         a.expires_at.as_deref().unwrap_or("no expiry")
@@ -145,6 +155,7 @@ pub fn report(e: &Error) -> u8 {
         eprintln!("hint: {}", for_terminal_lines(&hint));
     }
     match e.kind {
+        ErrorKind::PolicyRefused => 4,
         ErrorKind::NeedsReconnect => 3,
         ErrorKind::InvalidInput => 2,
         _ => 1,

@@ -18,22 +18,36 @@ fn find() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Starts the app resident (no window; it opens one to ask a question) and returns at once. It
+/// is its own process group, so it outlives this command and the terminal's signals.
+pub fn start_resident() -> Result<(), Error> {
+    use std::os::unix::process::CommandExt;
+    let mut app = Command::new(find().ok_or_else(not_installed)?);
+    app.arg("--resident")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    spawn(app)
+}
+
 /// Starts the window and returns at once.
 pub fn start() -> Result<(), Error> {
-    let path = find().ok_or_else(|| {
-        Error::new(ErrorKind::NotFound, "the Connected Accounts window is not installed")
-            .hint(format!("install the app package, or put {WINDOW_BINARY} on your PATH; run `connected-accounts --help` for the commands"))
+    spawn(Command::new(find().ok_or_else(not_installed)?))
+}
+
+fn not_installed() -> Error {
+    Error::new(ErrorKind::NotFound, "the Connected Accounts window is not installed")
+        .hint(format!("install the app package, or put {WINDOW_BINARY} on your PATH; run `connected-accounts --help` for the commands"))
+}
+
+/// Not waited for: the app outlives this command.
+fn spawn(mut app: Command) -> Result<(), Error> {
+    app.stdin(Stdio::null()).spawn().map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("cannot start {}", app.get_program().to_string_lossy()),
+        )
+        .cause(e)
     })?;
-    // Not waited for: the window outlives this command.
-    Command::new(&path)
-        .stdin(Stdio::null())
-        .spawn()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("cannot start {}", path.display()),
-            )
-            .cause(e)
-        })?;
     Ok(())
 }

@@ -84,6 +84,8 @@ pub struct Account {
     /// RFC 3339: when it would end if left unused; refreshing in time keeps it alive.
     pub idle_ends_at: Option<String>,
     pub last_error: Option<String>,
+    /// Who may read its token through the app.
+    pub policy: crate::policy::Policy,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -116,11 +118,17 @@ pub struct AccountRow {
     pub grant_used_at: Option<i64>,
     pub ending_notified: Option<i64>,
     pub failing_notified_at: Option<i64>,
+    /// See [`crate::policy`]; read through [`AccountRow::policy`].
+    pub policy: String,
 }
 
 impl AccountRow {
     pub fn status(&self) -> AccountStatus {
         AccountStatus::parse(&self.status)
+    }
+
+    pub fn policy(&self) -> crate::policy::Policy {
+        crate::policy::Policy::from_column(&self.policy)
     }
 
     pub fn view(&self, now: i64) -> Account {
@@ -151,6 +159,7 @@ impl AccountRow {
             sign_in_ends_at: self.sign_in_ends_at.map(rfc3339),
             idle_ends_at: self.idle_ends_at.map(rfc3339),
             last_error: self.last_error.clone(),
+            policy: self.policy(),
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         }
@@ -161,8 +170,8 @@ const SELECT: &str =
     "SELECT a.id, a.provider_id, p.name AS provider_name, a.subject, a.display_name, \
      a.email, a.scopes_requested, a.scopes_granted, a.scopes_source, a.status, a.expires_at, \
      a.last_error, a.created_at, a.updated_at, a.endpoints, a.email_verified, a.keychain_tagged, \
-     a.sign_in_ends_at, a.idle_ends_at, a.grant_used_at, a.ending_notified, a.failing_notified_at \
-     FROM accounts a JOIN providers p ON p.id = a.provider_id";
+     a.sign_in_ends_at, a.idle_ends_at, a.grant_used_at, a.ending_notified, a.failing_notified_at, \
+     a.policy FROM accounts a JOIN providers p ON p.id = a.provider_id";
 
 pub async fn list(db: &Db) -> Result<Vec<AccountRow>> {
     Ok(
@@ -477,6 +486,7 @@ pub(crate) mod tests {
             grant_used_at: None,
             ending_notified: None,
             failing_notified_at: None,
+            policy: "allow".into(),
         }
     }
 }

@@ -45,6 +45,14 @@ pub enum AuditKind {
     /// The person was told refreshing fails, and later that it works again.
     RefreshFailing,
     RefreshRecovered,
+    /// A program was refused a token by the account's access policy (with the program).
+    ReadRefused,
+    /// The person (or, tightening only, a program) changed an account's access policy.
+    PolicyChanged,
+    /// The person approved a program for a while, or git for good (policy `ask`).
+    ApprovalGiven,
+    /// An approval was ended in the window.
+    ApprovalEnded,
 }
 
 impl AuditKind {
@@ -72,6 +80,10 @@ impl AuditKind {
             Self::SignInEnding => "sign_in_ending",
             Self::RefreshFailing => "refresh_failing",
             Self::RefreshRecovered => "refresh_recovered",
+            Self::ReadRefused => "read_refused",
+            Self::PolicyChanged => "policy_changed",
+            Self::ApprovalGiven => "approval_given",
+            Self::ApprovalEnded => "approval_ended",
         }
     }
 }
@@ -126,13 +138,35 @@ pub async fn record_read(
     consumer: &Consumer,
     detail: &str,
 ) {
-    if let Err(e) = try_record_read(db, account_id, provider_id, consumer, detail).await {
+    record_consumer(
+        db,
+        AuditKind::TokenRead,
+        account_id,
+        provider_id,
+        consumer,
+        detail,
+    )
+    .await;
+}
+
+/// Records an event about a program (`kind`: a token read, or a read refused), with the program.
+/// Repeats fold as [`record_read`] describes.
+pub async fn record_consumer(
+    db: &Db,
+    kind: AuditKind,
+    account_id: &str,
+    provider_id: &str,
+    consumer: &Consumer,
+    detail: &str,
+) {
+    if let Err(e) = try_record_consumer(db, kind, account_id, provider_id, consumer, detail).await {
         tracing::warn!(error = %e, "could not write the audit log");
     }
 }
 
-async fn try_record_read(
+async fn try_record_consumer(
     db: &Db,
+    kind: AuditKind,
     account_id: &str,
     provider_id: &str,
     c: &Consumer,
@@ -144,7 +178,7 @@ async fn try_record_read(
             SELECT id FROM audit_events
             WHERE read_kind IS NOT NULL AND account_id = ?3 AND last_at >= ?4
               AND read_kind = ?5 AND detail = ?6 AND exe IS ?7 AND parent_exe IS ?8
-              AND cwd IS ?9 AND tty IS ?10
+              AND cwd IS ?9 AND tty IS ?10 AND kind = ?11
             ORDER BY id DESC LIMIT 1)",
     )
     .bind(now)
@@ -157,6 +191,7 @@ async fn try_record_read(
     .bind(&c.parent_exe)
     .bind(&c.cwd)
     .bind(&c.tty)
+    .bind(kind.as_str())
     .execute(db)
     .await?;
     if folded.rows_affected() > 0 {
@@ -168,7 +203,7 @@ async fn try_record_read(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?1)",
     )
     .bind(now)
-    .bind(AuditKind::TokenRead.as_str())
+    .bind(kind.as_str())
     .bind(account_id)
     .bind(provider_id)
     .bind(detail)
@@ -220,7 +255,8 @@ pub async fn last_reads(db: &Db) -> Result<Vec<LastRead>> {
                 cwd, tty, count, last_at
          FROM (SELECT *, row_number() OVER (
                    PARTITION BY account_id ORDER BY last_at DESC, id DESC) AS newest
-               FROM audit_events WHERE read_kind IS NOT NULL AND account_id IS NOT NULL)
+               FROM audit_events
+               WHERE kind = 'token_read' AND read_kind IS NOT NULL AND account_id IS NOT NULL)
          WHERE newest = 1",
     )
     .fetch_all(db)

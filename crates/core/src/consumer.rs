@@ -122,6 +122,76 @@ impl Consumer {
     }
 }
 
+/// A process as the approvals see it: read by the app from `/proc`, never from the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    pub pid: u32,
+    pub exe: Option<String>,
+    /// Its session (the terminal's shell, or the desktop session's leader).
+    pub session: Option<u32>,
+    pub parent: Option<u32>,
+}
+
+impl Process {
+    #[cfg(target_os = "linux")]
+    pub fn of(pid: u32) -> Self {
+        let stat = Stat::read(pid);
+        Self {
+            pid,
+            exe: std::fs::read_link(format!("/proc/{pid}/exe"))
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned()),
+            session: stat.as_ref().map(|s| s.session),
+            parent: stat.map(|s| s.ppid).filter(|&p| p != 0),
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn of(pid: u32) -> Self {
+        Self {
+            pid,
+            exe: None,
+            session: None,
+            parent: None,
+        }
+    }
+
+    /// Whether it is a shell, which the git helper is run through (`sh -c`).
+    pub fn is_shell(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            self.exe.as_deref().is_some_and(is_shell)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            false
+        }
+    }
+
+    /// Its parents' executables, nearest first: up to and including its session's leader and
+    /// the program that started that leader (a terminal, an IDE), at most `MAX_CHAIN` of them.
+    /// `git ← bash ← gnome-terminal-server` is `[bash, gnome-terminal-server]` for git.
+    pub fn parents(&self) -> Vec<String> {
+        const MAX_CHAIN: usize = 8;
+        let mut chain = Vec::new();
+        let mut next = self.parent;
+        let mut past_leader = false;
+        while let Some(pid) = next.filter(|&p| p > 1) {
+            if chain.len() == MAX_CHAIN {
+                break;
+            }
+            let p = Self::of(pid);
+            chain.push(p.exe.clone().unwrap_or_else(|| format!("pid {pid}")));
+            if past_leader {
+                break;
+            }
+            past_leader = p.session == Some(p.pid);
+            next = p.parent;
+        }
+        chain
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn is_shell(exe: &str) -> bool {
     let name = exe.rsplit('/').next().unwrap_or(exe);
@@ -134,6 +204,7 @@ fn is_shell(exe: &str) -> bool {
 #[cfg(target_os = "linux")]
 struct Stat {
     ppid: u32,
+    session: u32,
     tty_nr: u32,
 }
 
@@ -146,6 +217,7 @@ impl Stat {
         // state ppid pgrp session tty_nr ...
         Some(Self {
             ppid: fields.get(1)?.parse().ok()?,
+            session: fields.get(3)?.parse().ok()?,
             tty_nr: fields.get(4)?.parse().ok()?,
         })
     }
@@ -190,6 +262,41 @@ mod tests {
             me.parent_exe.is_some(),
             "the test runner's parent is visible"
         );
+    }
+
+    #[test]
+    fn a_process_knows_its_session_and_its_parents_up_to_the_session_leader() {
+        let me = Process::of(std::process::id());
+        assert_eq!(me.exe, Consumer::this_process(ReadKind::Token).exe);
+        assert!(me.session.is_some() && me.parent.is_some());
+        // sh (a session leader through setsid) runs sleep: sleep's parents end at sh's parent.
+        let mut child = std::process::Command::new("setsid")
+            .args(["sh", "-c", "sleep 5; true"])
+            .spawn()
+            .unwrap();
+        let sh = Process::of(child.id());
+        let sleep = (0..100)
+            .find_map(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                std::fs::read_to_string(format!("/proc/{}/task/{}/children", sh.pid, sh.pid))
+                    .ok()
+                    .and_then(|c| c.split_whitespace().next()?.parse::<u32>().ok())
+            })
+            .expect("sh started sleep");
+        let chain = Process::of(sleep).parents();
+        assert_eq!(chain.len(), 2, "{chain:?}");
+        assert!(
+            chain[0].ends_with("sh") || chain[0].ends_with("dash") || chain[0].ends_with("bash"),
+            "{chain:?}"
+        );
+        assert_eq!(
+            Some(chain[1].clone()),
+            me.exe,
+            "the leader's parent is this test"
+        );
+        assert!(Process::of(sleep).session == Some(sh.pid));
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     #[test]

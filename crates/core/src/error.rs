@@ -28,6 +28,8 @@ pub enum ErrorKind {
     Cancelled,
     /// A callback that does not belong to a pending flow (wrong/missing/replayed state, wrong iss).
     Forged,
+    /// The account's access policy refused a program its token (exit 4 on the command line).
+    PolicyRefused,
     Internal,
 }
 

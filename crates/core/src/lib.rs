@@ -2,6 +2,7 @@
 //! test call and the audit log. No GUI: the window app and the command line are thin faces over it.
 
 pub mod account;
+pub mod approval;
 pub mod audit;
 pub mod autostart;
 pub mod bindings;
@@ -28,6 +29,7 @@ pub mod model;
 pub mod paths;
 pub mod peer;
 pub mod pinned;
+pub mod policy;
 pub mod prefs;
 pub mod probe;
 pub mod provider;
@@ -50,6 +52,7 @@ pub use events::AccountUpdate;
 pub use flow::device::DeviceStarted;
 pub use flow::{ConnectRequest, ConnectStarted, ConnectTarget};
 pub use forget::ForgetReport;
+pub use policy::Policy;
 pub use prefs::{AppSettings, CloseAction};
 pub use probe::ProbeResult;
 pub use revoke::DisconnectOutcome;

@@ -102,6 +102,38 @@ impl Paths {
     }
 }
 
+/// `$XDG_RUNTIME_DIR`, which must be set, be a folder of this user's and be closed to others
+/// (0700): token files and the approvals socket go there. `what` names the use in the message.
+#[cfg(unix)]
+pub fn runtime_dir(what: &str) -> Result<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) else {
+        return Err(Error::invalid_input(
+            format!("{what} needs $XDG_RUNTIME_DIR, which is not set here"),
+            "log in through a desktop or `loginctl` session, which sets it",
+        ));
+    };
+    let dir = PathBuf::from(dir);
+    let shown = crate::text::for_terminal(&dir.to_string_lossy()).into_owned();
+    let meta = std::fs::symlink_metadata(&dir).map_err(|e| {
+        Error::invalid_input(
+            format!("{what}: $XDG_RUNTIME_DIR ({shown}) cannot be used: {e}"),
+            "it must be a folder of yours that only you can open (mode 0700)",
+        )
+    })?;
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
+    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        return Err(Error::invalid_input(
+            format!(
+                "{what}: $XDG_RUNTIME_DIR ({shown}) must be a folder of yours that only you can open (mode 0700)"
+            ),
+            "fix its owner and mode, or log in again so the system makes it anew",
+        ));
+    }
+    Ok(dir)
+}
+
 fn is_valid_profile(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= 32

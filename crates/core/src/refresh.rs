@@ -14,6 +14,7 @@ use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::git::GitProfile;
 use crate::model::Spec;
+use crate::policy::Clearance;
 use crate::secret::{SecretString, TokenSet};
 use crate::token;
 
@@ -125,23 +126,32 @@ impl Engine {
     }
 
     /// An access token for scripts (`connected-accounts token`); audited with its reader.
-    pub async fn access_token(&self, query: &str, reader: &Consumer) -> Result<SecretString> {
+    pub async fn access_token(
+        &self,
+        query: &str,
+        reader: &Consumer,
+        cleared: &Clearance,
+    ) -> Result<SecretString> {
         Ok(self
-            .token_for_tool(query, reader, "token", MAX_MARGIN)
+            .token_for_tool(query, reader, "token", MAX_MARGIN, cleared)
             .await?
             .access_token)
     }
 
     /// An access token for a local program, valid for at least `wanted` (or half its lifetime
     /// when the provider issues shorter ones), refreshed first if needed. Recorded in the audit
-    /// log with `reader` and `detail` (what for, never a secret).
+    /// log with `reader` and `detail` (what for, never a secret). `cleared` is the account's
+    /// policy's leave ([`Engine::clear_read`]).
     pub async fn token_for_tool(
         &self,
         query: &str,
         reader: &Consumer,
         detail: &str,
         wanted: Duration,
+        cleared: &Clearance,
     ) -> Result<ToolToken> {
+        // The policy is asked before the keychain: a refused read opens nothing.
+        cleared.check(&self.row(query).await?)?;
         let (row, tokens, spec) = self.fresh_tokens_for(query, wanted).await?;
         audit::record_read(&self.db, &row.id, &row.provider_id, reader, detail).await;
         let git = GitProfile::of(&spec);

@@ -214,7 +214,11 @@ async fn a_keychain_entry_deleted_behind_the_apps_back_asks_for_a_reconnect() {
     assert!(status.success());
     let err = h
         .engine
-        .access_token(&id, &Consumer::this_process(ReadKind::Token))
+        .access_token(
+            &id,
+            &Consumer::this_process(ReadKind::Token),
+            &ca_core::policy::Clearance::approved(&id),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NeedsReconnect);

@@ -2,22 +2,34 @@
  * An account's page: who it is, its status with the one action that fixes it, its scopes in
  * words (granted against requested, and a way to change them), its lifetimes, the programs that
  * used it, and Test, Refresh and Disconnect, with what Disconnect does said before the click.
- * Later sections (access policy, resource, device binding) go between "Used by" and the end.
+ * Later sections (resource, device binding) go between "Access" and the end.
  */
-import type { Account, ProviderView } from "../bindings";
+import type { Account, Policy, ProviderView } from "../bindings";
 import { cannotRevoke } from "../capabilities";
 import { button, h, replaceChildren } from "../dom";
 import { providerLogo } from "../logos";
 import { accountLabel, expiryElement, lastReadElement, scopesBlock, shownStatus, statusBadge, type RowAction } from "../render";
 import { parseScopes } from "../scopes";
 import type { Store } from "../store";
+import { programName } from "../approval";
 import { absoluteTime } from "../time";
+
+/** The policies, loosest first, as the page words them. */
+const POLICY_CHOICES: [Policy, string, string][] = [
+  ["allow", "Allow", "any program of yours gets it"],
+  ["ask", "Ask each time", "a program gets it only once you approve it; with nobody to ask, it is refused"],
+  ["deny", "Deny", "no program gets it through Connected Accounts"],
+];
 
 export type AccountPageActions = {
   onTest(id: string): void;
   /** A GET of a URL on the provider's API, shown like the test. */
   onRequest(id: string, url: string): void;
   onRefresh(id: string): void;
+  /** Who may read its token: the person's click, so it may loosen the policy too. */
+  onPolicy(id: string, policy: Policy): void;
+  /** Ends an approval in force: that program is asked again next time. */
+  onEndApproval(approvalId: string): void;
   onDisconnect(id: string): void;
   /** Connect again, with other scopes when given. */
   onReconnect(account: Account, scopes: string[] | null): void;
@@ -138,6 +150,7 @@ export class AccountPage {
       }), this.changeScopes(account, isBusy)),
       this.section("Lifetimes", "account-lifetimes", lifetimes(account)),
       this.section("Used by", "account-used-by", this.usedBy(account)),
+      this.section("Access", "account-policy", this.policy(account, isBusy)),
       provider?.api_origins.length ? this.section("Request", "account-request", this.requestBox(account, provider, isBusy)) : null,
     );
   }
@@ -248,6 +261,58 @@ export class AccountPage {
       { class: "request" },
       form,
       h("p", { class: "muted small", id: "request-help" }, `The app sends it with this account’s token, only to ${origins}; the window sees the response, never the token.`),
+    );
+  }
+
+  /** Who may read the token through the app: allow, ask or deny, with what each means. */
+  private policy(account: Account, busy: boolean): HTMLElement {
+    const name = `policy-${account.id}`;
+    const choices = POLICY_CHOICES.map(([value, label, meaning]) => {
+      const input = h("input", { type: "radio", name, value, "data-testid": `policy-${value}`, disabled: busy, "aria-describedby": `${name}-${value}-meaning` });
+      input.checked = account.policy === value;
+      input.addEventListener("change", () => {
+        if (input.checked) this.actions.onPolicy(account.id, value);
+      });
+      return h(
+        "div",
+        { class: "choice" },
+        h("label", {}, input, " ", label),
+        h("span", { class: "muted small", id: `${name}-${value}-meaning` }, ` — ${meaning}`),
+      );
+    });
+    return h(
+      "fieldset",
+      { class: "choices", "data-policy": account.policy },
+      h("legend", {}, "Programs on this computer that ask for its token (scripts, git, exec)"),
+      ...choices,
+      h(
+        "p",
+        { class: "hint small", "data-testid": "policy-limits" },
+        "This governs what goes through Connected Accounts. A program running as you can still read the system keychain directly.",
+      ),
+      this.liveApprovals(account),
+    );
+  }
+
+  /** The approvals in force for this account, each with a way to end it. */
+  private liveApprovals(account: Account): HTMLElement | null {
+    const live = this.store.approvals.filter((a) => a.account_id === account.id);
+    if (live.length === 0) return null;
+    return h(
+      "ul",
+      { class: "approvals", "data-testid": "live-approvals", "aria-label": "Approvals in force" },
+      ...live.map((a) => {
+        const what = a.always_git
+          ? "Git, always"
+          : `${programName(a.program)} in its session, until ${a.ends_at ? absoluteTime(a.ends_at) : "?"} (or 10 minutes unused)`;
+        return h(
+          "li",
+          { "data-testid": "live-approval", "data-approval-id": a.id, title: a.program ?? "" },
+          h("span", {}, what),
+          " ",
+          button("End", { class: "btn btn--small", "data-testid": "end-approval", "aria-label": `End: ${what}` }, () => this.actions.onEndApproval(a.id)),
+        );
+      }),
     );
   }
 

@@ -2,10 +2,12 @@
 
 use std::io::Write;
 
+use ca_core::approval::Purpose;
 use ca_core::consumer::{Consumer, ReadKind};
 use ca_core::text::{for_terminal as safe, for_terminal_lines};
 use ca_core::Engine;
 
+use super::policy::{self, Asking};
 use super::{Failure, Outcome};
 use crate::output::{account_details, account_line, print_json};
 
@@ -72,10 +74,11 @@ pub async fn refresh(engine: &Engine, account: &str, json: bool) -> Outcome {
 }
 
 /// The access token alone on standard output (nothing else is printed there).
-pub async fn token(engine: &Engine, account: &str) -> Outcome {
-    let token = engine
-        .access_token(account, &Consumer::calling_process(ReadKind::Token))
-        .await?;
+pub async fn token(engine: &Engine, account: &str, asking: Asking) -> Outcome {
+    let reader = Consumer::calling_process(ReadKind::Token);
+    let cleared =
+        policy::clearance(engine, account, &reader, "token", Purpose::Token, asking).await?;
+    let token = engine.access_token(account, &reader, &cleared).await?;
     let mut out = std::io::stdout().lock();
     if writeln!(out, "{}", token.expose())
         .and_then(|()| out.flush())

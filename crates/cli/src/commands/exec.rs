@@ -12,12 +12,15 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ca_core::approval::Purpose;
 use ca_core::consumer::{Consumer, ReadKind};
+use ca_core::policy::Clearance;
 use ca_core::refresh::{ToolToken, EXEC_VALIDITY};
 use ca_core::text::for_terminal as safe;
 use ca_core::{Engine, SecretString};
 use tokio::signal::unix::{signal, SignalKind};
 
+use super::policy::{self, Asking};
 use super::{Failure, Next};
 use crate::args::ExecArgs;
 use crate::output;
@@ -111,7 +114,7 @@ fn fail(message: &str) -> Failure {
     Failure::Reported(FAILED)
 }
 
-pub async fn run(engine: &Engine, args: ExecArgs) -> Result<Next, Failure> {
+pub async fn run(engine: &Engine, args: ExecArgs, asking: Asking) -> Result<Next, Failure> {
     for name in &args.env {
         if let Some(why) = refused_name(name) {
             return Err(fail(&why));
@@ -134,8 +137,21 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<Next, Failure> {
         .into_owned();
     let reader = Consumer::calling_process(ReadKind::Exec);
     let detail = format!("exec {name}");
+    let cleared = policy::clearance(
+        engine,
+        &args.account,
+        &reader,
+        &detail,
+        Purpose::Token,
+        asking,
+    )
+    .await
+    .map_err(|e| {
+        output::report(&e);
+        Failure::Reported(FAILED)
+    })?;
     let token = engine
-        .token_for_tool(&args.account, &reader, &detail, EXEC_VALIDITY)
+        .token_for_tool(&args.account, &reader, &detail, EXEC_VALIDITY, &cleared)
         .await
         .map_err(|e| {
             output::report(&e);
@@ -164,6 +180,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<Next, Failure> {
                 &args.account,
                 &reader,
                 &detail,
+                &cleared,
             )
             .await
         }
@@ -228,28 +245,10 @@ pub fn exec_failed(program: &OsStr, e: &std::io::Error) -> u8 {
 
 /// `$XDG_RUNTIME_DIR`, which must be ours and closed to others: the token file goes there.
 fn runtime_dir() -> Result<PathBuf, Failure> {
-    let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) else {
-        return Err(fail(
-            "--keep-fresh keeps its token file in $XDG_RUNTIME_DIR, which is not set here",
-        ));
-    };
-    let dir = PathBuf::from(dir);
-    let meta = std::fs::symlink_metadata(&dir).map_err(|e| {
-        fail(&format!(
-            "--keep-fresh: $XDG_RUNTIME_DIR ({}) cannot be used: {e}",
-            safe(&dir.to_string_lossy())
-        ))
-    })?;
-    use std::os::unix::fs::MetadataExt;
-    // SAFETY: getuid cannot fail.
-    let uid = unsafe { libc::getuid() };
-    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
-        return Err(fail(&format!(
-            "--keep-fresh: $XDG_RUNTIME_DIR ({}) must be a folder of yours that only you can open (mode 0700)",
-            safe(&dir.to_string_lossy())
-        )));
-    }
-    Ok(dir)
+    ca_core::paths::runtime_dir("--keep-fresh").map_err(|e| {
+        output::report(&e);
+        Failure::Reported(FAILED)
+    })
 }
 
 /// The token file: 0600, replaced whole by rename (a reader never sees half a token), and gone
@@ -313,6 +312,7 @@ async fn keep_fresh(
     account: &str,
     reader: &Consumer,
     detail: &str,
+    cleared: &Clearance,
 ) -> Result<Next, Failure> {
     let file = TokenFile::create(dir, &token.access_token)
         .map_err(|e| fail(&format!("--keep-fresh could not write its token file: {e}")))?;
@@ -357,7 +357,13 @@ async fn keep_fresh(
             Some(()) = usr2.0.recv() => forward(pid, usr2.1),
             Some(()) = int.0.recv() => {}
             () = tokio::time::sleep(renew_in) => {
-                match engine.token_for_tool(account, reader, detail, EXEC_VALIDITY).await {
+                let renewed = async {
+                    // A policy tightened to `deny` while the program runs ends its renewals
+                    // (`ask` was answered for this run).
+                    engine.clear_read(account, reader, detail).await?;
+                    engine.token_for_tool(account, reader, detail, EXEC_VALIDITY, cleared).await
+                };
+                match renewed.await {
                     Ok(next) => {
                         if let Err(e) = file.write(&next.access_token) {
                             eprintln!("warning: could not rewrite the token file: {e}");

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::process::Command;
 
+use ca_core::approval::Purpose;
 use ca_core::consumer::{Consumer, ReadKind};
 use ca_core::git::{self, GitRule};
 use ca_core::refresh::EXEC_VALIDITY;
@@ -13,6 +14,7 @@ use ca_core::text::for_terminal as safe;
 use ca_core::Engine;
 use zeroize::Zeroizing;
 
+use super::policy::{self, Asking};
 use super::{Failure, Outcome};
 use crate::args::{GitAction, SetupGitArgs};
 use crate::output::{self, print_json};
@@ -42,17 +44,17 @@ fn quit(why: &str) -> Outcome {
     Ok(())
 }
 
-pub async fn credential(engine: &Engine, action: GitAction) -> Outcome {
+pub async fn credential(engine: &Engine, action: GitAction, asking: Asking) -> Outcome {
     let request = read_request();
     match action {
         // Git must never hand us a token to keep: ours are in the keychain already.
         GitAction::Store => Ok(()),
-        GitAction::Get => get(engine, &request).await,
+        GitAction::Get => get(engine, &request, asking).await,
         GitAction::Erase => erase(engine, &request).await,
     }
 }
 
-async fn get(engine: &Engine, request: &BTreeMap<String, String>) -> Outcome {
+async fn get(engine: &Engine, request: &BTreeMap<String, String>, asking: Asking) -> Outcome {
     let Some(host) = request.get("host").filter(|h| !h.is_empty()) else {
         return quit("git asked without naming a host");
     };
@@ -83,8 +85,17 @@ async fn get(engine: &Engine, request: &BTreeMap<String, String>) -> Outcome {
     };
     let reader = Consumer::calling_process_through_shell(ReadKind::GitCredential);
     let detail = format!("git for {host}/{}", path.unwrap_or(""));
+    let purpose = Purpose::Git {
+        host: host.to_owned(),
+        path: path.unwrap_or("").to_owned(),
+    };
+    let cleared = match policy::clearance(engine, &row.id, &reader, &detail, purpose, asking).await
+    {
+        Ok(c) => c,
+        Err(e) => return quit(&one_line(&e)),
+    };
     let token = match engine
-        .token_for_tool(&row.id, &reader, &detail, EXEC_VALIDITY)
+        .token_for_tool(&row.id, &reader, &detail, EXEC_VALIDITY, &cleared)
         .await
     {
         Ok(t) => t,

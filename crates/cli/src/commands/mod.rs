@@ -5,7 +5,10 @@ mod connect;
 mod disconnect;
 pub mod exec;
 mod git;
+mod policy;
 mod providers;
+
+pub use policy::Asking;
 
 use ca_core::{Engine, Error};
 
@@ -36,9 +39,14 @@ pub enum Next {
     Raise(i32),
 }
 
-pub async fn execute(engine: &Engine, command: Command, json: bool) -> Result<Next, Failure> {
+pub async fn execute(
+    engine: &Engine,
+    command: Command,
+    json: bool,
+    asking: Asking,
+) -> Result<Next, Failure> {
     if let Command::Exec(args) = command {
-        return exec::run(engine, args).await;
+        return exec::run(engine, args, asking).await;
     }
     let done = match command {
         Command::Exec(_) => unreachable!("handled above"),
@@ -51,7 +59,10 @@ pub async fn execute(engine: &Engine, command: Command, json: bool) -> Result<Ne
         Command::Show { account } => accounts::show(engine, &account, json).await,
         Command::Test { account } => accounts::test(engine, &account, json).await,
         Command::Refresh { account } => accounts::refresh(engine, &account, json).await,
-        Command::Token { account } => accounts::token(engine, &account).await,
+        Command::Token { account } => accounts::token(engine, &account, asking).await,
+        Command::Policy { account, policy } => {
+            policy::set(engine, &account, policy.into(), json, asking).await
+        }
         Command::Recover => accounts::recover(engine, json).await,
         Command::Audit { limit, account } => {
             accounts::audit(engine, limit, account.as_deref(), json).await
@@ -61,7 +72,7 @@ pub async fn execute(engine: &Engine, command: Command, json: bool) -> Result<Ne
         Command::Status { host, path } => {
             git::status(engine, host.as_deref(), path.as_deref(), json).await
         }
-        Command::GitCredential { action } => git::credential(engine, action).await,
+        Command::GitCredential { action } => git::credential(engine, action, asking).await,
         Command::SetupGit(args) => git::setup(engine, args, json).await,
     };
     done.map(|()| Next::Done)
