@@ -3,13 +3,16 @@ socket, the window shows who asks (program, parents, folder, account, what for) 
 click decides. Real programs ask: bash and sh, started by this test."""
 
 import json
+import os
+import signal
 import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import CLI
+from conftest import APP, CLI
+from desktop import app_pids, shown, until
 from helpers import PAGE, click, css, one, open_account, wait
 from test_accessibility import assert_accessible
 
@@ -130,3 +133,25 @@ def test_loosening_from_the_command_line_is_the_persons_click(driver, sandbox, d
     assert json.loads(sandbox.cli("show", asking_account, "--json"))["policy"] == "allow"
     open_account(driver, asking_account)
     wait(driver).until(lambda d: css(d, f'{PAGE} [data-policy="allow"]'))
+
+
+def test_with_no_app_running_the_command_line_starts_it_and_the_question_shows(
+    app, sandbox, display, notifications, asking_account, app_quits
+):
+    asks = lambda: [n for n in notifications()  # noqa: E731
+                    if n["summary"] == "Connected Accounts asks you" and n["body"].startswith("bash wants")]
+    before = len(asks())
+    app.stop()
+    until("the window's app to end", lambda: not app_pids(APP, sandbox.env["XDG_DATA_HOME"]), 30)
+    call = Call(sandbox, display, "/usr/bin/bash", "token", asking_account)
+    pid = until("the app, started by the command line",
+                lambda: app_pids(APP, sandbox.env["XDG_DATA_HOME"]), 30)[0]
+    # It started resident, and opened its window for the question, with a notification.
+    until("the window with the question", lambda: shown(display), 30)
+    until("the notification", lambda: len(asks()) > before)
+    # Nobody answers in that window (it is not the one WebDriver drives): the app ends, and the
+    # read is refused, never granted.
+    os.kill(pid, signal.SIGTERM)
+    printed, err, status = call.result()
+    assert (printed, status) == ("", 4), err
+    assert "refused by your access policy" in err

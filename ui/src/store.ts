@@ -144,6 +144,8 @@ export class Store {
     try {
       const live = await api.listApprovals(null);
       if (seq !== this.auditSeq) return;
+      // Usually none, and unchanged: the open page is rebuilt only when they changed.
+      if (JSON.stringify(live) === JSON.stringify(this.approvals)) return;
       this.approvals = live;
       this.changed("approvals");
     } catch {
