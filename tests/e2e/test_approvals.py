@@ -155,3 +155,19 @@ def test_with_no_app_running_the_command_line_starts_it_and_the_question_shows(
     printed, err, status = call.result()
     assert (printed, status) == ("", 4), err
     assert "refused by your access policy" in err
+
+
+def test_locking_the_screen_ends_the_approvals_for_a_session(driver, sandbox, display, asking_account):
+    call = Call(sandbox, display, "/usr/bin/bash", "token", asking_account)
+    armed_dialog(driver)
+    click(driver, f'{DIALOG} [data-testid="approval-session"]')
+    assert call.result()[2] == 0
+    # The desktop says the screen locked, as GNOME's and the freedesktop screen savers do.
+    subprocess.run(["dbus-send", "--session", "--type=signal", "/org/gnome/ScreenSaver",
+                    "org.gnome.ScreenSaver.ActiveChanged", "boolean:true"], env=sandbox.env, check=True)
+    time.sleep(1)  # the signal reaches the app on its own connection
+    call = Call(sandbox, display, "/usr/bin/bash", "token", asking_account)
+    armed_dialog(driver)
+    click(driver, f'{DIALOG} [data-testid="approval-deny"]')
+    printed, err, status = call.result()
+    assert (printed, status) == ("", 4), err
