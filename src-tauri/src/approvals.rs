@@ -27,15 +27,11 @@ impl Approvals {
 
     /// The page is ready for questions: it gets every one still open, then each new one.
     pub fn set_page(&self, channel: Channel<Question>) {
-        let open: Vec<Question> = self
-            .open
-            .lock()
-            .expect("open questions")
-            .values()
-            .map(|(q, _)| q.clone())
-            .collect();
-        for q in open {
-            let _ = channel.send(q);
+        // Under the questions' lock (always taken before the page's): a question that comes
+        // meanwhile goes to this page, not to the one being replaced.
+        let open = self.open.lock().expect("open questions");
+        for (q, _) in open.values() {
+            let _ = channel.send(q.clone());
         }
         *self.page.lock().expect("page") = Some(channel);
     }
@@ -55,10 +51,10 @@ impl Approvals {
             // Questions past their deadline were answered "no answer" by the desk already.
             open.retain(|_, (q, _)| q.deadline_ms > now);
             open.insert(question.id.clone(), (question.clone(), pending.answer));
-        }
-        if let Some(page) = self.page.lock().expect("page").as_ref() {
-            // A page that is gone (the window was closed) gets it when the window is built.
-            let _ = page.send(question.clone());
+            if let Some(page) = self.page.lock().expect("page").as_ref() {
+                // A page that is gone (the window was closed) gets it when the window is built.
+                let _ = page.send(question.clone());
+            }
         }
         notify(app, &question);
         crate::open_window(app);

@@ -203,22 +203,45 @@ async fn the_person_is_asked_once_per_program_and_session_and_every_answer_holds
         text(&out.stderr)
     );
 
-    // Git, through the shell git runs helpers in; "always allow git" holds for good. The
-    // override names the account, as no git rule is set up here.
-    let input = "protocol=https\\nhost=git.example.test\\npath=a/b.git\\n\\n";
+    // Git asks through the `sh -c` it runs helpers in (real git: `credential fill`); "always
+    // allow git" holds for git from then on. The override names the account (no git rule here).
+    let input = "protocol=https\nhost=git.example.test\npath=a/b.git\n\n";
     let env = World::env_of(&w.sandbox, &w.runtime);
-    let with_override = |shell: &str| {
-        let mut cmd = Command::new(shell);
-        cmd.arg("-c")
-            .arg("printf \"$INPUT\" | \"$CLI\" git-credential get")
-            .envs(env.clone())
+    let git = |direct: bool| {
+        let mut cmd = if direct {
+            // A script calling the helper itself, not git.
+            let mut sh = Command::new("/bin/sh");
+            sh.arg("-c")
+                .arg("printf \"$INPUT\" | \"$CLI\" git-credential get");
+            sh
+        } else {
+            let mut git = Command::new("git");
+            git.args(["-c", "credential.helper=", "-c"])
+                .arg("credential.helper=!\"$CLI\" git-credential")
+                .args(["-c", "credential.useHttpPath=true", "credential", "fill"]);
+            git
+        };
+        cmd.envs(env.clone())
             .env("CLI", CLI)
             .env("INPUT", input)
+            .env("GIT_TERMINAL_PROMPT", "0")
             .env("CONNECTED_ACCOUNTS_ACCOUNT", &alice)
-            .stdin(Stdio::null());
-        tokio::spawn(async move { cmd.output().await.unwrap() })
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let mut child = cmd.spawn().unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            stdin
+                .write_all(b"protocol=https\nhost=git.example.test\npath=a/b.git\n\n")
+                .await
+                .unwrap();
+            drop(stdin);
+            child.wait_with_output().await.unwrap()
+        })
     };
-    let call = with_override("/bin/sh");
+    let call = git(false);
     let pending = w.question().await;
     assert_eq!(
         pending.question.purpose,
@@ -227,8 +250,9 @@ async fn the_person_is_asked_once_per_program_and_session_and_every_answer_holds
             path: "a/b.git".into()
         }
     );
-    // Looked through the `sh -c`: the asker is what ran the shell.
-    assert_eq!(pending.question.program.as_deref(), me.to_str());
+    // Looked through the `sh -c`: the asker is git.
+    let asker = pending.question.program.clone().unwrap_or_default();
+    assert!(asker.ends_with("/git"), "{asker}");
     pending.answer.send(Choice::AlwaysGit).unwrap();
     let out = call.await.unwrap();
     assert!(
@@ -236,13 +260,20 @@ async fn the_person_is_asked_once_per_program_and_session_and_every_answer_holds
         "{}",
         text(&out.stderr)
     );
-    let out = with_override("/bin/sh").await.unwrap();
+    let out = git(false).await.unwrap();
     assert!(
         text(&out.stdout).contains("password="),
         "{}",
         text(&out.stderr)
     );
     assert!(w.questions.try_recv().is_err(), "git was asked again");
+    // A script calling the git helper itself is not git: it is asked, and refused here.
+    let call = git(true);
+    let pending = w.question().await;
+    assert_eq!(pending.question.program.as_deref(), me.to_str());
+    pending.answer.send(Choice::Deny).unwrap();
+    assert_eq!(text(&call.await.unwrap().stdout), "quit=1\n");
+
     let live = w.desk.live(Some(&alice)).await.unwrap();
     assert!(live.iter().any(|a| a.always_git), "{live:?}");
 

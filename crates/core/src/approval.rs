@@ -252,6 +252,8 @@ struct SessionGrant {
     account_id: String,
     exe: String,
     session: u32,
+    /// A grant for git does not clear a plain token read, nor the other way round.
+    for_git: bool,
     ends_ms: i64,
     idle_ends_ms: i64,
 }
@@ -263,7 +265,7 @@ type OpenKey = (String, Option<String>, Option<u32>, Purpose);
 pub struct Desk {
     engine: Arc<Engine>,
     grants: Mutex<Vec<SessionGrant>>,
-    open: Mutex<HashMap<OpenKey, watch::Receiver<Option<Choice>>>>,
+    open: Arc<Mutex<HashMap<OpenKey, watch::Receiver<Option<Choice>>>>>,
     to_face: mpsc::Sender<Pending>,
     /// The command line's executable: a request from it is made for its parent.
     cli: Option<PathBuf>,
@@ -277,7 +279,7 @@ impl Desk {
         let desk = Arc::new(Self {
             engine,
             grants: Mutex::new(Vec::new()),
-            open: Mutex::new(HashMap::new()),
+            open: Arc::new(Mutex::new(HashMap::new())),
             to_face,
             cli: cli.and_then(|p| p.canonicalize().ok()),
         });
@@ -403,13 +405,16 @@ impl Desk {
             },
         }
         if !matches!(request.purpose, Purpose::Loosen { .. }) {
-            if matches!(request.purpose, Purpose::Git { .. })
+            let for_git = matches!(request.purpose, Purpose::Git { .. });
+            // "Always allow git" is for git itself: a script calling the helper is asked.
+            if for_git
+                && exe.as_deref().is_some_and(is_git)
                 && self.always_git(&row.id).await.unwrap_or(false)
             {
                 return Reply::Allowed;
             }
             if let (Some(exe), Some(session)) = (&exe, session) {
-                if self.session_grant(&row.id, exe, session) {
+                if self.session_grant(&row.id, exe, session, for_git) {
                     return Reply::Allowed;
                 }
             }
@@ -464,6 +469,7 @@ impl Desk {
                 answer,
             };
             let sent = self.to_face.send(pending).await.is_ok();
+            let open = self.open.clone();
             tokio::spawn(async move {
                 let choice = if sent {
                     tokio::time::timeout(ANSWER_WITHIN, from_face)
@@ -473,22 +479,23 @@ impl Desk {
                 } else {
                     None
                 };
+                // Closed before the answer goes out: a request after this one is asked anew,
+                // never handed this answer.
+                open.lock().expect("open questions").remove(&key);
                 // No answer drops `tx`: every waiter then reads "no answer".
                 if let Some(c) = choice {
                     let _ = tx.send(Some(c));
                 }
             });
         }
-        let result = loop {
+        loop {
             if let Some(c) = *answer.borrow_and_update() {
                 break Some(c);
             }
             if answer.changed().await.is_err() {
                 break *answer.borrow();
             }
-        };
-        self.open.lock().expect("open questions").remove(&key);
-        result
+        }
     }
 
     async fn apply(
@@ -500,6 +507,17 @@ impl Desk {
         choice: Choice,
     ) -> Reply {
         let program = exe.clone().unwrap_or_else(|| "an unknown program".into());
+        // The policy may have been tightened while the question was open.
+        match account::find(&self.engine.db, &row.id).await {
+            Ok(Some(now)) if now.policy() == Policy::Deny => return Reply::Denied,
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Reply::Refused {
+                    message: "the account was disconnected while you were asked".into(),
+                }
+            }
+            Err(e) => return Reply::Refused { message: e.message },
+        }
         if let Purpose::Loosen { policy } = purpose {
             if choice == Choice::Deny {
                 return Reply::Denied;
@@ -525,6 +543,7 @@ impl Desk {
                         account_id: row.id.clone(),
                         exe,
                         session,
+                        for_git: matches!(purpose, Purpose::Git { .. }),
                         ends_ms: now + i64::from(minutes) * 60_000,
                         idle_ends_ms: now + SESSION_IDLE_MS,
                     });
@@ -549,14 +568,16 @@ impl Desk {
         Reply::Allowed
     }
 
-    fn session_grant(&self, account_id: &str, exe: &str, session: u32) -> bool {
+    fn session_grant(&self, account_id: &str, exe: &str, session: u32, for_git: bool) -> bool {
         let now = now_ms();
         let mut grants = self.grants.lock().expect("grants");
         grants.retain(|g| g.ends_ms > now && g.idle_ends_ms > now);
-        match grants
-            .iter_mut()
-            .find(|g| g.account_id == account_id && g.exe == exe && g.session == session)
-        {
+        match grants.iter_mut().find(|g| {
+            g.account_id == account_id
+                && g.exe == exe
+                && g.session == session
+                && g.for_git == for_git
+        }) {
             Some(g) => {
                 g.idle_ends_ms = now + SESSION_IDLE_MS;
                 true
@@ -645,6 +666,12 @@ impl Desk {
     pub fn end_sessions(&self) {
         self.grants.lock().expect("grants").clear();
     }
+}
+
+/// Git itself, or the remote helper (`git-remote-https`) that runs credential helpers for it.
+fn is_git(exe: &str) -> bool {
+    let name = exe.rsplit('/').next().unwrap_or(exe);
+    name == "git" || name.starts_with("git-remote-")
 }
 
 async fn set_always_git(engine: &Engine, account_id: &str) -> Result<()> {

@@ -125,6 +125,8 @@ impl Refusal {
 #[derive(Debug, Clone)]
 pub struct Clearance {
     account_id: String,
+    /// The policy it was given under: a stricter one since then refuses the read.
+    under: Policy,
 }
 
 impl Clearance {
@@ -132,6 +134,7 @@ impl Clearance {
     pub fn approved(account_id: &str) -> Self {
         Self {
             account_id: account_id.to_owned(),
+            under: Policy::Ask,
         }
     }
 
@@ -140,11 +143,20 @@ impl Clearance {
     }
 
     pub(crate) fn check(&self, row: &AccountRow) -> Result<()> {
-        if self.account_id == row.id {
-            Ok(())
-        } else {
-            Err(Error::internal("a read was cleared for another account"))
+        if self.account_id != row.id {
+            return Err(Error::internal("a read was cleared for another account"));
         }
+        if row.policy() > self.under {
+            return Err(Error::new(
+                ErrorKind::PolicyRefused,
+                format!(
+                    "refused by your access policy for {}: it changed to {} while this program waited",
+                    row.display_name,
+                    row.policy().as_str()
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -178,7 +190,10 @@ impl Engine {
     ) -> Result<ReadGate> {
         let row = account::resolve(&self.db, query).await?;
         match row.policy() {
-            Policy::Allow => Ok(ReadGate::Open(Clearance::approved(&row.id))),
+            Policy::Allow => Ok(ReadGate::Open(Clearance {
+                account_id: row.id.clone(),
+                under: Policy::Allow,
+            })),
             Policy::Ask => Ok(ReadGate::Ask(Box::new(row.view(now_ms())))),
             Policy::Deny => Err(self
                 .refuse_read(&row.id, reader, detail, Refusal::Denied)
@@ -274,8 +289,34 @@ mod tests {
     }
 
     #[test]
-    fn a_clearance_is_for_one_account() {
-        let c = Clearance::approved("acc-1");
-        assert_eq!(c.account_id(), "acc-1");
+    fn a_clearance_is_for_one_account_and_the_policy_it_was_given_under() {
+        let mut row = crate::account::tests::row("connected", 0, None);
+        row.id = "acc-1".into();
+        let approved = Clearance::approved("acc-1");
+        assert_eq!(approved.account_id(), "acc-1");
+        assert!(approved.check(&row).is_ok(), "allow now: fine");
+        row.policy = "ask".into();
+        assert!(
+            approved.check(&row).is_ok(),
+            "ask: what it was approved under"
+        );
+        let allowed = Clearance {
+            account_id: "acc-1".into(),
+            under: Policy::Allow,
+        };
+        let err = allowed.check(&row).unwrap_err();
+        assert_eq!(
+            err.kind,
+            ErrorKind::PolicyRefused,
+            "tightened since: refused"
+        );
+        row.policy = "deny".into();
+        assert_eq!(
+            approved.check(&row).unwrap_err().kind,
+            ErrorKind::PolicyRefused
+        );
+        row.policy = "allow".into();
+        row.id = "acc-2".into();
+        assert!(approved.check(&row).is_err(), "another account's row");
     }
 }
