@@ -53,6 +53,43 @@ impl AccountStatus {
     }
 }
 
+/// An account's access policy, from the loosest to the strictest.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// Any program running as you gets a token (the default: nothing changes for someone who
+    /// never sets a policy).
+    #[default]
+    Allow,
+    /// The person is asked in the window before each program gets a token.
+    Ask,
+    /// No program gets a token through the app.
+    Deny,
+}
+
+impl Policy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Ask => "ask",
+            Self::Deny => "deny",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Allow, Self::Ask, Self::Deny]
+            .into_iter()
+            .find(|p| p.as_str() == text)
+    }
+
+    /// A value written by a newer version reads as the strictest, never as a looser one.
+    pub(crate) fn from_column(text: &str) -> Self {
+        Self::parse(text).unwrap_or(Self::Deny)
+    }
+}
+
 /// Where `scopes_granted` comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -85,7 +122,7 @@ pub struct Account {
     pub idle_ends_at: Option<String>,
     pub last_error: Option<String>,
     /// Who may read its token through the app.
-    pub policy: crate::policy::Policy,
+    pub policy: Policy,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -127,8 +164,8 @@ impl AccountRow {
         AccountStatus::parse(&self.status)
     }
 
-    pub fn policy(&self) -> crate::policy::Policy {
-        crate::policy::Policy::from_column(&self.policy)
+    pub fn policy(&self) -> Policy {
+        Policy::from_column(&self.policy)
     }
 
     pub fn view(&self, now: i64) -> Account {

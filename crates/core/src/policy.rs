@@ -4,9 +4,7 @@
 //! This governs what goes through Connected Accounts (`token`, `exec`, the git helper). A program
 //! running as the same user can still read the Secret Service itself; the README says so.
 
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
-
+pub use crate::account::Policy;
 use crate::account::{self, AccountRow};
 use crate::audit::{self, AuditKind};
 use crate::consumer::Consumer;
@@ -14,43 +12,6 @@ use crate::db::{now_ms, Db};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::Account;
-
-/// An account's access policy, from the loosest to the strictest.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Policy {
-    /// Any program running as you gets a token (the default: nothing changes for someone who
-    /// never sets a policy).
-    #[default]
-    Allow,
-    /// The person is asked in the window before each program gets a token.
-    Ask,
-    /// No program gets a token through the app.
-    Deny,
-}
-
-impl Policy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Allow => "allow",
-            Self::Ask => "ask",
-            Self::Deny => "deny",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Allow, Self::Ask, Self::Deny]
-            .into_iter()
-            .find(|p| p.as_str() == text)
-    }
-
-    /// A value written by a newer version reads as the strictest, never as a looser one.
-    pub(crate) fn from_column(text: &str) -> Self {
-        Self::parse(text).unwrap_or(Self::Deny)
-    }
-}
 
 /// Who is changing a policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
