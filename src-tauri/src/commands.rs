@@ -6,6 +6,7 @@ use ca_core::audit::LastRead;
 use ca_core::catalog::RedirectKind;
 use ca_core::consumer::{Consumer, ReadKind};
 use ca_core::engine::{AppInfo, ProviderSettings};
+use ca_core::resource::ResourcePlan;
 use ca_core::DeviceStarted;
 use ca_core::SecretString;
 use ca_core::{
@@ -62,6 +63,24 @@ pub async fn connect_begin(
         .redirect(redirect)
         .open_browser(true);
     Ok(core.connect_begin(request).await?)
+}
+
+/// "Add by URL": what the resource at `url` names as its authorization server.
+#[tauri::command]
+pub async fn plan_resource(core: Core<'_>, url: String) -> CommandResult<ResourcePlan> {
+    Ok(core.plan_resource(&url).await?)
+}
+
+#[tauri::command]
+pub async fn connect_resource_begin(
+    core: Core<'_>,
+    url: String,
+    redirect: Option<RedirectKind>,
+    confirmed: bool,
+) -> CommandResult<ConnectStarted> {
+    Ok(core
+        .connect_resource_begin(&url, redirect, confirmed)
+        .await?)
 }
 
 #[tauri::command]

@@ -25,6 +25,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::configure_provider,
         commands::list_accounts,
         commands::connect_begin,
+        commands::plan_resource,
+        commands::connect_resource_begin,
         commands::connect_finish,
         commands::connect_cancel,
         commands::device_begin,

@@ -31,6 +31,18 @@
 //                         crashed parent holding the pipe cannot leave an
 //                         orphan server behind (off by default)
 //       IDP_DEBUG=1       log every request line to stderr
+//       IDP_REGISTRATION  dynamic client registration (RFC 7591) with its management (RFC 7592,
+//                         the registration access token rotated on every update): off (default),
+//                         open, or iat (an initial access token is required: the value of
+//                         IDP_INITIAL_ACCESS_TOKEN)
+//       IDP_CLIENT_AUTH=secret  offer only secret-based client authentication
+//                         (client_secret_basic, client_secret_post), as many servers do
+//   * Resource indicators (RFC 8707) are accepted for any resource on 127.0.0.1 (a test API
+//     such as tests/idp/resource.mjs): its access token is a JWT whose audience is that resource,
+//     with the resource's scope api:read. IDP_RESOURCE_INDICATORS=off ignores the `resource`
+//     parameter instead, as servers without RFC 8707 (GitHub, for one) do: tokens stay general.
+//       IDP_EXACT_REDIRECTS=1  match redirect URIs exactly, loopback ports included (oidc-provider,
+//                         like RFC 8252, otherwise ignores a native client's loopback port)
 //   * GET /__stats returns event counters as JSON; POST /__stats/reset zeroes them.
 //   * POST /__outage/start makes the token endpoint answer 503 temporarily_unavailable, as a
 //     provider in an outage does, until POST /__outage/stop (grants survive it).
@@ -49,7 +61,7 @@ import { promisify } from 'node:util';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import LRU from 'oidc-provider/lib/helpers/lru.js';
 
-const { default: Provider } = await import('oidc-provider');
+const { default: Provider, errors } = await import('oidc-provider');
 
 const HOST = '127.0.0.1';
 const PAR_MODES = ['on', 'off', 'required'];
@@ -85,7 +97,12 @@ const config = {
   device: process.env.IDP_DEVICE !== 'off',
   exitOnStdinEof: process.env.IDP_EXIT_ON_STDIN_EOF === '1',
   debug: process.env.IDP_DEBUG === '1',
+  registration: (process.env.IDP_REGISTRATION || 'off').trim(),
+  initialAccessToken: (process.env.IDP_INITIAL_ACCESS_TOKEN || '').trim(),
+  secretOnly: process.env.IDP_CLIENT_AUTH === 'secret',
+  exactRedirects: process.env.IDP_EXACT_REDIRECTS === '1',
 };
+const REGISTRATION_MODES = ['off', 'open', 'iat'];
 
 // ---------------------------------------------------------------------------
 // Counters exposed at /__stats
@@ -119,6 +136,10 @@ function freshStats() {
     userinfo_error: 0,
     introspection_success: 0,
     device_authorization_success: 0,
+    // Dynamic registrations (RFC 7591) made, and deleted through RFC 7592.
+    registration_created: 0,
+    registration_deleted: 0,
+    registration_updated: 0,
     // "<event>:<error code>" -> count, for everything else that went wrong.
     errors: {},
   };
@@ -175,6 +196,8 @@ const server = createServer((req, res) => {
   return providerHandler(req, res);
 });
 
+if (!REGISTRATION_MODES.includes(config.registration)) fail(`IDP_REGISTRATION must be one of ${REGISTRATION_MODES.join(', ')}, got ${JSON.stringify(config.registration)}`);
+if (config.registration === 'iat' && !config.initialAccessToken) fail('IDP_REGISTRATION=iat needs IDP_INITIAL_ACCESS_TOKEN');
 if (!PAR_MODES.includes(config.par)) fail(`IDP_PAR must be one of ${PAR_MODES.join(', ')}, got ${JSON.stringify(config.par)}`);
 
 server.on('error', (err) => fail(`cannot listen on ${HOST}:${config.port}: ${err.message}`));
@@ -223,7 +246,10 @@ const provider = new Provider(issuer, {
     },
   ],
   responseTypes: ['code'],
-  scopes: ['openid', 'profile', 'email', 'offline_access', ...(config.gitlab ? ['read_user'] : [])],
+  ...(config.secretOnly ? { clientAuthMethods: ['client_secret_basic', 'client_secret_post'] } : {}),
+  // api:read is the test APIs' scope (resource indicators, below): listed so registrations may
+  // name it, as a server lists the scopes of the APIs it serves.
+  scopes: ['openid', 'profile', 'email', 'offline_access', 'api:read', ...(config.gitlab ? ['read_user'] : [])],
   ...(config.gitlab ? {
     routes: {
       authorization: '/oauth/authorize',
@@ -273,6 +299,30 @@ const provider = new Provider(issuer, {
       allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
     },
     userinfo: { enabled: true },
+    registration: {
+      enabled: config.registration !== 'off',
+      initialAccessToken: config.registration === 'iat' ? config.initialAccessToken : false,
+    },
+    registrationManagement: {
+      enabled: config.registration !== 'off',
+      rotateRegistrationAccessToken: true,
+    },
+    resourceIndicators: {
+      enabled: process.env.IDP_RESOURCE_INDICATORS !== 'off',
+      // Resource indicators the app sends only with `connect --resource`: loopback test APIs.
+      async getResourceServerInfo(_ctx, resourceIndicator) {
+        let url;
+        try { url = new URL(resourceIndicator); } catch { url = null; }
+        if (!url || url.hostname !== '127.0.0.1') throw new errors.InvalidTarget();
+        return {
+          scope: 'api:read',
+          audience: resourceIndicator,
+          accessTokenTTL: config.accessTtl,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    },
     pushedAuthorizationRequests: {
       enabled: config.par !== 'off',
       requirePushedAuthorizationRequests: config.par === 'required',
@@ -375,6 +425,20 @@ provider.use(async (ctx, next) => {
     default: break;
   }
 });
+
+provider.on('registration_create.success', () => { stats.registration_created += 1; });
+provider.on('registration_update.success', () => { stats.registration_updated += 1; });
+provider.on('registration_delete.success', () => { stats.registration_deleted += 1; });
+for (const name of ['registration_create.error', 'registration_read.error', 'registration_update.error', 'registration_delete.error']) {
+  provider.on(name, (_ctx, err) => countError(name, err));
+}
+
+if (config.exactRedirects) {
+  // Exactly as registered, port included: what many servers do for every client.
+  provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(value) {
+    return this.redirectUris.includes(value);
+  };
+}
 
 providerHandler = provider.callback();
 

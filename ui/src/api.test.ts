@@ -20,6 +20,7 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
         api.addProvider({
           issuer: "https://id.example.com",
           client_id: "c",
+          redirect_uris: [],
           name: null,
           scopes: ["openid"],
           userinfo_endpoint: null,
@@ -30,6 +31,7 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
         provider: {
           issuer: "https://id.example.com",
           client_id: "c",
+          redirect_uris: [],
           name: null,
           scopes: ["openid"],
           userinfo_endpoint: null,
@@ -43,6 +45,7 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
         api.addProvider({
           issuer: "https://id.example.com",
           client_id: "c",
+          redirect_uris: [],
           name: "Example",
           scopes: [],
           userinfo_endpoint: "https://id.example.com/me",
@@ -53,6 +56,7 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
         provider: {
           issuer: "https://id.example.com",
           client_id: "c",
+          redirect_uris: [],
           name: "Example",
           scopes: [],
           userinfo_endpoint: "https://id.example.com/me",
@@ -77,6 +81,18 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
       args: { settings: { provider_id: "microsoft", client_id: "c", params: {} }, clientSecret: null },
     },
     { name: "listAccounts", call: () => api.listAccounts(), cmd: "list_accounts", args: {} },
+    {
+      name: "planResource",
+      call: () => api.planResource("https://api.example.com/mcp"),
+      cmd: "plan_resource",
+      args: { url: "https://api.example.com/mcp" },
+    },
+    {
+      name: "connectResourceBegin",
+      call: () => api.connectResourceBegin("https://api.example.com/mcp", null, true),
+      cmd: "connect_resource_begin",
+      args: { url: "https://api.example.com/mcp", redirect: null, confirmed: true },
+    },
     {
       name: "connectBegin",
       call: () => api.connectBegin("github", ["repo", "read:user"], "custom_scheme"),

@@ -26,6 +26,7 @@ import type {
   Question,
   RedirectKind,
   Remedy,
+  ResourcePlan,
   SettingsView,
   StartupSnapshot,
   UiError,
@@ -162,6 +163,19 @@ export function connectBegin(providerId: string, scopes: string[] | null, redire
   return invoke<ConnectStarted>("connect_begin", { providerId, scopes, redirect });
 }
 
+/** "Add by URL": what the resource at `url` names as its authorization server (RFC 9728). */
+export function planResource(url: string): Promise<ResourcePlan> {
+  return invoke<ResourcePlan>("plan_resource", { url });
+}
+
+/**
+ * Starts a browser sign-in for the resource at `url`, its server added where needed.
+ * `confirmed`: the person agreed that a resource on another site receives that server's tokens.
+ */
+export function connectResourceBegin(url: string, redirect: RedirectKind | null, confirmed: boolean): Promise<ConnectStarted> {
+  return invoke<ConnectStarted>("connect_resource_begin", { url, redirect, confirmed });
+}
+
 /** Resolves when the browser callback arrives; rejects on cancel, timeout or error. */
 export function connectFinish(flowId: string): Promise<Account> {
   return invoke<Account>("connect_finish", { flowId });
@@ -270,6 +284,8 @@ export function remedyText(r: Remedy): string {
       return "Choose one of the providers listed, or add one by its issuer URL.";
     case "list_accounts":
       return "Choose the account from the list.";
+    case "disconnect_accounts_first":
+      return "Disconnect its accounts first.";
     case "enter_user_endpoint":
       return "Enter its user endpoint (userinfo URL) by hand when adding it.";
     case "use_browser_sign_in":

@@ -844,6 +844,7 @@ describe("providers and activity", () => {
         provider: {
           issuer: "https://sso.example.org/realms/main",
           client_id: "abc123",
+          redirect_uris: [],
           name: null,
           scopes: ["openid", "read_user"],
           userinfo_endpoint: null,

@@ -106,6 +106,19 @@ class App {
       onConnect: (p, scopes, kind) => void this.signIn.connect(p, p.id, p.name, scopes, kind),
       onConfigure: (settings, secret) => this.configureProvider(settings, secret),
       onAdd: (provider) => this.addProvider(provider),
+      onPlanResource: async (url) => {
+        try {
+          return await api.planResource(url);
+        } catch (e) {
+          this.messages.showError(e);
+          return null;
+        }
+      },
+      onConnectResource: (url, label, confirmed) =>
+        void this.signIn.connectResource(url, label, confirmed).finally(() => {
+          // The API's server may have been added (the app registering itself there).
+          this.store.reloadProviders().catch((e: unknown) => this.messages.showError(e));
+        }),
     });
     this.activity = new ActivityView(this.store);
     const settings = new SettingsView(root, {

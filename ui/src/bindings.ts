@@ -8,7 +8,15 @@ issuer: string, scopes: Array<string>, scope_descriptions: { [key in string]: st
 /**
  * The user endpoint the test calls, and where the request box may send a token.
  */
-userinfo_url: string | null, api_origins: Array<string>, };
+userinfo_url: string | null, api_origins: Array<string>, 
+/**
+ * The redirect URIs sign-ins use, in order (exact ones where the provider has them).
+ */
+redirect_uris: Array<string>, 
+/**
+ * The app registered itself there (RFC 7591); it registers again when needed.
+ */
+registered: boolean, };
 
 export type Capabilities = { protocol: Protocol, pkce: Pkce, client_secret: SecretRule, 
 /**
@@ -36,7 +44,11 @@ export type SecretRule = "none" | "required" | "optional";
 
 export type GrantedScopesFrom = "scope_space" | "scope_comma" | "scope_array" | "scopes_field" | "header" | "requested";
 
-export type NewProvider = { issuer: string, client_id: string, name: string | null, 
+export type NewProvider = { issuer: string, 
+/**
+ * Empty: the app registers itself (RFC 7591), where the server offers it.
+ */
+client_id: string, name: string | null, 
 /**
  * Empty: the OpenID scopes the server supports among openid, profile, email, offline_access.
  */
@@ -44,7 +56,11 @@ scopes: Array<string>,
 /**
  * Endpoints no metadata document gives can be entered by hand.
  */
-userinfo_endpoint: string | null, revocation_endpoint: string | null, };
+userinfo_endpoint: string | null, revocation_endpoint: string | null, 
+/**
+ * The exact redirect URIs the server registered (empty: the app's defaults).
+ */
+redirect_uris: Array<string>, };
 
 export type ProviderSettings = { provider_id: string, client_id: string, 
 /**
@@ -75,7 +91,12 @@ idle_ends_at: string | null, last_error: string | null,
 /**
  * Who may read its token through the app.
  */
-policy: Policy, created_at: string, updated_at: string, };
+policy: Policy, 
+/**
+ * The resource (RFC 8707) its tokens are for, when connected by a resource URL; its test
+ * call goes there.
+ */
+resource: string | null, created_at: string, updated_at: string, };
 
 export type AccountUpdate = { "kind": "refreshed", "account": Account } | { "kind": "needs_reconnect", "account": Account } | { "kind": "failed", "account": Account } | { "kind": "sign_in_ending", "account": Account } | { "kind": "failing", "account": Account } | { "kind": "recovered", "account": Account };
 
@@ -130,6 +151,54 @@ export type DeviceStarted = { flow_id: string, provider: string, user_code: stri
  * carries the user code, so whoever opens it first could approve this sign-in).
  */
 browser_url: string | null, expires_in_secs: number, interval_secs: number, };
+
+export type ProtectedResource = { 
+/**
+ * The resource identifier: what tokens are asked for (`resource=`), and the test call.
+ */
+resource: string, 
+/**
+ * The authorization server the app signs in at (the metadata's first).
+ */
+authorization_server: string, 
+/**
+ * The scopes the resource says it understands.
+ */
+scopes: Array<string>, name: string | null, 
+/**
+ * The resource is on another origin than its authorization server: the person confirms
+ * that it may receive that server's tokens.
+ */
+cross_origin: boolean, };
+
+export type ResourcePlan = { found: ProtectedResource, 
+/**
+ * The provider already set up for its authorization server (none: it is added, the app
+ * registering itself there).
+ */
+provider: string | null, 
+/**
+ * Some account is connected for this resource already: the person confirmed it then.
+ */
+confirmed_before: boolean, 
+/**
+ * The scopes a sign-in asks for: the provider's defaults and the resource's.
+ */
+scopes: Array<string>, };
+
+export type ProviderRemoved = { provider: string, 
+/**
+ * Accounts disconnected first (`--disconnect-accounts`).
+ */
+disconnected: Array<string>, 
+/**
+ * The app's registration at the server was deleted (RFC 7592).
+ */
+registration_deleted: boolean, 
+/**
+ * What could not be undone at the server, in the person's words.
+ */
+warnings: Array<string>, };
 
 export type ProbeResult = { url: string, method: string, status: number, latency_ms: number, headers: Array<[string, string]>, 
 /**
@@ -237,7 +306,7 @@ ends_at: string | null,
  */
 idle_ends_at: string | null, };
 
-export type Remedy = { "kind": "configure_provider", provider: string, client_secret: boolean, } | { "kind": "check_client", provider_name: string, } | { "kind": "list_providers" } | { "kind": "list_accounts" } | { "kind": "enter_user_endpoint" } | { "kind": "use_browser_sign_in" } | { "kind": "reconnect", account: string, provider: string, } | { "kind": "unlock_keychain" } | { "kind": "install_secret_service" } | { "kind": "setup_git", host: string, };
+export type Remedy = { "kind": "configure_provider", provider: string, client_secret: boolean, } | { "kind": "check_client", provider_name: string, } | { "kind": "list_providers" } | { "kind": "list_accounts" } | { "kind": "disconnect_accounts_first", provider: string, } | { "kind": "enter_user_endpoint" } | { "kind": "use_browser_sign_in" } | { "kind": "reconnect", account: string, provider: string, } | { "kind": "unlock_keychain" } | { "kind": "install_secret_service" } | { "kind": "setup_git", host: string, };
 
 export type UiError = { code: string, message: string, hint: string | null, remedy: Remedy | null, };
 

@@ -340,6 +340,7 @@ describe("hand-entered endpoints in Add provider", () => {
     expect(readNewProvider(form({ issuer: "https://id.example.com", client_id: "c", userinfo_endpoint: "  ", revocation_endpoint: "" }))).toEqual({
       issuer: "https://id.example.com",
       client_id: "c",
+      redirect_uris: [],
       name: null,
       scopes: [],
       userinfo_endpoint: null,
@@ -350,6 +351,26 @@ describe("hand-entered endpoints in Add provider", () => {
         form({ issuer: "https://id.example.com", client_id: "c", userinfo_endpoint: " https://id.example.com/me ", revocation_endpoint: "https://id.example.com/revoke" }),
       ),
     ).toMatchObject({ userinfo_endpoint: "https://id.example.com/me", revocation_endpoint: "https://id.example.com/revoke" });
+  });
+
+  it("leaves the client ID empty for the app to register itself, and reads exact redirect URIs", () => {
+    expect(
+      readNewProvider(
+        form({
+          issuer: "https://id.example.com",
+          client_id: " ",
+          redirect_uris: " http://127.0.0.1:8765/callback\n io.github.connectedaccounts:/oauth/callback ",
+        }),
+      ),
+    ).toMatchObject({
+      client_id: "",
+      redirect_uris: ["http://127.0.0.1:8765/callback", "io.github.connectedaccounts:/oauth/callback"],
+    });
+    for (const bad of ["http://127.0.0.1/callback", "https://127.0.0.1:8765/cb", "http://example.com:80/cb", "myapp:/cb"]) {
+      const read = readNewProvider(form({ issuer: "https://id.example.com", redirect_uris: bad }));
+      expect("problem" in read && read.problem.startsWith(`The redirect URI ${bad} must be`)).toBe(true);
+      expect(read).toMatchObject({ advanced: true });
+    }
   });
 
   it("refuses an endpoint that is not a URL", () => {
@@ -389,6 +410,7 @@ describe("hand-entered endpoints in Add provider", () => {
       provider: {
         issuer: "https://sso.example.org",
         client_id: "kc",
+        redirect_uris: [],
         name: null,
         scopes: [],
         userinfo_endpoint: "https://sso.example.org/userinfo",

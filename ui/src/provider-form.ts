@@ -7,6 +7,10 @@ import { parseScopes } from "./scopes";
 export type FormProblem = { problem: string; advanced?: boolean };
 
 /** Turns the form's fields into a NewProvider (blank optional fields become null), or says what is missing. */
+/** The app's private-use redirect, which a server may register besides a loopback one. */
+const CUSTOM_SCHEME = "io.github.connectedaccounts:/oauth/callback";
+
+/** The form's provider; an empty client ID means the app registers itself (RFC 7591). */
 export function readNewProvider(data: FormData): NewProvider | FormProblem {
   const text = (name: string) => {
     const v = data.get(name);
@@ -16,7 +20,6 @@ export function readNewProvider(data: FormData): NewProvider | FormProblem {
   const clientId = text("client_id");
   if (!issuer) return { problem: "Enter the issuer URL." };
   if (!isHttpUrl(issuer)) return { problem: "The issuer must be a full URL, like https://accounts.example.com." };
-  if (!clientId) return { problem: "Enter the client ID you registered with the provider." };
   const userinfo = text("userinfo_endpoint");
   if (userinfo && !isHttpUrl(userinfo)) {
     return { problem: "The userinfo endpoint must be a full URL, like https://accounts.example.com/userinfo.", advanced: true };
@@ -25,9 +28,20 @@ export function readNewProvider(data: FormData): NewProvider | FormProblem {
   if (revocation && !isHttpUrl(revocation)) {
     return { problem: "The revocation endpoint must be a full URL, like https://accounts.example.com/revoke.", advanced: true };
   }
+  // One exact redirect URI per line or space (loopback with its port, or the app's own scheme).
+  const redirects = text("redirect_uris").split(/\s+/).filter((r) => r !== "");
+  for (const r of redirects) {
+    if (r !== CUSTOM_SCHEME && !/^http:\/\/(127\.0\.0\.1|\[::1\]|localhost):\d+\/\S+$/.test(r)) {
+      return {
+        problem: `The redirect URI ${r} must be http://127.0.0.1:PORT/PATH (or [::1] or localhost), or ${CUSTOM_SCHEME}.`,
+        advanced: true,
+      };
+    }
+  }
   return {
     issuer,
     client_id: clientId,
+    redirect_uris: redirects,
     name: text("name") || null,
     scopes: parseScopes(text("scopes")),
     userinfo_endpoint: userinfo || null,
@@ -92,6 +106,12 @@ export class ProviderForm {
           { placeholder: "https://accounts.example.com/revoke", inputmode: "url" },
           endpointHelp,
         ),
+        field(
+          "Exact redirect URIs (optional)",
+          "redirect_uris",
+          { placeholder: "http://127.0.0.1:8765/callback" },
+          "For a server that matches redirect URIs exactly: the ones registered there, separated by spaces.",
+        ),
       ),
     );
     const send = h("button", { type: "submit", class: "btn btn--primary", "data-testid": "add-provider-submit" }, "Add provider");
@@ -105,7 +125,12 @@ export class ProviderForm {
         "The app reads the provider’s endpoints from its issuer (OpenID Connect or OAuth server metadata).",
       ),
       field("Issuer URL", "issuer", { placeholder: "https://accounts.example.com", inputmode: "url", required: true }),
-      field("Client ID", "client_id", { required: true }),
+      field(
+        "Client ID (optional)",
+        "client_id",
+        {},
+        "Leave it empty and the app registers itself, where the server allows it.",
+      ),
       field("Name (optional)", "name", { placeholder: "shown in the list" }),
       field("Scopes (optional)", "scopes", { placeholder: "openid email profile" }, "Separate scopes with spaces."),
       this.advanced,

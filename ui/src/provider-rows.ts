@@ -51,6 +51,17 @@ function revokeHint(provider: ProviderView): HTMLElement | null {
     : null;
 }
 
+/** For a provider added by URL: how the app is registered there, and its exact redirects. */
+function registrationLine(provider: ProviderView): HTMLElement | null {
+  if (provider.builtin) return null;
+  const exact = provider.redirect_uris.filter((u) => /^http:\/\/[^/]+:\d+\//.test(u));
+  const parts: string[] = [];
+  if (provider.registered) parts.push("The app registered itself here; the registration goes with the last account.");
+  if (exact.length > 0) parts.push(`Signs in through ${exact.join(", ")}.`);
+  if (parts.length === 0) return null;
+  return h("p", { class: "small muted", "data-testid": "provider-registration" }, parts.join(" "));
+}
+
 function scopeChips(provider: ProviderView): HTMLElement {
   if (provider.scopes.length === 0) return h("span", { class: "muted small" }, "No default scopes");
   return h(
@@ -172,6 +183,7 @@ export function providerRow(provider: ProviderView, opts: ProviderRowOptions): H
         h("span", { class: "provider-issuer", "data-testid": "provider-issuer" }, provider.issuer),
         capabilitiesLine(provider),
         scopeChips(provider),
+        registrationLine(provider),
         revokeHint(provider),
       ),
       h(

@@ -112,6 +112,24 @@ describe("provider list", () => {
     expect(byTestId("provider-logo", configuredRow("github-clone"))?.textContent).toBe("G");
   });
 
+  it("says of a provider added by URL whether the app registered itself and where it signs in", async () => {
+    await boot(
+      backendWith([
+        provider({ id: "plain" }),
+        provider({
+          id: "reg",
+          name: "Reg",
+          registered: true,
+          redirect_uris: ["http://127.0.0.1:28001/callback", "io.github.connectedaccounts:/oauth/callback"],
+        }),
+      ]),
+    );
+    expect(byTestId("provider-registration", configuredRow("plain"))).toBeNull();
+    expect(byTestId("provider-registration", configuredRow("reg"))?.textContent).toBe(
+      "The app registered itself here; the registration goes with the last account. Signs in through http://127.0.0.1:28001/callback.",
+    );
+  });
+
   it("says what to do when no provider is set up yet", async () => {
     await boot(backendWith([builtin("gitlab"), builtin("microsoft")]));
     expect(byTestId("providers-empty")?.textContent).toContain("No provider is set up yet");

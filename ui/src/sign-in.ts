@@ -81,6 +81,19 @@ export class SignIn {
     }
   }
 
+  /** Signs in for the API at `url` (RFC 9728): its server, added where needed, in the browser. */
+  async connectResource(url: string, label: string, confirmed: boolean): Promise<void> {
+    if (this.running()) return;
+    await this.run(
+      async (): Promise<Flow> => {
+        const started = await api.connectResourceBegin(url, null, confirmed);
+        const providerName = this.nameOf(started.provider) ?? label;
+        return { kind: "browser", started, redirect: "loopback", providerName, deadline: this.now() + started.timeout_secs * 1000, cancelling: false, cancelled: false };
+      },
+      (flow) => api.connectFinish(flow.started.flow_id),
+    );
+  }
+
   private async run(begin: () => Promise<Flow>, finish: (flow: Flow) => Promise<Account>): Promise<void> {
     this.starting = true;
     this.events.onRunning();

@@ -108,6 +108,12 @@ export class Store {
     return true;
   }
 
+  /** Re-reads the providers (a sign-in by resource URL may have added one). */
+  async reloadProviders(): Promise<void> {
+    this.providers = await api.listProviders();
+    this.changed("providers");
+  }
+
   storeProvider(view: ProviderView): void {
     const i = this.providers.findIndex((p) => p.id === view.id);
     if (i >= 0) this.providers[i] = view;

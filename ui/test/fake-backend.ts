@@ -98,6 +98,8 @@ export function provider(overrides: Partial<ProviderView> = {}): ProviderView {
     has_userinfo: true,
     userinfo_url: "https://id.example.test/me",
     api_origins: ["https://id.example.test"],
+    redirect_uris: ["http://127.0.0.1/callback"],
+    registered: false,
     ...overrides,
   };
 }
@@ -227,6 +229,7 @@ export function account(overrides: Partial<Account> = {}): Account {
     idle_ends_at: null,
     last_error: null,
     policy: "allow",
+    resource: null,
     created_at: "2025-05-01T10:00:00Z",
     updated_at: "2025-06-01T11:00:00Z",
     ...overrides,

@@ -145,7 +145,17 @@ pub struct ExecArgs {
 #[derive(Args)]
 pub struct ConnectArgs {
     /// The provider's id (see `connected-accounts providers`)
-    pub provider: String,
+    #[arg(required_unless_present_any = ["resource", "account"])]
+    pub provider: Option<String>,
+    /// Connect to an API by its URL: its RFC 9728 metadata names the authorization server,
+    /// which is added (the app registering itself) when not set up yet; tokens are for that API
+    /// alone (RFC 8707)
+    #[arg(long, value_name = "URL", conflicts_with_all = ["provider", "account"])]
+    pub resource: Option<String>,
+    /// With --resource: do not ask before a resource on another site than its authorization
+    /// server receives that server's tokens
+    #[arg(long, requires = "resource")]
+    pub yes: bool,
     /// A scope to request instead of the provider's defaults (repeatable)
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
@@ -244,12 +254,23 @@ pub enum ProvidersAction {
         #[arg(long = "set", value_name = "NAME=VALUE")]
         params: Vec<String>,
     },
-    /// Add an OpenID provider from its issuer URL (endpoints come from discovery)
+    /// Add an OpenID or OAuth provider from its issuer URL (endpoints come from discovery;
+    /// without --client-id the app registers itself there, where the server allows it)
     Add {
         #[arg(long, value_name = "URL")]
         issuer: String,
+        /// The client ID of an app you registered there (default: the app registers itself by
+        /// RFC 7591 dynamic registration)
         #[arg(long, value_name = "ID")]
-        client_id: String,
+        client_id: Option<String>,
+        /// Read the initial access token that the server requires for registering from standard
+        /// input (Keycloak and others)
+        #[arg(long, conflicts_with = "client_id")]
+        initial_access_token_stdin: bool,
+        /// The exact redirect URI the server registered, e.g. http://127.0.0.1:8765/callback
+        /// (repeatable: add io.github.connectedaccounts:/oauth/callback for the window's sign-in)
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
         /// A scope to request by default (repeatable; default: what the server supports among
@@ -262,6 +283,17 @@ pub enum ProvidersAction {
         /// The RFC 7009 revocation endpoint, when no metadata document gives one
         #[arg(long, value_name = "URL")]
         revocation_url: Option<String>,
+    },
+    /// Remove a provider: its registration at the server, its keychain items and its settings
+    Remove {
+        /// The provider's id (see `connected-accounts providers`)
+        provider: String,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+        /// Disconnect its accounts first (revoking their tokens), instead of refusing
+        #[arg(long)]
+        disconnect_accounts: bool,
     },
     /// Show or set how long a provider's sign-ins last, when the provider does not say
     Lifetime {

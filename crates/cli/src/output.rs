@@ -120,8 +120,12 @@ pub fn remedy_text(r: &Remedy) -> String {
             "check the client ID and secret set up for {} (`connected-accounts providers configure`)",
             safe(provider_name)
         ),
-        Remedy::ListProviders => "run `connected-accounts providers` to see the providers, or add one with `connected-accounts providers add --issuer URL --client-id ID`".into(),
+        Remedy::ListProviders => "run `connected-accounts providers` to see the providers, or add one with `connected-accounts providers add --issuer URL`".into(),
         Remedy::ListAccounts => "run `connected-accounts list` to see the accounts and their ids".into(),
+        Remedy::DisconnectAccountsFirst { provider } => format!(
+            "disconnect them first, or run `connected-accounts providers remove {} --disconnect-accounts`",
+            safe(provider)
+        ),
         Remedy::EnterUserEndpoint => "enter its userinfo URL by hand (--userinfo-url)".into(),
         Remedy::UseBrowserSignIn => "sign in through the browser instead (--redirect loopback)".into(),
         Remedy::Reconnect { provider, .. } => format!(

@@ -2,68 +2,18 @@
 //! entry of ours gone from the real Secret Service, the data and state folders deleted, and the
 //! next start begins empty. Without --yes nothing happens.
 
+#[path = "../../../tests/support/profile_cli.rs"]
+mod profile_cli;
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
-use std::process::Output;
-
+use profile_cli::ProfileCli;
 use serde_json::Value;
 use support::{require_keyring, Idp, Sandbox};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-struct Cli<'a> {
-    sandbox: &'a Sandbox,
-    profile: String,
-}
-
-impl Cli<'_> {
-    async fn run(&self, args: &[&str], login: &str, stdin: &str) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_connected-accounts"))
-            .args(args)
-            .envs(self.sandbox.env())
-            // Its own profile: its own keychain namespace, so the search below sees only its items.
-            .env("CONNECTED_ACCOUNTS_PROFILE", &self.profile)
-            .env("CA_TEST_LOGIN", login)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.as_bytes()).await.unwrap();
-        drop(input);
-        child.wait_with_output().await.unwrap()
-    }
-
-    async fn ok(&self, args: &[&str], login: &str) -> Value {
-        let out = self.run(args, login, "").await;
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-    }
-
-    async fn keychain_items(&self) -> String {
-        let out = Command::new("secret-tool")
-            .args([
-                "search",
-                "--all",
-                "service",
-                &format!("connected-accounts-{}", self.profile),
-            ])
-            .output()
-            .await
-            .unwrap();
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    }
-}
+type Cli<'a> = ProfileCli<'a>;
 
 /// Revoked at the server: the refresh token is refused there.
 async fn assert_revoked(idp: &Idp, refresh_token: &str) {

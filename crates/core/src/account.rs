@@ -123,6 +123,9 @@ pub struct Account {
     pub last_error: Option<String>,
     /// Who may read its token through the app.
     pub policy: Policy,
+    /// The resource (RFC 8707) its tokens are for, when connected by a resource URL; its test
+    /// call goes there.
+    pub resource: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -157,6 +160,7 @@ pub struct AccountRow {
     pub failing_notified_at: Option<i64>,
     /// See [`crate::policy`]; read through [`AccountRow::policy`].
     pub policy: String,
+    pub resource: Option<String>,
 }
 
 impl AccountRow {
@@ -197,6 +201,7 @@ impl AccountRow {
             idle_ends_at: self.idle_ends_at.map(rfc3339),
             last_error: self.last_error.clone(),
             policy: self.policy(),
+            resource: self.resource.clone(),
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         }
@@ -208,7 +213,7 @@ const SELECT: &str =
      a.email, a.scopes_requested, a.scopes_granted, a.scopes_source, a.status, a.expires_at, \
      a.last_error, a.created_at, a.updated_at, a.endpoints, a.email_verified, a.keychain_tagged, \
      a.sign_in_ends_at, a.idle_ends_at, a.grant_used_at, a.ending_notified, a.failing_notified_at, \
-     a.policy FROM accounts a JOIN providers p ON p.id = a.provider_id";
+     a.policy, a.resource FROM accounts a JOIN providers p ON p.id = a.provider_id";
 
 pub async fn list(db: &Db) -> Result<Vec<AccountRow>> {
     Ok(
@@ -264,15 +269,17 @@ pub async fn insert_connecting(
     id: &str,
     provider_id: &str,
     scopes_requested: &[String],
+    resource: Option<&str>,
 ) -> Result<()> {
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO accounts (id, provider_id, scopes_requested, status, created_at, updated_at) \
-         VALUES (?, ?, ?, 'connecting', ?, ?)",
+        "INSERT INTO accounts (id, provider_id, scopes_requested, resource, status, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, 'connecting', ?, ?)",
     )
     .bind(id)
     .bind(provider_id)
     .bind(serde_json::to_string(scopes_requested).expect("scopes serialize"))
+    .bind(resource)
     .bind(now)
     .bind(now)
     .execute(db)
@@ -301,14 +308,22 @@ pub struct Identity {
 }
 
 /// The account that already exists for this provider and subject (a reconnect), if any.
-pub async fn find_by_subject(db: &Db, provider_id: &str, subject: &str) -> Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM accounts WHERE provider_id = ? AND subject = ?")
-            .bind(provider_id)
-            .bind(subject)
-            .fetch_optional(db)
-            .await?,
+/// The account of this person at this provider, for this resource (none: the provider's API):
+/// one person has an account per resource at one server.
+pub async fn find_by_subject(
+    db: &Db,
+    provider_id: &str,
+    subject: &str,
+    resource: Option<&str>,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM accounts WHERE provider_id = ? AND subject = ? AND resource IS ?",
     )
+    .bind(provider_id)
+    .bind(subject)
+    .bind(resource)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// Settles a connect on the row `id`: identity, grant, `connected`.
@@ -472,6 +487,16 @@ pub async fn set_status(
     Ok(())
 }
 
+/// How many accounts a provider has, in any state (a sign-in under way counts).
+pub async fn count_for_provider(db: &Db, provider_id: &str) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE provider_id = ?")
+            .bind(provider_id)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
 pub async fn delete(db: &Db, id: &str) -> Result<()> {
     sqlx::query("DELETE FROM accounts WHERE id = ?")
         .bind(id)
@@ -524,6 +549,7 @@ pub(crate) mod tests {
             ending_notified: None,
             failing_notified_at: None,
             policy: "allow".into(),
+            resource: None,
         }
     }
 }

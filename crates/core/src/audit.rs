@@ -21,6 +21,10 @@ pub enum AuditKind {
     ProviderAdded,
     /// The person changed a provider's settings (its sign-in limits).
     ProviderChanged,
+    ProviderRemoved,
+    /// The app registered itself at a server (RFC 7591), or deleted that registration.
+    ClientRegistered,
+    RegistrationDeleted,
     FlowStarted,
     FlowCompleted,
     FlowFailed,
@@ -60,6 +64,9 @@ impl AuditKind {
         match self {
             Self::ProviderAdded => "provider_added",
             Self::ProviderChanged => "provider_changed",
+            Self::ProviderRemoved => "provider_removed",
+            Self::ClientRegistered => "client_registered",
+            Self::RegistrationDeleted => "registration_deleted",
             Self::FlowStarted => "flow_started",
             Self::FlowCompleted => "flow_completed",
             Self::FlowFailed => "flow_failed",

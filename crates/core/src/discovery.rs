@@ -14,6 +14,7 @@ use crate::model::{check_endpoint_url, normalize_scopes, Provider};
 #[derive(Debug, Clone, Default, Deserialize, TS)]
 pub struct NewProvider {
     pub issuer: String,
+    /// Empty: the app registers itself (RFC 7591), where the server offers it.
     pub client_id: String,
     pub name: Option<String>,
     /// Empty: the OpenID scopes the server supports among openid, profile, email, offline_access.
@@ -23,6 +24,9 @@ pub struct NewProvider {
     pub userinfo_endpoint: Option<String>,
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// The exact redirect URIs the server registered (empty: the app's defaults).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
 }
 
 /// An authorization server's metadata (RFC 8414) or OpenID discovery document: the fields we use.
@@ -39,6 +43,9 @@ pub(crate) struct Metadata {
     authorization_response_iss_parameter_supported: Option<bool>,
     pushed_authorization_request_endpoint: Option<String>,
     require_pushed_authorization_requests: Option<bool>,
+    registration_endpoint: Option<String>,
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    prompt_values_supported: Option<Vec<String>>,
 }
 
 impl Metadata {
@@ -58,7 +65,10 @@ impl Metadata {
             scopes_supported,
             authorization_response_iss_parameter_supported,
             pushed_authorization_request_endpoint,
-            require_pushed_authorization_requests
+            require_pushed_authorization_requests,
+            registration_endpoint,
+            token_endpoint_auth_methods_supported,
+            prompt_values_supported
         );
         self
     }
@@ -267,12 +277,7 @@ pub async fn discover(http: &reqwest::Client, new: &NewProvider) -> Result<Provi
     // Exactly as given: issuers are compared as strings (some, like Auth0's, end with '/').
     let issuer = new.issuer.trim().to_string();
     let issuer_url = check_endpoint_url("issuer URL", &issuer)?;
-    if new.client_id.trim().is_empty() {
-        return Err(Error::invalid_input(
-            "the client ID is empty",
-            "register this app with the provider and paste the client ID it gives you",
-        ));
-    }
+    crate::model::check_redirect_uris(&new.redirect_uris)?;
     let mut found: Option<Metadata> = None;
     for url in metadata_urls(&issuer_url) {
         if let Some(doc) = fetch_metadata(http, &url, &issuer).await? {
@@ -313,6 +318,32 @@ pub(crate) fn resolve(new: &NewProvider, metadata: Metadata) -> Result<Provider>
     let revocation_endpoint = manual(&new.revocation_endpoint).or(metadata.revocation_endpoint);
     let device_endpoint = metadata.device_authorization_endpoint;
     let jwks_uri = metadata.jwks_uri.unwrap_or_default();
+    let redirect_uris = crate::model::check_redirect_uris(&new.redirect_uris)?;
+    let client_id = new.client_id.trim().to_string();
+    // No client ID: the app registers itself, which needs the server's registration endpoint.
+    let (registration_endpoint, client_auth) = if client_id.is_empty() {
+        let Some(endpoint) = metadata.registration_endpoint.clone() else {
+            let shown = if redirect_uris.is_empty() {
+                format!(
+                    "http://127.0.0.1/callback (any port; if the server matches ports exactly, register http://127.0.0.1:PORT/callback and pass it with --redirect-uri) and {}",
+                    crate::model::CUSTOM_SCHEME_REDIRECT
+                )
+            } else {
+                redirect_uris.join(" and ")
+            };
+            return Err(Error::invalid_input(
+                format!("{issuer} does not let apps register themselves, so it needs a client ID"),
+                format!("register a native (public) app there with the redirect URIs {shown}, then add it with --client-id"),
+            ));
+        };
+        check_endpoint_url("registration endpoint", &endpoint)?;
+        let auth = crate::registration::choose_client_auth(
+            metadata.token_endpoint_auth_methods_supported.as_deref(),
+        )?;
+        (Some(endpoint), auth)
+    } else {
+        (None, crate::catalog::ClientAuth::None)
+    };
     let par_endpoint = metadata.pushed_authorization_request_endpoint.clone();
     if metadata.require_pushed_authorization_requests == Some(true) && par_endpoint.is_none() {
         return Err(Error::new(
@@ -377,7 +408,7 @@ pub(crate) fn resolve(new: &NewProvider, metadata: Metadata) -> Result<Provider>
         id: slugify(&name),
         name,
         issuer,
-        client_id: new.client_id.trim().to_string(),
+        client_id,
         scopes,
         authorization_endpoint,
         token_endpoint,
@@ -392,6 +423,12 @@ pub(crate) fn resolve(new: &NewProvider, metadata: Metadata) -> Result<Provider>
         require_par: metadata
             .require_pushed_authorization_requests
             .unwrap_or(false),
+        client_auth,
+        redirect_uris,
+        registration_endpoint,
+        client_secret_expires_at: None,
+        registered_scopes: Vec::new(),
+        prompt_values: metadata.prompt_values_supported.unwrap_or_default(),
     })
 }
 

@@ -8,7 +8,6 @@ use crate::account::{self, Account, AccountRow};
 use crate::audit::{self, AuditEvent, AuditKind};
 use crate::catalog::{self, Profile, SecretRule};
 use crate::db::{self, now_ms, Db};
-use crate::discovery::{self, NewProvider};
 use crate::error::{Error, Remedy, Result};
 use crate::events::{AccountUpdate, Events};
 use crate::flow::registry::Registry;
@@ -247,25 +246,6 @@ impl Engine {
         // A setting or a row stored by an older version is checked again before any use.
         spec.check_endpoints()?;
         Ok(spec)
-    }
-
-    /// Discovers and saves a provider from its issuer URL.
-    pub async fn add_provider(&self, new: NewProvider) -> Result<ProviderView> {
-        let discovered = discovery::discover(self.http()?, &new).await?;
-        let saved = provider::insert(&self.db, &self.catalog, discovered).await?;
-        audit::record(
-            &self.db,
-            AuditKind::ProviderAdded,
-            None,
-            Some(&saved.id),
-            &saved.issuer,
-        )
-        .await;
-        Ok(ProviderView::new(
-            &Spec::from_discovered(&saved),
-            None,
-            &Settings::default(),
-        ))
     }
 
     /// A provider's sign-in limits: the person's own (`mine`) and those in effect (`mine` over

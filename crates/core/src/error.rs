@@ -51,6 +51,8 @@ pub enum Remedy {
     ListProviders,
     /// See the accounts and their ids.
     ListAccounts,
+    /// Disconnect the provider's accounts first, or remove it with them.
+    DisconnectAccountsFirst { provider: String },
     /// A plain OAuth server: enter its user ("who am I") endpoint by hand when adding it.
     EnterUserEndpoint,
     /// This provider has no sign-in with a code: sign in through the browser.

@@ -51,6 +51,12 @@ impl Engine {
                 iss_parameter_supported: false,
                 par_endpoint: None,
                 require_par: false,
+                client_auth: crate::catalog::ClientAuth::None,
+                redirect_uris: vec![],
+                registration_endpoint: None,
+                client_secret_expires_at: None,
+                registered_scopes: vec![],
+                prompt_values: vec![],
             }),
         };
         let token = spec.token_endpoint.clone();
@@ -73,7 +79,10 @@ impl Engine {
         };
         for account in self.accounts().await? {
             let name = format!("{} ({})", account.display_name, account.provider_name);
-            match self.disconnect(&account.id, true).await? {
+            match self
+                .disconnect_keeping_registration(&account.id, true)
+                .await?
+            {
                 DisconnectOutcome::Revoked => report.revoked.push(name),
                 DisconnectOutcome::RemovedLocally { warning } => {
                     report.not_revoked.push(format!("{name}: {warning}"))
@@ -86,10 +95,31 @@ impl Engine {
                 }
             }
         }
+        // The app's registrations, after the accounts (their tokens were revoked as that client).
+        for provider in crate::provider::list(&self.db).await? {
+            if let crate::registration::Dropped::NotDeleted(warning) =
+                self.drop_registration(&provider.id).await?
+            {
+                report.not_revoked.push(warning);
+            }
+        }
         // What the database does not know (it was moved aside, or is another copy's): every item
         // of this profile, found by its attributes, revoked where its tags say how, then deleted.
         let k = self.keychain.clone();
         let items = blocking(move || k.items()).await?;
+        // Registrations the database does not know (each item says where it is managed).
+        for item in items.iter().filter(|i| i.is_registration()) {
+            let (k, key) = (self.keychain.clone(), item.key.clone());
+            if let Ok(Some(m)) = blocking(move || k.registration_at(&key)).await {
+                if let Err(e) = crate::registration::delete(self.http()?, &m).await {
+                    report.not_revoked.push(format!(
+                        "an app registration at {}: {}; it stays there unused",
+                        crate::text::for_terminal(&m.uri),
+                        e.message
+                    ));
+                }
+            }
+        }
         for item in items.iter().filter(|i| i.is_account()) {
             let what = format!("account {}", item.key);
             let tags = match Tags::read(&item.attributes) {

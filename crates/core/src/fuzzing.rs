@@ -75,6 +75,7 @@ pub fn discovery(data: &[u8]) {
         scopes: Vec::new(),
         userinfo_endpoint: None,
         revocation_endpoint: None,
+        redirect_uris: Vec::new(),
     };
     let Ok(provider) = resolve(&new, metadata.merge(Metadata::default())) else {
         return;

@@ -34,6 +34,45 @@ pub struct Provider {
     /// RFC 9126: where authorization requests are pushed, and whether the server insists.
     pub par_endpoint: Option<String>,
     pub require_par: bool,
+    /// How the app authenticates at the token endpoint: a public client, or with the secret the
+    /// server issued at registration (in the keychain).
+    pub client_auth: ClientAuth,
+    /// The exact redirect URIs registered there (empty: the app's defaults, loopback on any port
+    /// and the custom scheme).
+    pub redirect_uris: Vec<String>,
+    /// Set when the app registered itself (RFC 7591): where to register again.
+    pub registration_endpoint: Option<String>,
+    /// When the issued client secret expires (Unix seconds).
+    pub client_secret_expires_at: Option<i64>,
+    /// The scopes the registration allows.
+    pub registered_scopes: Vec<String>,
+    /// The server's `prompt_values_supported`.
+    pub prompt_values: Vec<String>,
+}
+
+impl Provider {
+    /// Whether the app's client there came from dynamic registration.
+    pub fn registered(&self) -> bool {
+        self.registration_endpoint.is_some()
+    }
+}
+
+/// `client_auth` as stored and as RFC 7591 names it.
+pub fn client_auth_name(auth: ClientAuth) -> &'static str {
+    match auth {
+        ClientAuth::None => "none",
+        ClientAuth::SecretBasic => "client_secret_basic",
+        ClientAuth::SecretPost => "client_secret_post",
+    }
+}
+
+pub fn client_auth_from_name(name: &str) -> Option<ClientAuth> {
+    match name {
+        "none" => Some(ClientAuth::None),
+        "client_secret_basic" => Some(ClientAuth::SecretBasic),
+        "client_secret_post" => Some(ClientAuth::SecretPost),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +107,8 @@ pub struct Spec {
     pub manage_url: Option<String>,
     pub whoami: Option<WhoAmI>,
     pub tools: ToolRules,
+    /// The app registers itself here (RFC 7591): no client ID is needed from the person.
+    pub registers: bool,
 }
 
 /// A built-in provider's settings, as stored.
@@ -200,6 +241,7 @@ impl Spec {
                 ..p.tools.clone()
             },
             client_id,
+            registers: false,
         }
     }
 
@@ -252,9 +294,14 @@ impl Spec {
             jwks_uri: Some(p.jwks_uri.clone()).filter(|u| !u.is_empty()),
             iss_parameter_supported: p.iss_parameter_supported,
             client_id: p.client_id.clone(),
-            client_auth: ClientAuth::None,
-            // A public client: PKCE, no secret (so no keychain read to start a sign-in).
-            secret_rule: SecretRule::None,
+            client_auth: p.client_auth,
+            // A public client: PKCE, no secret (so no keychain read to start a sign-in). A client
+            // the server gave a secret at registration sends it, PKCE as well.
+            secret_rule: if p.client_auth == ClientAuth::None {
+                SecretRule::None
+            } else {
+                SecretRule::Required
+            },
             pkce: Pkce::Required,
             device_needs_secret: false,
             authorization_endpoint: p.authorization_endpoint.clone(),
@@ -262,13 +309,7 @@ impl Spec {
             device_endpoint: p.device_endpoint.clone(),
             par_endpoint: p.par_endpoint.clone(),
             require_par: p.require_par,
-            redirect: RedirectRules {
-                // OpenID servers register native clients' custom schemes too.
-                kinds: vec![RedirectKind::Loopback, RedirectKind::CustomScheme],
-                loopback_host: LoopbackHost::Ipv4,
-                path: "/callback".into(),
-                fixed_port: None,
-            },
+            redirect: redirect_rules(&p.redirect_uris),
             scopes: ScopeRules {
                 default: p.scopes.clone(),
                 separator: " ".into(),
@@ -304,11 +345,13 @@ impl Spec {
                 email_verified: Some("/email_verified".into()),
             }),
             tools: ToolRules::default(),
+            registers: p.registered(),
         }
     }
 
+    /// Ready for a sign-in: a client ID, or a server the app registers itself with.
     pub fn configured(&self) -> bool {
-        !self.client_id.is_empty()
+        !self.client_id.is_empty() || self.registers
     }
 
     pub fn can_revoke(&self) -> bool {
@@ -327,6 +370,126 @@ impl Spec {
             None => format!("http://{host}{}", self.redirect.path),
         }
     }
+}
+
+/// The redirect rules of a provider added by URL: exactly its registered redirect URIs, or the
+/// app's defaults (OpenID servers register native clients' custom schemes too).
+fn redirect_rules(uris: &[String]) -> RedirectRules {
+    let default = || RedirectRules {
+        kinds: vec![RedirectKind::Loopback, RedirectKind::CustomScheme],
+        loopback_host: LoopbackHost::Ipv4,
+        path: "/callback".into(),
+        fixed_port: None,
+    };
+    if uris.is_empty() {
+        return default();
+    }
+    let mut rules = RedirectRules {
+        kinds: Vec::new(),
+        ..default()
+    };
+    for uri in uris {
+        match parse_redirect_uri(uri) {
+            Ok(ExactRedirect::Loopback { host, port, path }) if rules.fixed_port.is_none() => {
+                rules.kinds.push(RedirectKind::Loopback);
+                rules.loopback_host = host;
+                rules.fixed_port = Some(port);
+                rules.path = path;
+            }
+            Ok(ExactRedirect::CustomScheme)
+                if !rules.kinds.contains(&RedirectKind::CustomScheme) =>
+            {
+                rules.kinds.push(RedirectKind::CustomScheme)
+            }
+            // Checked when saved; a row edited since then is not used.
+            _ => tracing::warn!(uri, "a stored redirect URI is not used"),
+        }
+    }
+    rules
+}
+
+/// A redirect URI the person fixed for a provider (`providers add --redirect-uri`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExactRedirect {
+    /// `http://HOST:PORT/PATH` with HOST one of 127.0.0.1, [::1], localhost.
+    Loopback {
+        host: LoopbackHost,
+        port: u16,
+        path: String,
+    },
+    /// The app's own custom-scheme redirect.
+    CustomScheme,
+}
+
+/// Checks a redirect URI the person gives: loopback with a host literal, an explicit port and a
+/// path, or the app's custom scheme exactly.
+pub fn parse_redirect_uri(raw: &str) -> Result<ExactRedirect> {
+    let raw = raw.trim();
+    if raw == CUSTOM_SCHEME_REDIRECT {
+        return Ok(ExactRedirect::CustomScheme);
+    }
+    let shown = crate::text::for_terminal(raw).into_owned();
+    let bad = |why: &str| {
+        Error::invalid_input(
+            format!("the redirect URI {shown} {why}"),
+            format!(
+                "give it as http://127.0.0.1:PORT/PATH (or [::1] or localhost), or {CUSTOM_SCHEME_REDIRECT}"
+            ),
+        )
+    };
+    let url = Url::parse(raw).map_err(|_| bad("is not a URL"))?;
+    if url.scheme() != "http" {
+        return Err(bad("is neither loopback http nor the app's own scheme"));
+    }
+    let host = match url.host() {
+        Some(url::Host::Ipv4(ip)) if ip == std::net::Ipv4Addr::LOCALHOST => LoopbackHost::Ipv4,
+        Some(url::Host::Ipv6(ip)) if ip == std::net::Ipv6Addr::LOCALHOST => LoopbackHost::Ipv6,
+        Some(url::Host::Domain("localhost")) => LoopbackHost::Localhost,
+        _ => return Err(bad("is not on 127.0.0.1, [::1] or localhost")),
+    };
+    // `url` drops a scheme's default port, so :80 must be looked for in the text.
+    let port = match url.port() {
+        Some(p) if p > 0 => p,
+        _ if raw.contains(":80/") || raw.ends_with(":80") => 80,
+        _ => return Err(bad("names no port (an exact redirect needs one)")),
+    };
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(
+            "has a query or fragment, which the app cannot listen for",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("carries a user name or password"));
+    }
+    let path = url.path().to_string();
+    if path.is_empty() || path == "/" {
+        return Err(bad("has no path (e.g. /callback)"));
+    }
+    Ok(ExactRedirect::Loopback { host, port, path })
+}
+
+/// The redirect URIs a person gives, checked: at most one loopback URI and the custom scheme
+/// once. Returned as they will be stored.
+pub fn check_redirect_uris(uris: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    let mut loopback = false;
+    for uri in uris {
+        let parsed = parse_redirect_uri(uri)?;
+        if matches!(parsed, ExactRedirect::Loopback { .. }) {
+            if loopback {
+                return Err(Error::invalid_input(
+                    "more than one loopback redirect URI was given",
+                    "give the one the server registered (and the custom scheme too, if it did)",
+                ));
+            }
+            loopback = true;
+        }
+        let uri = uri.trim().to_string();
+        if !out.contains(&uri) {
+            out.push(uri);
+        }
+    }
+    Ok(out)
 }
 
 fn oidc_scope_descriptions() -> BTreeMap<String, String> {

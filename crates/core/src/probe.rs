@@ -61,6 +61,9 @@ impl Engine {
     pub async fn test_account(&self, query: &str, reader: &Consumer) -> Result<ProbeResult> {
         let row = self.row(query).await?;
         let spec = self.spec_for_tokens(&row).await?;
+        if let Some(resource) = &row.resource {
+            return self.test_resource(&row, &spec, resource, reader).await;
+        }
         if spec.whoami.is_none() {
             return Err(Error::new(
                 ErrorKind::Provider,
@@ -71,6 +74,52 @@ impl Engine {
         let (_, tokens) = self.fresh_tokens(&row.id).await?;
         audit::record_read(&self.db, &row.id, &row.provider_id, reader, "test call").await;
         let reply = self.call_whoami(&spec, &tokens.access_token).await?;
+        Ok(shown(reply, &tokens))
+    }
+
+    /// An account connected for a resource is tested against that resource. A built-in
+    /// provider's token goes there only when it is restricted to the resource's audience: a
+    /// general GitHub or Google token is never handed to an API that merely named the provider.
+    async fn test_resource(
+        &self,
+        row: &crate::account::AccountRow,
+        spec: &Spec,
+        resource: &str,
+        reader: &Consumer,
+    ) -> Result<ProbeResult> {
+        let (_, tokens) = self.fresh_tokens(&row.id).await?;
+        if spec.builtin
+            && !crate::resource::audience_restricted(tokens.access_token.expose(), resource)
+        {
+            return Err(Error::new(
+                ErrorKind::Provider,
+                format!(
+                    "{}'s token is not restricted to {}, so the app does not send it there",
+                    spec.name,
+                    crate::text::for_terminal(resource)
+                ),
+            )
+            .hint(
+                "a token that works everywhere at the provider would let that resource act as you",
+            ));
+        }
+        audit::record_read(
+            &self.db,
+            &row.id,
+            &row.provider_id,
+            reader,
+            "test call to its resource",
+        )
+        .await;
+        let reply = self
+            .call_api(
+                spec,
+                reqwest::Method::GET,
+                resource,
+                None,
+                &tokens.access_token,
+            )
+            .await?;
         Ok(shown(reply, &tokens))
     }
 

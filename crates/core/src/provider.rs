@@ -27,12 +27,29 @@ struct Row {
     device_endpoint: Option<String>,
     par_endpoint: Option<String>,
     require_par: bool,
+    client_auth: String,
+    redirect_uris: Option<String>,
+    registration_endpoint: Option<String>,
+    client_secret_expires_at: Option<i64>,
+    registered_scopes: Option<String>,
+    prompt_values: Option<String>,
 }
 
 const COLUMNS: &str =
     "id, name, issuer, client_id, scopes, authorization_endpoint, token_endpoint, \
      userinfo_endpoint, revocation_endpoint, jwks_uri, iss_parameter_supported, device_endpoint, \
-     par_endpoint, require_par";
+     par_endpoint, require_par, client_auth, redirect_uris, registration_endpoint, \
+     client_secret_expires_at, registered_scopes, prompt_values";
+
+/// A JSON array column (NULL or unreadable: empty).
+fn list_column(v: Option<String>) -> Vec<String> {
+    v.and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+fn list_value(v: &[String]) -> Option<String> {
+    (!v.is_empty()).then(|| serde_json::to_string(v).expect("a list serializes"))
+}
 
 impl From<Row> for Provider {
     fn from(r: Row) -> Self {
@@ -51,6 +68,14 @@ impl From<Row> for Provider {
             device_endpoint: r.device_endpoint,
             par_endpoint: r.par_endpoint,
             require_par: r.require_par,
+            // The CHECK constraint allows no other value; a newer version's reads as public.
+            client_auth: crate::model::client_auth_from_name(&r.client_auth)
+                .unwrap_or(crate::catalog::ClientAuth::None),
+            redirect_uris: list_column(r.redirect_uris),
+            registration_endpoint: r.registration_endpoint,
+            client_secret_expires_at: r.client_secret_expires_at,
+            registered_scopes: list_column(r.registered_scopes),
+            prompt_values: list_column(r.prompt_values),
         }
     }
 }
@@ -72,7 +97,8 @@ pub async fn insert(db: &Db, catalog: &[Profile], mut p: Provider) -> Result<Pro
         }
     }
     sqlx::query(&format!(
-        "INSERT INTO providers ({COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO providers ({COLUMNS}, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&p.id)
     .bind(&p.name)
@@ -88,10 +114,42 @@ pub async fn insert(db: &Db, catalog: &[Profile], mut p: Provider) -> Result<Pro
     .bind(&p.device_endpoint)
     .bind(&p.par_endpoint)
     .bind(p.require_par)
+    .bind(crate::model::client_auth_name(p.client_auth))
+    .bind(list_value(&p.redirect_uris))
+    .bind(&p.registration_endpoint)
+    .bind(p.client_secret_expires_at)
+    .bind(list_value(&p.registered_scopes))
+    .bind(list_value(&p.prompt_values))
     .bind(now_ms())
     .execute(db)
     .await?;
     Ok(p)
+}
+
+/// Replaces the client a provider added by URL uses (a new registration, or none: an empty
+/// client ID, registered again at the next sign-in).
+pub async fn set_client(db: &Db, p: &Provider) -> Result<()> {
+    sqlx::query(
+        "UPDATE providers SET client_id = ?, client_auth = ?, client_secret_expires_at = ?, \
+         registered_scopes = ? WHERE id = ? AND profile IS NULL",
+    )
+    .bind(&p.client_id)
+    .bind(crate::model::client_auth_name(p.client_auth))
+    .bind(p.client_secret_expires_at)
+    .bind(list_value(&p.registered_scopes))
+    .bind(&p.id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Deletes a provider's row (its accounts must be gone); false when there was none.
+pub async fn delete(db: &Db, id: &str) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM providers WHERE id = ?")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Providers added by issuer URL (built-in ones are listed from the catalog).

@@ -219,8 +219,13 @@ impl Engine {
         account::set_status(&self.db, &row.id, AccountStatus::Refreshing, None).await?;
         let doing = token::REFRESHING;
         let http = token::Recording::new(self.http()?);
-        let response = client
-            .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_string()))
+        let presented = RefreshToken::new(refresh_token.expose().to_string());
+        let mut exchange = client.exchange_refresh_token(&presented);
+        if let Some(r) = &row.resource {
+            // RFC 8707: the new access token is for the account's resource too.
+            exchange = exchange.add_extra_param("resource", r.clone());
+        }
+        let response = exchange
             .request_async(&http)
             .await
             .map_err(|e| token::request_error_at(e, http.last(), &provider.name, doing))
@@ -234,6 +239,19 @@ impl Engine {
             });
         let response = match response {
             Ok(r) => r,
+            Err(err)
+                if provider.registers
+                    && matches!(err.remedy, Some(crate::error::Remedy::CheckClient { .. })) =>
+            {
+                self.audit(AuditKind::NeedsReconnect, row, &err.detailed())
+                    .await;
+                return Err(
+                    match self.client_lost(&provider.id, &provider.client_id).await {
+                        Ok(e) => e,
+                        Err(e) => e,
+                    },
+                );
+            }
             Err(err) => {
                 let (status, kind) = match err.kind {
                     ErrorKind::NeedsReconnect => {

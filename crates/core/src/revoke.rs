@@ -34,6 +34,28 @@ impl Engine {
     /// and the same call with `confirmed` removes the account locally.
     pub async fn disconnect(&self, query: &str, confirmed: bool) -> Result<DisconnectOutcome> {
         let row = self.row(query).await?;
+        let outcome = self
+            .disconnect_keeping_registration(query, confirmed)
+            .await?;
+        if !matches!(outcome, DisconnectOutcome::ConfirmationRequired { .. }) {
+            // The provider's last account: the app's registration there goes too.
+            if let crate::registration::Dropped::NotDeleted(warning) =
+                self.drop_registration_if_unused(&row.provider_id).await?
+            {
+                tracing::warn!(warning, "a registration was not deleted at the server");
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// [`Engine::disconnect`], leaving the provider's registration to the caller (removing a
+    /// provider or all data deletes it once, after every account).
+    pub(crate) async fn disconnect_keeping_registration(
+        &self,
+        query: &str,
+        confirmed: bool,
+    ) -> Result<DisconnectOutcome> {
+        let row = self.row(query).await?;
         let provider = self.spec(&row.provider_id).await?;
         if !provider.can_revoke() && !confirmed {
             return Ok(DisconnectOutcome::ConfirmationRequired {

@@ -407,6 +407,47 @@ impl Keychain {
             .or_else(ignore_missing)
     }
 
+    /// Saves how to manage the app's dynamic registration at a provider (RFC 7592): its URI and
+    /// access token, replacing the previous ones (servers may rotate the token on every update).
+    pub fn put_registration(
+        &self,
+        provider_id: &str,
+        management: &crate::registration::Management,
+    ) -> Result<()> {
+        let mut bytes = serde_json::to_vec(management).expect("management serializes");
+        let done = self
+            .entry(&registration_key(provider_id))
+            .and_then(|e| e.set_secret(&bytes).map_err(keychain_error));
+        bytes.zeroize();
+        done
+    }
+
+    pub fn get_registration(
+        &self,
+        provider_id: &str,
+    ) -> Result<Option<crate::registration::Management>> {
+        self.registration_at(&registration_key(provider_id))
+    }
+
+    /// The management an item found by [`Keychain::items`] holds (`None`: unreadable or gone).
+    pub fn registration_at(&self, key: &str) -> Result<Option<crate::registration::Management>> {
+        match self.entry(key)?.get_secret() {
+            Ok(mut bytes) => {
+                let m = serde_json::from_slice(&bytes).ok();
+                bytes.zeroize();
+                Ok(m)
+            }
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
+
+    pub fn delete_registration(&self, provider_id: &str) -> Result<()> {
+        self.entry(&registration_key(provider_id))?
+            .delete_credential()
+            .or_else(ignore_missing)
+    }
+
     /// Deletes the account's entry (and its parts); deleting a missing entry is not an error.
     pub fn delete(&self, account_id: &str) -> Result<()> {
         // The header first: a crash after it leaves stray parts, never a header without parts.
@@ -468,8 +509,21 @@ pub struct Item {
 impl Item {
     /// A token entry (an account's whole set or a split set's header), not a part or a secret.
     pub fn is_account(&self) -> bool {
-        !self.key.contains('#') && !self.key.starts_with("client-secret:")
+        !self.key.contains('#')
+            && !self.key.starts_with("client-secret:")
+            && !self.key.starts_with(REGISTRATION_PREFIX)
     }
+
+    /// A dynamic registration's management item (see [`Keychain::put_registration`]).
+    pub fn is_registration(&self) -> bool {
+        self.key.starts_with(REGISTRATION_PREFIX)
+    }
+}
+
+const REGISTRATION_PREFIX: &str = "registration:";
+
+fn registration_key(provider_id: &str) -> String {
+    format!("{REGISTRATION_PREFIX}{provider_id}")
 }
 
 fn part_key(account_id: &str, generation: &str, i: usize) -> String {

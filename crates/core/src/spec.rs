@@ -30,6 +30,10 @@ pub struct ProviderView {
     /// The user endpoint the test calls, and where the request box may send a token.
     pub userinfo_url: Option<String>,
     pub api_origins: Vec<String>,
+    /// The redirect URIs sign-ins use, in order (exact ones where the provider has them).
+    pub redirect_uris: Vec<String>,
+    /// The app registered itself there (RFC 7591); it registers again when needed.
+    pub registered: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -119,6 +123,7 @@ impl ProviderView {
                 }
             }
         }
+        let in_use = redirect_uris.clone();
         let setup = profile.map(|p| SetupGuide {
             register_url: catalog::fill(
                 &p.setup.register_url,
@@ -181,6 +186,8 @@ impl ProviderView {
                 .iter()
                 .map(|o| o.ascii_serialization())
                 .collect(),
+            redirect_uris: in_use,
+            registered: spec.registers,
         }
     }
 }

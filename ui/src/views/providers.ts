@@ -3,11 +3,12 @@
  * with their guidance, and "Add provider" by issuer URL. What was typed (scopes, setup fields,
  * the sign-in method) survives rebuilds; the client secret is never kept.
  */
-import type { NewProvider, ProviderSettings, ProviderView } from "../bindings";
+import type { NewProvider, ProviderSettings, ProviderView, ResourcePlan } from "../bindings";
 import { connectKinds, effectiveKind, type ConnectKind } from "../connect-kinds";
 import { h, replaceChildren } from "../dom";
 import { ProviderForm } from "../provider-form";
 import { providerRow, setupRow, type SetupControls } from "../provider-rows";
+import { ResourceForm } from "../resource-form";
 import type { SetupDraft } from "../provider-setup";
 import { parseScopes } from "../scopes";
 import type { Store } from "../store";
@@ -18,12 +19,16 @@ export type ProviderActions = {
   onConfigure(settings: ProviderSettings, clientSecret: string | null): Promise<boolean>;
   /** Adds a provider by URL; true when added. */
   onAdd(provider: NewProvider): Promise<boolean>;
+  /** "Add by URL": an API's metadata (null: failed, reported). */
+  onPlanResource(url: string): Promise<ResourcePlan | null>;
+  onConnectResource(url: string, label: string, confirmed: boolean): void;
 };
 
 export class ProvidersView {
   readonly element: HTMLElement;
   private readonly list = h("div", { class: "list-slot", "data-testid": "providers" });
   private readonly form: ProviderForm;
+  private readonly resourceForm: ResourceForm;
   private readonly scopeDrafts = new Map<string, string>();
   /** How the user chose to connect each provider, when not its default. */
   private readonly kindChoices = new Map<string, ConnectKind>();
@@ -38,6 +43,10 @@ export class ProvidersView {
     private readonly actions: ProviderActions,
   ) {
     this.form = new ProviderForm((p) => this.actions.onAdd(p));
+    this.resourceForm = new ResourceForm({
+      plan: (url) => this.actions.onPlanResource(url),
+      connect: (url, label, confirmed) => this.actions.onConnectResource(url, label, confirmed),
+    });
     this.element = h(
       "section",
       { class: "view", "data-view": "providers", "aria-labelledby": "providers-title" },
@@ -45,9 +54,10 @@ export class ProvidersView {
         "div",
         { class: "section-head" },
         h("h2", { class: "section-title", id: "providers-title" }, "Providers"),
-        this.form.opener,
+        h("div", { class: "actions" }, this.resourceForm.opener, this.form.opener),
       ),
       this.form.form,
+      this.resourceForm.form,
       this.list,
     );
   }
@@ -112,7 +122,7 @@ export class ProvidersView {
           { class: "empty", "data-testid": "providers-empty" },
           waiting.length > 0
             ? "No provider is set up yet — pick one under “Set up a provider” below, or use “Add provider” with an issuer URL."
-            : "No providers yet — use “Add provider” with the issuer URL and client ID from the provider’s developer console.",
+            : "No providers yet — use “Add provider” with the server’s issuer URL (and a client ID, where it does not let apps register themselves).",
         ),
       );
     } else {

@@ -42,8 +42,32 @@ pub async fn run(engine: &Engine, args: ConnectArgs, json: bool) -> Outcome {
         }
         return Ok(());
     }
-    let request = ConnectRequest::provider(args.provider)
-        .scopes((!args.scopes.is_empty()).then_some(args.scopes))
+    let (provider, scopes, resource) = match &args.resource {
+        Some(url) => {
+            let (id, scopes, resource) = by_resource(engine, url, args.yes).await?;
+            let scopes = if args.scopes.is_empty() {
+                scopes
+            } else {
+                args.scopes.clone()
+            };
+            (id, scopes, Some(resource))
+        }
+        None => (
+            args.provider.clone().unwrap_or_default(),
+            args.scopes.clone(),
+            None,
+        ),
+    };
+    if resource.is_some() && args.redirect == Some(Redirect::Device) {
+        return Err(Error::invalid_input(
+            "a sign-in for a resource uses the browser",
+            "leave out --redirect device",
+        )
+        .into());
+    }
+    let request = ConnectRequest::provider(provider)
+        .scopes((!scopes.is_empty()).then_some(scopes))
+        .resource(resource)
         .open_browser(true);
     let account = match (args.redirect, here.can_open()) {
         (Some(Redirect::Scheme), _) => {
@@ -199,4 +223,27 @@ async fn finish_or_cancel(engine: &Engine, flow_id: &str) -> Result<Account, Fai
             finish.await?
         }
     })
+}
+
+/// `--resource URL`: the resource's authorization server (added, registering the app, when not
+/// set up), after the person confirms a resource on another site receiving its tokens.
+async fn by_resource(
+    engine: &Engine,
+    url: &str,
+    yes: bool,
+) -> Result<(String, Vec<String>, String), Failure> {
+    let plan = engine.plan_resource(url).await?;
+    let found = &plan.found;
+    if found.cross_origin && !plan.confirmed_before && !yes {
+        let question = format!(
+            "{} will receive tokens from {} for the account you sign in with. Go on?",
+            safe(&found.resource),
+            safe(&found.authorization_server)
+        );
+        if !super::disconnect::ask(question).await? {
+            return Err(Failure::Reported(2));
+        }
+    }
+    let (id, scopes) = engine.provider_for_resource(&plan).await?;
+    Ok((id, scopes, found.resource.clone()))
 }

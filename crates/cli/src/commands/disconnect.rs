@@ -83,7 +83,7 @@ async fn confirm_and_disconnect(
 }
 
 /// Asks on a blocking thread, so the runtime's workers stay free.
-async fn ask(question: String) -> Result<bool, Failure> {
+pub(crate) async fn ask(question: String) -> Result<bool, Failure> {
     tokio::task::spawn_blocking(move || confirm(&question))
         .await
         .map_err(|_| Failure::Reported(1))?
@@ -92,7 +92,7 @@ async fn ask(question: String) -> Result<bool, Failure> {
 /// Asks on the terminal; without one, refuses (scripts pass `--yes`).
 fn confirm(question: &str) -> Result<bool, Failure> {
     if !std::io::stdin().is_terminal() {
-        eprintln!("error: refusing to disconnect without confirmation\nhint: run it in a terminal to be asked, or pass --yes");
+        eprintln!("error: refusing to go ahead without confirmation\nhint: run it in a terminal to be asked, or pass --yes");
         return Err(Failure::Reported(2));
     }
     eprint!("{question} [y/N] ");

@@ -36,6 +36,8 @@ pub async fn run(engine: &Engine, action: Option<ProvidersAction>, json: bool) -
         Some(ProvidersAction::Add {
             issuer,
             client_id,
+            initial_access_token_stdin,
+            redirect_uris,
             name,
             scopes,
             userinfo_url,
@@ -43,13 +45,22 @@ pub async fn run(engine: &Engine, action: Option<ProvidersAction>, json: bool) -
         }) => {
             let new = NewProvider {
                 issuer,
-                client_id,
+                client_id: client_id.unwrap_or_default(),
                 name,
                 scopes,
                 userinfo_endpoint: userinfo_url,
                 revocation_endpoint: revocation_url,
+                redirect_uris,
             };
-            let p = engine.add_provider(new).await?;
+            let token = if initial_access_token_stdin {
+                Some(read_stdin_secret(
+                    "the initial access token",
+                    "printf %s \"$TOKEN\" | connected-accounts providers add --issuer URL --initial-access-token-stdin",
+                )?)
+            } else {
+                None
+            };
+            let p = engine.add_provider_with_token(new, token).await?;
             if json {
                 print_json(&p);
             } else {
@@ -57,7 +68,79 @@ pub async fn run(engine: &Engine, action: Option<ProvidersAction>, json: bool) -
             }
             Ok(())
         }
+        Some(ProvidersAction::Remove {
+            provider,
+            yes,
+            disconnect_accounts,
+        }) => remove(engine, provider, yes, disconnect_accounts, json).await,
     }
+}
+
+/// One line of standard input, never echoed or put in argv.
+fn read_stdin_secret(what: &str, example: &str) -> Result<ca_core::SecretString, Error> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|_| {
+        Error::invalid_input(
+            format!("cannot read {what} from standard input"),
+            format!("pipe it in, e.g. {example}"),
+        )
+    })?;
+    let value = line.trim_end_matches(['\r', '\n']);
+    if value.trim().is_empty() {
+        return Err(Error::invalid_input(
+            format!("{what} on standard input is empty"),
+            format!("pipe it in, e.g. {example}"),
+        ));
+    }
+    Ok(ca_core::SecretString::new(value))
+}
+
+async fn remove(
+    engine: &Engine,
+    provider: String,
+    yes: bool,
+    disconnect_accounts: bool,
+    json: bool,
+) -> Outcome {
+    if !yes {
+        let spec = engine.spec(&provider).await?;
+        let accounts = engine
+            .accounts()
+            .await?
+            .into_iter()
+            .filter(|a| a.provider == spec.id)
+            .count();
+        let also = if accounts > 0 && disconnect_accounts {
+            format!(" Its {accounts} account(s) are disconnected first, their tokens revoked.")
+        } else {
+            String::new()
+        };
+        let question = format!(
+            "Remove {}? The app's registration there and its keychain items are deleted.{also}",
+            safe(&spec.name)
+        );
+        if !super::disconnect::ask(question).await? {
+            return Err(super::Failure::Reported(2));
+        }
+    }
+    let report = engine
+        .remove_provider(&provider, disconnect_accounts)
+        .await?;
+    if json {
+        print_json(&report);
+    } else {
+        for name in &report.disconnected {
+            eprintln!("disconnected: {}", safe(name));
+        }
+        for w in &report.warnings {
+            eprintln!("warning: {}", safe(w));
+        }
+        if report.registration_deleted {
+            eprintln!("The app's registration there is deleted.");
+        }
+        eprintln!("Removed {}.", safe(&report.provider));
+    }
+    Ok(())
 }
 
 /// `none`, or a duration as people write it.
@@ -100,7 +183,7 @@ async fn list(engine: &Engine, json: bool) -> Outcome {
     if json {
         print_json(&providers);
     } else if providers.is_empty() {
-        eprintln!("No providers yet. Add one with: connected-accounts providers add --issuer URL --client-id ID");
+        eprintln!("No providers yet. Add one with: connected-accounts providers add --issuer URL");
     } else {
         providers.iter().for_each(provider_line);
     }

@@ -103,7 +103,7 @@ impl Engine {
 
         let account_id = account::new_id();
         let guard = self.locks.lock(&account_id).await?;
-        account::insert_connecting(&self.db, &account_id, &spec.id, &scopes).await?;
+        account::insert_connecting(&self.db, &account_id, &spec.id, &scopes, None).await?;
         let expires_in = details.expires_in().min(crate::flow::MAX_FLOW_TIMEOUT);
         let mut started = DeviceStarted {
             flow_id: String::new(), // set once registered, below
@@ -256,9 +256,19 @@ impl Engine {
                 &spec.name,
                 "finish signing in",
             )?;
-            let (who, whoami_scopes) = self.identify(spec, &granted, None).await?;
+            let (who, whoami_scopes) = self.identify(spec, &granted, None, false).await?;
             return self
-                .store_connected(spec, &p.account_id, &p.scopes, granted, who, whoami_scopes)
+                .store_connected(
+                    spec,
+                    &p.account_id,
+                    super::Asked {
+                        scopes: &p.scopes,
+                        resource: None,
+                    },
+                    granted,
+                    who,
+                    whoami_scopes,
+                )
                 .await;
         }
     }

@@ -75,6 +75,7 @@ impl Engine {
         p: &Spec,
         granted: &Granted,
         nonce: Option<&Nonce>,
+        resource_bound: bool,
     ) -> Result<(Identity, Option<Vec<String>>)> {
         let mut who = Identity {
             subject: String::new(),
@@ -122,7 +123,12 @@ impl Engine {
             who.email_verified = who.email.is_some() && claims.email_verified() == Some(true);
         }
         let mut header_scopes = None;
-        match &p.whoami {
+        // A token for a resource (RFC 8707) is not for the user endpoint: the ID token says who.
+        let whoami = p
+            .whoami
+            .as_ref()
+            .filter(|_| !(resource_bound && p.protocol == Protocol::Oidc));
+        match whoami {
             Some(w) => {
                 let reply = self.call_whoami(p, &granted.access_token).await?;
                 if reply.truncated {

@@ -61,6 +61,9 @@ pub struct ConnectRequest {
     /// address the browser ended on ([`Engine::deliver_pasted_url`]). `browser_url` is then the
     /// provider's own authorization URL, since this machine's launcher is out of their reach.
     pub paste_back: bool,
+    /// The resource (RFC 8707) the tokens are for: sent in the authorization and token
+    /// requests, and kept on the account (see [`crate::resource`]).
+    pub resource: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,7 +106,14 @@ impl ConnectRequest {
             timeout: None,
             open_browser: false,
             paste_back: false,
+            resource: None,
         }
+    }
+
+    /// Tokens for this resource only (RFC 8707).
+    pub fn resource(mut self, resource: Option<String>) -> Self {
+        self.resource = resource;
+        self
     }
 
     /// The scopes to request from a provider (`None` or empty: its defaults).
@@ -157,6 +167,7 @@ pub struct Pending {
     nonce: Option<Nonce>,
     verifier: Option<PkceCodeVerifier>,
     scopes: Vec<String>,
+    resource: Option<String>,
     redirect_uri: String,
     deadline: Instant,
     /// Changing an existing account's scopes: who must sign in.
@@ -165,6 +176,13 @@ pub struct Pending {
     callbacks: mpsc::Receiver<Callback>,
     _listener: Option<Listener>,
     _guard: AccountGuard,
+}
+
+/// What a sign-in asked for: these scopes, for this resource (RFC 8707; none: the provider's API).
+#[derive(Clone, Copy)]
+pub(crate) struct Asked<'a> {
+    pub scopes: &'a [String],
+    pub resource: Option<&'a str>,
 }
 
 /// What both kinds of sign-in start from: the provider, set up, with what to request.
@@ -198,6 +216,7 @@ impl Engine {
         scopes: Option<&[String]>,
         kind: Kind,
     ) -> Result<Prepared> {
+        self.ensure_client(provider_id).await?;
         let spec = self.spec(provider_id).await?;
         if !spec.configured() {
             return Err(Error::new(
@@ -219,6 +238,17 @@ impl Engine {
             )
             .remedy(Remedy::UseBrowserSignIn));
         }
+        let mut scopes = normalize_scopes(scopes.unwrap_or(&spec.scopes.default));
+        if scopes.is_empty() {
+            scopes = spec.scopes.default.clone();
+        }
+        if spec.protocol == Protocol::Oidc && !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        if spec.registers {
+            // Before the secret is read: an update may rotate it.
+            self.ensure_registered_scopes(&spec.id, &scopes).await?;
+        }
         // The device flow sends a secret only where the provider wants one there (not GitHub).
         let sends_secret = match kind {
             Kind::Browser => true,
@@ -229,13 +259,6 @@ impl Engine {
         } else {
             None
         };
-        let mut scopes = normalize_scopes(scopes.unwrap_or(&spec.scopes.default));
-        if scopes.is_empty() {
-            scopes = spec.scopes.default.clone();
-        }
-        if spec.protocol == Protocol::Oidc && !scopes.iter().any(|s| s == "openid") {
-            scopes.insert(0, "openid".into());
-        }
         Ok(Prepared {
             spec,
             secret,
@@ -248,9 +271,9 @@ impl Engine {
     async fn resolve_target(
         &self,
         target: &ConnectTarget,
-    ) -> Result<(String, Option<Vec<String>>, Option<String>)> {
+    ) -> Result<(String, Option<Vec<String>>, Option<String>, Option<String>)> {
         match target {
-            ConnectTarget::Provider { id, scopes } => Ok((id.clone(), scopes.clone(), None)),
+            ConnectTarget::Provider { id, scopes } => Ok((id.clone(), scopes.clone(), None, None)),
             ConnectTarget::AccountScopes { account, add, drop } => {
                 let view = self.row(account).await?.view(now_ms());
                 let drop = normalize_scopes(drop);
@@ -259,7 +282,12 @@ impl Engine {
                     .into_iter()
                     .filter(|s| !drop.contains(s))
                     .collect();
-                Ok((view.provider, Some(scopes), Some(view.subject)))
+                Ok((
+                    view.provider,
+                    Some(scopes),
+                    Some(view.subject),
+                    view.resource,
+                ))
             }
         }
     }
@@ -277,7 +305,10 @@ impl Engine {
                 "give a shorter timeout (the default is 300 seconds)",
             ));
         }
-        let (provider_id, scopes, expected_subject) = self.resolve_target(&request.target).await?;
+        let (provider_id, scopes, expected_subject, kept_resource) =
+            self.resolve_target(&request.target).await?;
+        // An account connected for a resource stays bound to it when its scopes change.
+        let resource = kept_resource.or_else(|| request.resource.clone());
         self.sweep_abandoned_flows().await;
         let Prepared {
             spec: provider,
@@ -337,6 +368,9 @@ impl Engine {
         if scopes.iter().any(|s| s == offline) && !params.contains_key("prompt") {
             params.insert("prompt".into(), "consent".into());
         }
+        if let Some(r) = &resource {
+            params.insert("resource".into(), r.clone());
+        }
         for (k, v) in &params {
             authorize = authorize.add_extra_param(k.clone(), v.clone());
         }
@@ -365,7 +399,14 @@ impl Engine {
             sender: tx,
         });
         let guard = self.locks.lock(&account_id).await?;
-        account::insert_connecting(&self.db, &account_id, &provider.id, &scopes).await?;
+        account::insert_connecting(
+            &self.db,
+            &account_id,
+            &provider.id,
+            &scopes,
+            resource.as_deref(),
+        )
+        .await?;
         let pushed = if provider.par_endpoint.is_some() {
             ", pushed (RFC 9126)"
         } else {
@@ -394,6 +435,7 @@ impl Engine {
             nonce,
             verifier,
             scopes,
+            resource,
             redirect_uri: redirect_uri.clone(),
             deadline: Instant::now() + timeout,
             expected_subject,
@@ -714,6 +756,10 @@ impl Engine {
         if let Some(v) = &pending.verifier {
             exchange = exchange.set_pkce_verifier(PkceCodeVerifier::new(v.secret().clone()));
         }
+        if let Some(r) = &pending.resource {
+            // RFC 8707 §2.2: the token request names the resource too.
+            exchange = exchange.add_extra_param("resource", r.clone());
+        }
         let http = token::Recording::new(self.http()?);
         let response = exchange
             .request_async(&http)
@@ -725,7 +771,14 @@ impl Engine {
             &p.name,
             "finish signing in",
         )?;
-        let (who, whoami_scopes) = self.identify(p, &granted, pending.nonce.as_ref()).await?;
+        let (who, whoami_scopes) = self
+            .identify(
+                p,
+                &granted,
+                pending.nonce.as_ref(),
+                pending.resource.is_some(),
+            )
+            .await?;
         if let Some(expected) = &pending.expected_subject {
             if *expected != who.subject {
                 // Nobody wanted this person's new grant: give it back (best effort).
@@ -748,7 +801,10 @@ impl Engine {
         self.store_connected(
             p,
             &pending.account_id,
-            &pending.scopes,
+            Asked {
+                scopes: &pending.scopes,
+                resource: pending.resource.as_deref(),
+            },
             granted,
             who,
             whoami_scopes,
@@ -846,11 +902,15 @@ impl Engine {
         &self,
         p: &Spec,
         pending_id: &str,
-        requested: &[String],
+        asked: Asked<'_>,
         granted: token::Granted,
         who: account::Identity,
         whoami_scopes: Option<Vec<String>>,
     ) -> Result<Account> {
+        let Asked {
+            scopes: requested,
+            resource,
+        } = asked;
         let now = now_ms();
         let (scopes_granted, scopes_source) = match granted.scopes.clone().or(whoami_scopes) {
             Some(s) => (s, ScopesSource::Server),
@@ -865,7 +925,8 @@ impl Engine {
             expires_at_ms: expires_at,
             obtained_at_ms: now,
         };
-        let mut existing = account::find_by_subject(&self.db, &p.id, &who.subject).await?;
+        let mut existing =
+            account::find_by_subject(&self.db, &p.id, &who.subject, resource).await?;
         let mut _target_guard = None;
         if let Some(id) = &existing {
             _target_guard = Some(self.locks.lock(id).await?);
