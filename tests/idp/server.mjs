@@ -132,6 +132,9 @@ function freshStats() {
     authorization_error: 0,
     access_denied: 0,
     interaction_started: 0,
+    // Each sign-in's `prompt` and `login_hint` as the server received them (pushed or not).
+    prompts: [],
+    login_hints: [],
     userinfo_success: 0,
     userinfo_error: 0,
     introspection_success: 0,
@@ -391,7 +394,14 @@ provider.on('authorization.error', (_ctx, err) => {
   if (err?.error === 'access_denied') stats.access_denied += 1;
   countError('authorization.error', err);
 });
-provider.on('interaction.started', () => { stats.interaction_started += 1; });
+provider.on('interaction.started', (ctx, prompt) => {
+  stats.interaction_started += 1;
+  // Once per sign-in: at its first interaction (login; the scripted browser keeps no session).
+  if (prompt?.name === 'login') {
+    stats.prompts.push(ctx.oidc?.params?.prompt ?? null);
+    stats.login_hints.push(ctx.oidc?.params?.login_hint ?? null);
+  }
+});
 provider.on('userinfo.error', (_ctx, err) => { stats.userinfo_error += 1; countError('userinfo.error', err); });
 provider.on('device_authorization.success', () => { stats.device_authorization_success += 1; });
 for (const name of ['revocation.error', 'introspection.error', 'device_authorization.error', 'code_verification.error', 'end_session.error']) {

@@ -454,3 +454,87 @@ async fn forget_all_deletes_the_registration() {
     assert_eq!(registration_status(&management).await, 401);
     assert_eq!(idp.stats().await["registration_deleted"], 1);
 }
+
+/// The server forgets the app's client (an administrator deleted it): the next refresh hears
+/// `invalid_client`, the app registers once more and says every account there must be connected
+/// again; further refreshes do not register again.
+#[tokio::test]
+async fn a_client_the_server_forgot_is_registered_once_more_and_its_accounts_reconnect() {
+    require_keyring();
+    let idp = Idp::start_with(&[("IDP_REGISTRATION", "open")]).await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox, "lost");
+    cli.ok(
+        &["providers", "add", "--issuer", &idp.issuer, "--name", "Reg"],
+        "",
+    )
+    .await;
+    let alice = cli.ok(&["connect", "reg", "--json"], "alice").await;
+    let bob = cli.ok(&["connect", "reg", "--json"], "bob").await;
+    let first = cli.provider("reg").await.unwrap()["client_id"].clone();
+    // Deleted at the server behind the app's back, as an administrator would.
+    let management = management_of(&cli, "reg").await.unwrap();
+    let deleted = reqwest::Client::new()
+        .delete(management["uri"].as_str().unwrap())
+        .bearer_auth(management["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+
+    let out = cli
+        .run(&["refresh", alice["id"].as_str().unwrap()], "", "")
+        .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no longer knows the app's registration"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(idp.stats().await["registration_created"], 2);
+    let second = cli.provider("reg").await.unwrap()["client_id"].clone();
+    assert_ne!(first, second);
+    for a in cli.ok(&["list", "--json"], "").await.as_array().unwrap() {
+        assert_eq!(a["status"], "needs_reconnect", "{a}");
+    }
+    // The other account's refresh does not register again: nothing loops.
+    let out = cli
+        .run(&["refresh", bob["id"].as_str().unwrap()], "", "")
+        .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(idp.stats().await["registration_created"], 2);
+    // Connecting again works with the new client.
+    let again = cli.ok(&["connect", "reg", "--json"], "alice").await;
+    assert_eq!(again["id"], alice["id"]);
+    assert_eq!(again["status"], "connected");
+}
+
+/// A second account, cleanly: connecting another account at a provider that has one asks the
+/// server to let the person choose (`select_account` where it says it understands it, else
+/// `login`), and changing an existing account's scopes names it (`login_hint`).
+#[tokio::test]
+async fn another_account_is_chosen_at_the_server_and_a_known_one_is_named() {
+    require_keyring();
+    let idp = Idp::start().await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox, "second");
+    cli.ok(&support::add_demo_provider_args(&idp), "").await;
+    let alice = cli.ok(&["connect", "local-demo", "--json"], "alice").await;
+    cli.ok(&["connect", "local-demo", "--json"], "bob").await;
+    let id = alice["id"].as_str().unwrap();
+    cli.ok(&["connect", "--account", id, "--drop-scope", "profile", "--json"], "alice")
+        .await;
+    let stats = idp.stats().await;
+    // oidc-provider lists no prompt_values_supported, so another account means a fresh login.
+    assert_eq!(
+        stats["prompts"],
+        serde_json::json!(["consent", "login consent", "consent"]),
+        "{stats}"
+    );
+    assert_eq!(
+        stats["login_hints"],
+        serde_json::json!([null, null, "alice@example.test"]),
+        "{stats}"
+    );
+    assert_eq!(cli.ok(&["list", "--json"], "").await.as_array().unwrap().len(), 2);
+}

@@ -101,6 +101,8 @@ pub struct Spec {
     pub redirect: RedirectRules,
     pub scopes: ScopeRules,
     pub extra_authorize: BTreeMap<String, String>,
+    /// The `prompt` values the server understands (its metadata, or the profile).
+    pub prompt_values: Vec<String>,
     pub token: TokenRules,
     pub refresh: RefreshRules,
     pub revocation: Revocation,
@@ -224,6 +226,7 @@ impl Spec {
             redirect: p.redirect.clone(),
             scopes: p.scopes.clone(),
             extra_authorize: p.authorize.extra.clone(),
+            prompt_values: p.authorize.prompt_values.clone(),
             token: p.token.clone(),
             refresh: p.refresh.clone(),
             manage_url: p
@@ -319,6 +322,7 @@ impl Spec {
                 descriptions: oidc_scope_descriptions(),
             },
             extra_authorize: BTreeMap::new(),
+            prompt_values: p.prompt_values.clone(),
             token: TokenRules::default(),
             refresh: RefreshRules {
                 rotating: true,

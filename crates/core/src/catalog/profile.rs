@@ -211,6 +211,10 @@ pub struct AuthorizeRules {
     /// Extra authorization-request parameters, e.g. `access_type = "offline"`.
     #[serde(default)]
     pub extra: BTreeMap<String, String>,
+    /// The `prompt` values the provider understands (e.g. `select_account`), for connecting
+    /// another account; empty: only `login` is assumed.
+    #[serde(default)]
+    pub prompt_values: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

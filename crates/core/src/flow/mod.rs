@@ -365,8 +365,37 @@ impl Engine {
             .offline
             .as_deref()
             .unwrap_or("offline_access");
-        if scopes.iter().any(|s| s == offline) && !params.contains_key("prompt") {
-            params.insert("prompt".into(), "consent".into());
+        let mut prompt: Vec<String> = params
+            .get("prompt")
+            .map(|p| p.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        if scopes.iter().any(|s| s == offline) && prompt.is_empty() {
+            prompt.push("consent".into());
+        }
+        match &expected_subject {
+            // Changing an account's scopes: the server is told whom to expect (OpenID
+            // `login_hint`), so it need not ask which account.
+            Some(_) => {
+                if let Some(hint) = self.login_hint_for(&provider, &request).await {
+                    params.insert("login_hint".into(), hint);
+                }
+            }
+            // Another account at a provider that has one: let the person choose, or sign in
+            // afresh, rather than be signed in again as the one the browser remembers.
+            None if account::count_for_provider(&self.db, &provider.id).await? > 0 => {
+                let choose = if provider.prompt_values.iter().any(|v| v == "select_account") {
+                    "select_account"
+                } else {
+                    "login"
+                };
+                if !prompt.iter().any(|p| p == choose) {
+                    prompt.insert(0, choose.into());
+                }
+            }
+            None => {}
+        }
+        if !prompt.is_empty() {
+            params.insert("prompt".into(), prompt.join(" "));
         }
         if let Some(r) = &resource {
             params.insert("resource".into(), r.clone());
@@ -462,6 +491,19 @@ impl Engine {
             }
         }
         Ok(started)
+    }
+
+    /// The `login_hint` for signing an existing account in again: its e-mail address, for
+    /// OpenID servers (where the parameter is defined).
+    async fn login_hint_for(&self, provider: &Spec, request: &ConnectRequest) -> Option<String> {
+        let ConnectTarget::AccountScopes { account, .. } = &request.target else {
+            return None;
+        };
+        if provider.protocol != Protocol::Oidc {
+            return None;
+        }
+        let row = self.row(account).await.ok()?;
+        row.email.filter(|e| !e.is_empty())
     }
 
     /// Where a sign-in's launcher sends the browser: the authorization URL, or, where the server
