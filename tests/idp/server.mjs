@@ -35,6 +35,11 @@
 //                         the registration access token rotated on every update): off (default),
 //                         open, or iat (an initial access token is required: the value of
 //                         IDP_INITIAL_ACCESS_TOKEN)
+//       IDP_SECRET_TTL=N  issued client secrets expire after N seconds (client_secret_expires_at),
+//                         and each RFC 7592 update extends them by N; registering then needs the
+//                         initial access token the handshake line carries as
+//                         "initial_access_token" (oidc-provider applies the expiry as a policy of
+//                         that token)
 //       IDP_CLIENT_AUTH=secret  offer only secret-based client authentication
 //                         (client_secret_basic, client_secret_post), as many servers do
 //   * Resource indicators (RFC 8707) are accepted for any resource on 127.0.0.1 (a test API
@@ -101,6 +106,7 @@ const config = {
   initialAccessToken: (process.env.IDP_INITIAL_ACCESS_TOKEN || '').trim(),
   secretOnly: process.env.IDP_CLIENT_AUTH === 'secret',
   exactRedirects: process.env.IDP_EXACT_REDIRECTS === '1',
+  secretTtl: envInt('IDP_SECRET_TTL', 0),
 };
 const REGISTRATION_MODES = ['off', 'open', 'iat'];
 
@@ -249,6 +255,8 @@ const provider = new Provider(issuer, {
     },
   ],
   responseTypes: ['code'],
+  // An expired client secret is refused at once (the default tolerance is 15 s).
+  ...(config.secretTtl > 0 ? { clockTolerance: 0 } : {}),
   ...(config.secretOnly ? { clientAuthMethods: ['client_secret_basic', 'client_secret_post'] } : {}),
   // api:read is the test APIs' scope (resource indicators, below): listed so registrations may
   // name it, as a server lists the scopes of the APIs it serves.
@@ -302,12 +310,22 @@ const provider = new Provider(issuer, {
       allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
     },
     userinfo: { enabled: true },
-    registration: {
+    registration: config.secretTtl > 0 ? {
+      enabled: true,
+      initialAccessToken: true,
+      policies: {
+        'secret-ttl': (_ctx, properties) => {
+          if (properties.client_secret) {
+            properties.client_secret_expires_at = Math.floor(Date.now() / 1000) + config.secretTtl;
+          }
+        },
+      },
+    } : {
       enabled: config.registration !== 'off',
       initialAccessToken: config.registration === 'iat' ? config.initialAccessToken : false,
     },
     registrationManagement: {
-      enabled: config.registration !== 'off',
+      enabled: config.registration !== 'off' || config.secretTtl > 0,
       rotateRegistrationAccessToken: true,
     },
     resourceIndicators: {
@@ -454,7 +472,10 @@ providerHandler = provider.callback();
 
 // --- handshake line --------------------------------------------------------
 
-process.stdout.write(`${JSON.stringify({ issuer, port })}\n`);
+const initialAccessToken = config.secretTtl > 0
+  ? await new provider.InitialAccessToken({ policies: ['secret-ttl'] }).save()
+  : undefined;
+process.stdout.write(`${JSON.stringify({ issuer, port, initial_access_token: initialAccessToken })}\n`);
 log(`listening: issuer=${issuer} client_id=${config.clientId} ttl(access=${config.accessTtl}s id_token=${config.idTokenTtl}s refresh=${config.refreshTtl}s)`);
 
 // --- shutdown ----------------------------------------------------------------

@@ -30,6 +30,8 @@ pub fn require_keyring() {
 pub struct Idp {
     pub issuer: String,
     pub port: u16,
+    /// The initial access token of a server started with IDP_SECRET_TTL.
+    pub initial_access_token: Option<String>,
     _child: Child,
 }
 
@@ -63,6 +65,7 @@ impl Idp {
         Self {
             issuer: v["issuer"].as_str().unwrap().to_string(),
             port: v["port"].as_u64().unwrap() as u16,
+            initial_access_token: v["initial_access_token"].as_str().map(str::to_owned),
             _child: child,
         }
     }

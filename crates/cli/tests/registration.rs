@@ -522,8 +522,18 @@ async fn another_account_is_chosen_at_the_server_and_a_known_one_is_named() {
     let alice = cli.ok(&["connect", "local-demo", "--json"], "alice").await;
     cli.ok(&["connect", "local-demo", "--json"], "bob").await;
     let id = alice["id"].as_str().unwrap();
-    cli.ok(&["connect", "--account", id, "--drop-scope", "profile", "--json"], "alice")
-        .await;
+    cli.ok(
+        &[
+            "connect",
+            "--account",
+            id,
+            "--drop-scope",
+            "profile",
+            "--json",
+        ],
+        "alice",
+    )
+    .await;
     let stats = idp.stats().await;
     // oidc-provider lists no prompt_values_supported, so another account means a fresh login.
     assert_eq!(
@@ -536,5 +546,54 @@ async fn another_account_is_chosen_at_the_server_and_a_known_one_is_named() {
         serde_json::json!([null, null, "alice@example.test"]),
         "{stats}"
     );
-    assert_eq!(cli.ok(&["list", "--json"], "").await.as_array().unwrap().len(), 2);
+    assert_eq!(
+        cli.ok(&["list", "--json"], "")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+/// `client_secret_expires_at` is honoured: a secret that expires soon is renewed with an RFC 7592
+/// update before it is used, so refreshing goes on working past the first secret's expiry (the
+/// server refuses an expired secret with invalid_client).
+#[tokio::test]
+async fn an_expiring_client_secret_is_renewed_before_it_is_used() {
+    require_keyring();
+    let idp = Idp::start_with(&[("IDP_SECRET_TTL", "3"), ("IDP_CLIENT_AUTH", "secret")]).await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox, "expiring");
+    let iat = format!("{}\n", idp.initial_access_token.as_deref().unwrap());
+    let out = cli
+        .run(
+            &[
+                "providers",
+                "add",
+                "--issuer",
+                &idp.issuer,
+                "--name",
+                "Reg",
+                "--initial-access-token-stdin",
+            ],
+            "",
+            &iat,
+        )
+        .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let account = cli.ok(&["connect", "reg", "--json"], "alice").await;
+    let id = account["id"].as_str().unwrap();
+    let client = cli.provider("reg").await.unwrap()["client_id"].clone();
+    // Past the first secret's lifetime: only a renewed secret still works.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    cli.ok(&["refresh", id, "--json"], "").await;
+    let stats = idp.stats().await;
+    assert_eq!(stats["refresh_success"], 1, "{stats}");
+    assert!(
+        stats["registration_updated"].as_u64().unwrap() >= 2,
+        "{stats}"
+    );
+    assert_eq!(stats["registration_created"], 1, "the same client: {stats}");
+    assert_eq!(cli.provider("reg").await.unwrap()["client_id"], client);
 }

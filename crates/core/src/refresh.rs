@@ -214,6 +214,10 @@ impl Engine {
             )
             .hint("connect the account again, asking for the offline_access scope"));
         };
+        if provider.registers && provider.client_auth != crate::catalog::ClientAuth::None {
+            // Before the secret is read: an expiring one is renewed (RFC 7592).
+            self.renew_secret_if_due(&provider.id, false).await?;
+        }
         let secret = self.client_secret_for(&provider).await?;
         let client = token::client(&provider, secret.as_ref(), None)?;
         account::set_status(&self.db, &row.id, AccountStatus::Refreshing, None).await?;

@@ -180,7 +180,7 @@ pub async fn register(
         .register_async(&endpoint_url, http)
         .await
         .map_err(|e| registration_error(e, initial_access_token.is_some(), &provider.issuer))?;
-    registered(response, provider)
+    registered(response, provider, None)
 }
 
 /// The client metadata the app registers with: native, the redirect URIs, grant types and
@@ -268,7 +268,7 @@ pub async fn update(
                 )
                 .cause(e)
             })?;
-            let mut updated = registered(response, provider)?;
+            let mut updated = registered(response, provider, secret)?;
             if updated.client_id != provider.client_id {
                 return Err(Error::new(
                     ErrorKind::Provider,
@@ -304,7 +304,12 @@ pub async fn update(
 }
 
 /// Checks what the server issued and keeps what the app needs.
-fn registered(response: Response, provider: &Provider) -> Result<Registered> {
+/// `known_secret`: the secret the app holds, kept when an update's reply leaves it out.
+fn registered(
+    response: Response,
+    provider: &Provider,
+    known_secret: Option<&SecretString>,
+) -> Result<Registered> {
     let client_id = response.client_id().as_str().trim().to_owned();
     if client_id.is_empty() || client_id.len() > 512 || client_id.chars().any(char::is_control) {
         return Err(Error::new(
@@ -334,7 +339,8 @@ fn registered(response: Response, provider: &Provider) -> Result<Registered> {
     let client_secret = response
         .client_secret()
         .map(|s| SecretString::new(s.secret().clone()))
-        .filter(|s| !s.expose().is_empty());
+        .filter(|s| !s.expose().is_empty())
+        .or_else(|| known_secret.cloned());
     if client_auth != ClientAuth::None && client_secret.is_none() {
         return Err(Error::new(
             ErrorKind::Provider,
@@ -430,6 +436,10 @@ fn registration_error<RE: std::error::Error + Send + Sync + 'static>(
         other => Error::internal("could not register the app").cause(other),
     }
 }
+
+/// A registered client secret is renewed when it expires within this (RFC 7591
+/// `client_secret_expires_at`).
+const RENEW_SECRET_WITHIN_SECS: i64 = 24 * 60 * 60;
 
 /// How long an RFC 7592 delete may take: it runs while the person waits to remove something.
 const DELETE_TIMEOUT: Duration = Duration::from_secs(15);
@@ -733,6 +743,71 @@ impl Engine {
         )
         .await;
         Ok(cleared)
+    }
+
+    /// A client secret that expires within a day is renewed first: an RFC 7592 update, which
+    /// servers answer with a new secret or a later expiry. A secret already expired that could
+    /// not be renewed is replaced by a new registration when `may_register_anew` (before a
+    /// sign-in); a refresh only updates, since a new client ends every account's sign-in.
+    pub(crate) async fn renew_secret_if_due(
+        &self,
+        provider_id: &str,
+        may_register_anew: bool,
+    ) -> Result<()> {
+        if self.profile(provider_id).is_some() {
+            return Ok(());
+        }
+        let p = crate::provider::get(&self.db, provider_id).await?;
+        let Some(expires) = p.client_secret_expires_at else {
+            return Ok(());
+        };
+        let now = crate::db::now_ms() / 1000;
+        if !p.registered() || p.client_id.is_empty() || expires - now > RENEW_SECRET_WITHIN_SECS {
+            return Ok(());
+        }
+        let (k, id) = (self.keychain.clone(), p.id.clone());
+        let (management, secret) = crate::engine::blocking(move || {
+            Ok((k.get_registration(&id)?, k.get_client_secret(&id)?))
+        })
+        .await?;
+        if let Some(m) = management {
+            let mut current = p.clone();
+            if !p.registered_scopes.is_empty() {
+                current.scopes = p.registered_scopes.clone();
+            }
+            match update(self.http()?, &m, &current, secret.as_ref()).await {
+                // Not shortened: a secret the server did not extend still works until it expires.
+                Ok(u) if u.secret_expires_at.is_none_or(|e| e >= expires) => {
+                    self.keep_registration(&p.id, &u).await?;
+                    let mut stored = p.clone();
+                    stored.client_auth = u.client_auth;
+                    stored.client_secret_expires_at = u.secret_expires_at;
+                    crate::provider::set_client(&self.db, &stored).await?;
+                    crate::audit::record(
+                        &self.db,
+                        crate::audit::AuditKind::ProviderChanged,
+                        None,
+                        Some(&p.id),
+                        "client secret renewed (RFC 7592 update)",
+                    )
+                    .await;
+                    return Ok(());
+                }
+                Ok(_) => tracing::info!(
+                    provider = provider_id,
+                    "an update did not extend the client secret"
+                ),
+                Err(e) => {
+                    tracing::warn!(provider = provider_id, error = %e.detailed(), "could not renew the client secret")
+                }
+            }
+        }
+        if may_register_anew && now >= expires {
+            self.drop_registration(&p.id).await?;
+            let cleared = crate::provider::get(&self.db, provider_id).await?;
+            self.register_client(&cleared, None).await?;
+        }
+        Ok(())
     }
 
     /// After an account's disconnect: a registered provider left with no account loses its
