@@ -74,6 +74,8 @@ describe("Add by URL", () => {
     listed = [provider({ id: "login-example-org", name: "login.example.org", registered: true })];
     finish.resolve(account({ id: "r-1", provider: "login-example-org", resource: API }));
     await vi.waitFor(() => expect(allByTestId("provider-row").map((r) => r.dataset.providerId)).toContain("login-example-org"));
+    // The account's page says what its tokens are for.
+    await vi.waitFor(() => expect(byTestId("account-resource")?.textContent).toBe(`Tokens for ${API} only`));
   });
 
   it("declining starts nothing", async () => {

@@ -15,6 +15,3 @@ ALTER TABLE providers ADD COLUMN registered_scopes TEXT;
 -- The server's prompt_values_supported (JSON array), for "connect another account".
 ALTER TABLE providers ADD COLUMN prompt_values TEXT;
 
--- The resource (RFC 8707) an account's tokens are for, when it was connected by a resource URL:
--- its tokens are asked for that resource, and its test call goes there. NULL: the provider's API.
-ALTER TABLE accounts ADD COLUMN resource TEXT;

@@ -160,6 +160,80 @@ mod tests {
         assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
     }
 
+    /// The table rebuild that makes an account (provider, subject, resource) keeps every row
+    /// and what hangs on it, and still refuses a second account of one person for one resource.
+    #[tokio::test]
+    async fn accounts_per_resource_keep_every_row_and_approval() {
+        let dir = std::env::temp_dir().join(format!("ca-db-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("a.sqlite3");
+        let options = SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let older = sqlx::migrate::Migrator {
+            migrations: MIGRATOR
+                .migrations
+                .iter()
+                .filter(|m| m.version <= 10)
+                .cloned()
+                .collect(),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        older.run(&pool).await.unwrap();
+        for q in [
+            "INSERT INTO providers (id, name, issuer, client_id, scopes, authorization_endpoint, token_endpoint, jwks_uri, created_at) VALUES ('p', 'P', 'https://p.example', 'c', '[]', 'https://p.example/a', 'https://p.example/t', '', 1)",
+            "INSERT INTO accounts (id, provider_id, subject, status, policy, created_at, updated_at, email) VALUES ('a1', 'p', 'alice', 'connected', 'ask', 1, 2, 'alice@example.test')",
+            "INSERT INTO standing_approvals (account_id, purpose, created_at) VALUES ('a1', 'git', 3)",
+        ] {
+            sqlx::query(q).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+
+        let db = open(&file, 2).await.unwrap();
+        let row: (String, String, Option<String>, String) =
+            sqlx::query_as("SELECT subject, policy, resource, email FROM accounts WHERE id = 'a1'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert_eq!(row, ("alice".into(), "ask".into(), None, "alice@example.test".into()));
+        let approvals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM standing_approvals")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(approvals, 1);
+        let insert = |id: &'static str, resource: Option<&'static str>| {
+            sqlx::query(
+                "INSERT INTO accounts (id, provider_id, subject, status, created_at, updated_at, resource) \
+                 VALUES (?, 'p', 'alice', 'connected', 1, 1, ?)",
+            )
+            .bind(id)
+            .bind(resource)
+            .execute(&db)
+        };
+        insert("a2", Some("https://api.example/mcp")).await.unwrap();
+        assert!(insert("a3", Some("https://api.example/mcp")).await.is_err());
+        assert!(insert("a4", None).await.is_err(), "one account per person for the provider's API");
+        // Foreign keys hold again: an approval of no account is refused, a delete cascades.
+        assert!(sqlx::query("INSERT INTO standing_approvals (account_id, purpose, created_at) VALUES ('nobody', 'git', 1)")
+            .execute(&db)
+            .await
+            .is_err());
+        sqlx::query("DELETE FROM accounts WHERE id = 'a1'").execute(&db).await.unwrap();
+        let approvals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM standing_approvals")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(approvals, 0);
+        db.close().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[tokio::test]
     async fn migrations_run_on_a_new_file_and_again() {
         let dir = std::env::temp_dir().join(format!("ca-db-{}", uuid::Uuid::new_v4()));

@@ -240,13 +240,15 @@ impl crate::engine::Engine {
     /// Reads a resource's metadata and finds the provider for its authorization server.
     pub async fn plan_resource(&self, url: &str) -> Result<ResourcePlan> {
         let found = discover(self.http()?, url).await?;
-        let mut provider = None;
-        for view in self.providers().await? {
-            if view.configured && view.issuer == found.authorization_server {
-                provider = Some(view.id.clone());
-                break;
-            }
-        }
+        // The app's own registration there first, else a provider the person set up for it.
+        let mut candidates: Vec<_> = self
+            .providers()
+            .await?
+            .into_iter()
+            .filter(|v| v.configured && v.issuer == found.authorization_server)
+            .collect();
+        candidates.sort_by_key(|v| !v.registered);
+        let provider = candidates.first().map(|v| v.id.clone());
         let confirmed_before = crate::account::list(&self.db)
             .await?
             .iter()

@@ -114,6 +114,7 @@ export class AccountPage {
         class: "account-page",
         "data-testid": "account-page",
         "data-account-id": account.id,
+        "data-provider-id": account.provider,
         "data-status": status,
         "data-expires-at": account.expires_at ?? "",
         "data-busy": busy ?? null,
@@ -131,6 +132,9 @@ export class AccountPage {
             ? h("span", { class: "account-email", "data-testid": "account-email" }, account.email)
             : null,
           h("span", { class: "account-provider", "data-testid": "account-provider" }, `${account.provider_name} · ${account.subject}`),
+          account.resource
+            ? h("span", { class: "account-provider small", "data-testid": "account-resource" }, `Tokens for ${account.resource} only`)
+            : null,
         ),
         h("div", { class: "account-state" }, statusBadge(status), expiryElement(account, this.now())),
       ),
