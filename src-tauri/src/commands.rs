@@ -57,10 +57,12 @@ pub async fn connect_begin(
     provider_id: String,
     scopes: Option<Vec<String>>,
     redirect: Option<RedirectKind>,
+    account: Option<String>,
 ) -> CommandResult<ConnectStarted> {
     let request = ConnectRequest::provider(provider_id)
         .scopes(scopes)
         .redirect(redirect)
+        .reconnect(account)
         .open_browser(true);
     Ok(core.connect_begin(request).await?)
 }

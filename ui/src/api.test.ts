@@ -97,19 +97,19 @@ describe("api.ts sends each command with Tauri's camelCase argument keys", () =>
       name: "connectBegin",
       call: () => api.connectBegin("github", ["repo", "read:user"], "custom_scheme"),
       cmd: "connect_begin",
-      args: { providerId: "github", scopes: ["repo", "read:user"], redirect: "custom_scheme" },
+      args: { providerId: "github", scopes: ["repo", "read:user"], redirect: "custom_scheme", account: null },
     },
     {
       name: "connectBegin (loopback)",
       call: () => api.connectBegin("github", null, "loopback"),
       cmd: "connect_begin",
-      args: { providerId: "github", scopes: null, redirect: "loopback" },
+      args: { providerId: "github", scopes: null, redirect: "loopback", account: null },
     },
     {
       name: "connectBegin (default scopes and redirect)",
       call: () => api.connectBegin("github", null, null),
       cmd: "connect_begin",
-      args: { providerId: "github", scopes: null, redirect: null },
+      args: { providerId: "github", scopes: null, redirect: null, account: null },
     },
     { name: "connectFinish", call: () => api.connectFinish("f-1"), cmd: "connect_finish", args: { flowId: "f-1" } },
     {

@@ -159,8 +159,14 @@ export function listAccounts(): Promise<Account[]> {
  * browser hands the result back (a loopback port or the app's own scheme); null means the
  * provider's default, the first of its `redirect_kinds`.
  */
-export function connectBegin(providerId: string, scopes: string[] | null, redirect: RedirectKind | null): Promise<ConnectStarted> {
-  return invoke<ConnectStarted>("connect_begin", { providerId, scopes, redirect });
+/** `account`: the account being signed in again ("Connect again"), which the server is told to expect. */
+export function connectBegin(
+  providerId: string,
+  scopes: string[] | null,
+  redirect: RedirectKind | null,
+  account: string | null = null,
+): Promise<ConnectStarted> {
+  return invoke<ConnectStarted>("connect_begin", { providerId, scopes, redirect, account });
 }
 
 /** "Add by URL": what the resource at `url` names as its authorization server (RFC 9728). */

@@ -209,7 +209,7 @@ describe("start-up", () => {
     expect(byTestId("empty-set-up")?.className).not.toContain("btn--primary");
     click(tryIt);
     await vi.waitFor(() =>
-      expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "local-demo", scopes: null, redirect: null }]),
+      expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "local-demo", scopes: null, redirect: null, account: null }]),
     );
   });
 
@@ -362,7 +362,7 @@ describe("connect", () => {
     click(byTestId("connect", gh));
 
     await vi.waitFor(() => expect(byTestId("flow-waiting")).not.toBeNull());
-    expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "github", scopes: ["repo", "read:user"], redirect: null }]);
+    expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "github", scopes: ["repo", "read:user"], redirect: null, account: null }]);
     expect(backend.callsOf("connect_finish")).toEqual([{ flowId: "flow-42" }]);
     const panel = byTestId("flow-waiting")!;
     expect(panel.textContent).toContain("Waiting for you to finish signing in to GitHub in your browser…");
@@ -407,7 +407,7 @@ describe("connect", () => {
     await boot(backend);
     click(byTestId("connect", providerRowOf("example")));
     await vi.waitFor(() =>
-      expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "example", scopes: null, redirect: null }]),
+      expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "example", scopes: null, redirect: null, account: null }]),
     );
   });
 

@@ -95,7 +95,7 @@ class App {
       onPolicy: (id, policy) => void this.actions.setPolicy(id, policy),
       onEndApproval: (approvalId) => void this.store.endApproval(approvalId).catch((e: unknown) => this.messages.showError(e)),
       onDisconnect: (id) => void this.actions.disconnect(id),
-      onReconnect: (a, scopes) => this.connect(a.provider, a.provider_name, scopes),
+      onReconnect: (a, scopes) => this.connect(a.provider, a.provider_name, scopes, a.id),
       onBack: () => this.backToList(),
       onActivity: (id) => {
         this.activity.showAccount(id);
@@ -307,7 +307,10 @@ class App {
         break;
       case "reconnect": {
         const account = this.store.account(remedy.account);
-        if (account) this.connect(account.provider, account.provider_name, account.scopes_requested.length > 0 ? account.scopes_requested : null);
+        if (account) {
+          const scopes = account.scopes_requested.length > 0 ? account.scopes_requested : null;
+          this.connect(account.provider, account.provider_name, scopes, account.id);
+        }
         break;
       }
       default:
@@ -315,10 +318,13 @@ class App {
     }
   }
 
-  /** Connect again, the way this provider is connected by default or by the person's choice. */
-  private connect(providerId: string, providerName: string, scopes: string[] | null): void {
+  /**
+   * Connect again, the way this provider is connected by default or by the person's choice;
+   * `account`: the account signed in again, which the server is told to expect.
+   */
+  private connect(providerId: string, providerName: string, scopes: string[] | null, account: string | null = null): void {
     const provider = this.store.provider(providerId);
-    void this.signIn.connect(provider, providerId, providerName, scopes, this.providers.kindOf(providerId));
+    void this.signIn.connect(provider, providerId, providerName, scopes, this.providers.kindOf(providerId), account);
   }
 
   /** Enables or disables every connect button without rebuilding the rows (keeps typed scopes and focus). */

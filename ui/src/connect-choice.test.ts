@@ -119,7 +119,7 @@ describe("the redirect select", () => {
     await boot(backend);
     click(byTestId("connect", providerRowOf("github")));
     await vi.waitFor(() => expect(byTestId("flow-waiting")).not.toBeNull());
-    expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "github", scopes: null, redirect: null }]);
+    expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "github", scopes: null, redirect: null, account: null }]);
     expect(backend.callsOf("device_begin")).toHaveLength(0);
     expect(byTestId("flow-waiting")?.dataset.redirect).toBe("loopback");
     expect(byTestId("flow-app-link")).toBeNull();
@@ -137,7 +137,7 @@ describe("the redirect select", () => {
     click(byTestId("connect", row));
 
     await vi.waitFor(() => expect(byTestId("flow-waiting")).not.toBeNull());
-    expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "github", scopes: ["repo"], redirect: "custom_scheme" }]);
+    expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "github", scopes: ["repo"], redirect: "custom_scheme", account: null }]);
     expect(backend.callsOf("connect_finish")).toEqual([{ flowId: "flow-9" }]);
     const panel = byTestId("flow-waiting")!;
     expect(panel.dataset.redirect).toBe("custom_scheme");
@@ -157,7 +157,7 @@ describe("the redirect select", () => {
     choose("gitlab", "loopback");
     click(byTestId("connect", providerRowOf("gitlab")));
     await vi.waitFor(() => expect(backend.callsOf("connect_begin")).toHaveLength(1));
-    expect(backend.callsOf("connect_begin")[0]).toEqual({ providerId: "gitlab", scopes: null, redirect: "loopback" });
+    expect(backend.callsOf("connect_begin")[0]).toEqual({ providerId: "gitlab", scopes: null, redirect: "loopback", account: null });
   });
 
   it("keeps the choice across a re-render and uses it for Connect again", async () => {

@@ -83,7 +83,7 @@ describe("sign-in controller", () => {
     expect(seen.settled).toBe(1);
     expect(s.running()).toBe(false);
     expect(s.slot.childElementCount).toBe(0);
-    expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "github", scopes: ["repo"], redirect: null }]);
+    expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "github", scopes: ["repo"], redirect: null, account: null }]);
   });
 
   it("stops waiting at once on Cancel and reports no error for the cancelled finish", async () => {

@@ -58,7 +58,14 @@ export class SignIn {
   }
 
   /** Signs in to `provider` the chosen way; ignored while another sign-in runs. */
-  async connect(provider: ProviderView | undefined, providerId: string, providerName: string, scopes: string[] | null, kind: ConnectKind): Promise<void> {
+  async connect(
+    provider: ProviderView | undefined,
+    providerId: string,
+    providerName: string,
+    scopes: string[] | null,
+    kind: ConnectKind,
+    account: string | null = null,
+  ): Promise<void> {
     if (this.running()) return;
     const nameOf = (id: string) => this.nameOf(id) ?? providerName;
     if (kind === "device") {
@@ -73,7 +80,7 @@ export class SignIn {
       const redirect = redirectArg(connectKinds(provider), kind);
       await this.run(
         async (): Promise<Flow> => {
-          const started = await api.connectBegin(providerId, scopes, redirect);
+          const started = await api.connectBegin(providerId, scopes, redirect, account);
           return { kind: "browser", started, redirect: kind, providerName: nameOf(started.provider), deadline: this.now() + started.timeout_secs * 1000, cancelling: false, cancelled: false };
         },
         (flow) => api.connectFinish(flow.started.flow_id),

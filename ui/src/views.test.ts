@@ -164,7 +164,8 @@ describe("an account's page", () => {
     type(field, "read:user repo");
     (byTestId("change-scopes-form") as HTMLFormElement).requestSubmit();
     await vi.waitFor(() => expect(byTestId("flow-waiting")).not.toBeNull());
-    expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "github", scopes: ["read:user", "repo"], redirect: null }]);
+    // The account is named, so the server is told whom to expect (login_hint).
+    expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "github", scopes: ["read:user", "repo"], redirect: null, account: "a1" }]);
   });
 
   it("folds the scope field away on Escape and keeps the sign-in untouched", async () => {

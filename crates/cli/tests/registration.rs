@@ -82,6 +82,12 @@ async fn an_issuer_url_alone_registers_the_app_and_the_registration_goes_with_th
     );
     assert_eq!(redirects[1], "io.github.connectedaccounts:/oauth/callback");
     assert_eq!(idp.stats().await["registration_created"], 1);
+    // One registration per server: adding it again gives the same provider, registered once.
+    let again = cli
+        .ok(&["providers", "add", "--issuer", &idp.issuer, "--json"], "")
+        .await;
+    assert_eq!(again["id"], "reg");
+    assert_eq!(idp.stats().await["registration_created"], 1);
 
     // The registration's access token and URI are in the keychain, and work at the server.
     let management = management_of(&cli, "reg")

@@ -201,7 +201,15 @@ mod tests {
                 .fetch_one(&db)
                 .await
                 .unwrap();
-        assert_eq!(row, ("alice".into(), "ask".into(), None, "alice@example.test".into()));
+        assert_eq!(
+            row,
+            (
+                "alice".into(),
+                "ask".into(),
+                None,
+                "alice@example.test".into()
+            )
+        );
         let approvals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM standing_approvals")
             .fetch_one(&db)
             .await
@@ -218,13 +226,19 @@ mod tests {
         };
         insert("a2", Some("https://api.example/mcp")).await.unwrap();
         assert!(insert("a3", Some("https://api.example/mcp")).await.is_err());
-        assert!(insert("a4", None).await.is_err(), "one account per person for the provider's API");
+        assert!(
+            insert("a4", None).await.is_err(),
+            "one account per person for the provider's API"
+        );
         // Foreign keys hold again: an approval of no account is refused, a delete cascades.
         assert!(sqlx::query("INSERT INTO standing_approvals (account_id, purpose, created_at) VALUES ('nobody', 'git', 1)")
             .execute(&db)
             .await
             .is_err());
-        sqlx::query("DELETE FROM accounts WHERE id = 'a1'").execute(&db).await.unwrap();
+        sqlx::query("DELETE FROM accounts WHERE id = 'a1'")
+            .execute(&db)
+            .await
+            .unwrap();
         let approvals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM standing_approvals")
             .fetch_one(&db)
             .await

@@ -510,6 +510,20 @@ impl Engine {
         initial_access_token: Option<SecretString>,
     ) -> Result<crate::ProviderView> {
         let mut discovered = crate::discovery::discover(self.http()?, &new).await?;
+        if discovered.registered() && new.redirect_uris.is_empty() {
+            // One registration per server: adding it again returns the one the app has.
+            let existing = crate::provider::list(&self.db)
+                .await?
+                .into_iter()
+                .find(|p| p.registered() && p.issuer == discovered.issuer);
+            if let Some(p) = existing {
+                return Ok(crate::ProviderView::new(
+                    &crate::model::Spec::from_discovered(&p),
+                    None,
+                    &crate::model::Settings::default(),
+                ));
+            }
+        }
         if discovered.registered() && discovered.redirect_uris.is_empty() {
             discovered.redirect_uris = default_redirect_uris(pick_loopback_port()?);
         }

@@ -542,3 +542,47 @@ async fn a_pushed_request_keeps_the_sign_in_out_of_every_url() {
     );
     engine.disconnect(&account.id, true).await.unwrap();
 }
+
+/// A whole browser sign-in through the scripted browser (as alice).
+async fn signed_in(engine: &Arc<Engine>, request: ConnectRequest) -> ca_core::Account {
+    let started = engine
+        .connect_begin(request.timeout(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let finish = tokio::spawn({
+        let engine = engine.clone();
+        let flow = started.flow_id.clone();
+        async move { engine.connect_finish(&flow).await }
+    });
+    play_browser(&started.browser_url).await;
+    finish.await.unwrap().unwrap()
+}
+
+/// "Connect again" on an account names it to the server (`login_hint`), so the server need not
+/// ask which account; without it, a provider that has an account gets a fresh login.
+#[tokio::test]
+async fn connecting_an_account_again_names_it_to_the_server() {
+    require_keyring();
+    let idp = Idp::start_with(NO_PAR).await;
+    let sandbox = Sandbox::new();
+    let engine = engine(&sandbox, &idp).await;
+    let alice = signed_in(&engine, ConnectRequest::provider("local-demo")).await;
+    let again = signed_in(
+        &engine,
+        ConnectRequest::provider("local-demo").reconnect(Some(alice.id.clone())),
+    )
+    .await;
+    assert_eq!(again.id, alice.id, "the same account, signed in again");
+    signed_in(&engine, ConnectRequest::provider("local-demo")).await;
+    let stats = idp.stats().await;
+    assert_eq!(
+        stats["login_hints"],
+        serde_json::json!([null, "alice@example.test", null]),
+        "{stats}"
+    );
+    assert_eq!(
+        stats["prompts"],
+        serde_json::json!(["consent", "consent", "login consent"]),
+        "{stats}"
+    );
+}

@@ -64,6 +64,9 @@ pub struct ConnectRequest {
     /// The resource (RFC 8707) the tokens are for: sent in the authorization and token
     /// requests, and kept on the account (see [`crate::resource`]).
     pub resource: Option<String>,
+    /// Signing this existing account in again ("Connect again"): the server is told whom to
+    /// expect (`login_hint`) instead of being asked to let the person choose.
+    pub reconnect: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -107,7 +110,14 @@ impl ConnectRequest {
             open_browser: false,
             paste_back: false,
             resource: None,
+            reconnect: None,
         }
+    }
+
+    /// Signs this account in again (see [`ConnectRequest::reconnect`]).
+    pub fn reconnect(mut self, account: Option<String>) -> Self {
+        self.reconnect = account;
+        self
     }
 
     /// Tokens for this resource only (RFC 8707).
@@ -373,9 +383,9 @@ impl Engine {
         if scopes.iter().any(|s| s == offline) && prompt.is_empty() {
             prompt.push("consent".into());
         }
-        match &expected_subject {
-            // Changing an account's scopes: the server is told whom to expect (OpenID
-            // `login_hint`), so it need not ask which account.
+        match expected_subject.as_ref().or(request.reconnect.as_ref()) {
+            // Changing an account's scopes or signing it in again: the server is told whom to
+            // expect (OpenID `login_hint`), so it need not ask which account.
             Some(_) => {
                 if let Some(hint) = self.login_hint_for(&provider, &request).await {
                     params.insert("login_hint".into(), hint);
@@ -497,8 +507,9 @@ impl Engine {
     /// The `login_hint` for signing an existing account in again: its e-mail address, for
     /// OpenID servers (where the parameter is defined).
     async fn login_hint_for(&self, provider: &Spec, request: &ConnectRequest) -> Option<String> {
-        let ConnectTarget::AccountScopes { account, .. } = &request.target else {
-            return None;
+        let account = match (&request.target, &request.reconnect) {
+            (ConnectTarget::AccountScopes { account, .. }, _) | (_, Some(account)) => account,
+            _ => return None,
         };
         if provider.protocol != Protocol::Oidc {
             return None;
