@@ -227,3 +227,56 @@ async fn a_built_in_providers_general_token_never_reaches_a_resource() {
     assert_eq!(seen["authorized"], 0, "{seen}");
     assert_eq!(seen["refused"], 0, "no token reached the API: {seen}");
 }
+
+/// With no desktop here, a resource's sign-in is never a device code (a device grant would give a
+/// general token recorded as the resource's): the authorization URL, naming the resource, is
+/// shown for the address it ends on to be pasted back.
+#[tokio::test]
+async fn with_no_desktop_a_resource_sign_in_is_pasted_back_not_a_device_code() {
+    require_keyring();
+    let idp = Idp::start_with(&[("IDP_REGISTRATION", "open")]).await;
+    let api = Resource::start(&[("RS_ISSUER", &idp.issuer)]).await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox, "headless");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connected-accounts"))
+        .args([
+            "connect",
+            "--resource",
+            &api.url,
+            "--yes",
+            "--timeout",
+            "30",
+        ])
+        .envs(sandbox.env())
+        .env("CONNECTED_ACCOUNTS_PROFILE", &cli.profile)
+        .env_remove("BROWSER")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let url = loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the command line says where to sign in")
+            .unwrap()
+            .unwrap_or_else(|| panic!("ended without a URL: {seen:?}"));
+        if let Some(u) = line.trim().strip_prefix("http") {
+            break format!("http{u}");
+        }
+        seen.push(line);
+    };
+    child.kill().await.unwrap();
+    let query: std::collections::HashMap<String, String> = reqwest::Url::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(query.get("resource"), Some(&api.url), "{url}");
+    assert_eq!(idp.stats().await["device_authorization_success"], 0);
+}

@@ -69,7 +69,12 @@ pub async fn run(engine: &Engine, args: ConnectArgs, json: bool) -> Outcome {
         .scopes((!scopes.is_empty()).then_some(scopes))
         .resource(resource)
         .open_browser(true);
-    let account = match (args.redirect, here.can_open()) {
+    // A resource's sign-in is never a device code: with no browser here, its address is pasted back.
+    let redirect = match (&request.resource, args.redirect) {
+        (Some(_), None) if !here.can_open() => Some(Redirect::Loopback),
+        (_, redirect) => redirect,
+    };
+    let account = match (redirect, here.can_open()) {
         (Some(Redirect::Scheme), _) => {
             return Err(Error::invalid_input(
                 "the custom-scheme redirect needs the window: the desktop hands the callback URL to the running app",

@@ -67,6 +67,14 @@ impl Engine {
     /// Asks the provider for a device code and records the intent. Only a provider can be the
     /// target (an account's scopes change through the browser sign-in).
     pub async fn device_begin(&self, request: ConnectRequest) -> Result<DeviceStarted> {
+        if request.resource.is_some() {
+            // Its tokens would be general ones, recorded as the resource's.
+            return Err(Error::invalid_input(
+                "a sign-in for a resource uses the browser, not a code",
+                "sign in through the browser, or paste back the address it ends on",
+            )
+            .remedy(Remedy::UseBrowserSignIn));
+        }
         let ConnectTarget::Provider {
             id: provider_id,
             scopes,
