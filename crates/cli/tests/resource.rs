@@ -126,6 +126,47 @@ async fn a_resource_url_alone_connects_and_its_tokens_are_for_that_resource() {
     assert_eq!(bob["resource"], api.url.as_str());
     assert_eq!(cli.custom_providers().await.len(), 1);
     assert_eq!(idp.stats().await["registration_created"], 1);
+    // "Connect again" on Alice's account (as the window does) stays with her resource account.
+    let engine = std::sync::Arc::new(
+        ca_core::Engine::open(
+            ca_core::paths::Paths::rooted(&sandbox.dir, &cli.service()),
+            ca_core::secret::Keychain::platform(cli.service()),
+        )
+        .await
+        .unwrap(),
+    );
+    let started = engine
+        .connect_begin(
+            ca_core::ConnectRequest::provider(providers[0]["id"].as_str().unwrap())
+                .reconnect(Some(id.clone()))
+                .timeout(std::time::Duration::from_secs(30)),
+        )
+        .await
+        .unwrap();
+    let finish = tokio::spawn({
+        let (engine, flow) = (engine.clone(), started.flow_id.clone());
+        async move { engine.connect_finish(&flow).await }
+    });
+    let browser = Command::new("python3")
+        .arg(repo_root().join("tests/idp/browser.py"))
+        .arg(&started.browser_url)
+        .status()
+        .await
+        .unwrap();
+    assert!(browser.success());
+    let again = finish.await.unwrap().unwrap();
+    assert_eq!(again.id, id, "the same account");
+    assert_eq!(again.resource.as_deref(), Some(api.url.as_str()));
+    engine.close().await;
+    assert_eq!(
+        cli.ok(&["list", "--json"], "")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
     // After the update the registration's token was rotated; the one kept is the one that works.
     let service = cli.service();
     let management: Value = serde_json::from_str(

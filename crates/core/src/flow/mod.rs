@@ -318,8 +318,15 @@ impl Engine {
         }
         let (provider_id, scopes, expected_subject, kept_resource) =
             self.resolve_target(&request.target).await?;
-        // An account connected for a resource stays bound to it when its scopes change.
-        let resource = kept_resource.or_else(|| request.resource.clone());
+        // An account connected for a resource stays bound to it when its scopes change or it
+        // is signed in again.
+        let reconnected_resource = match &request.reconnect {
+            Some(account) => self.row(account).await.ok().and_then(|row| row.resource),
+            None => None,
+        };
+        let resource = kept_resource
+            .or_else(|| request.resource.clone())
+            .or(reconnected_resource);
         self.sweep_abandoned_flows().await;
         let Prepared {
             spec: provider,
