@@ -38,11 +38,14 @@ impl Engine {
             .disconnect_keeping_registration(query, confirmed)
             .await?;
         if !matches!(outcome, DisconnectOutcome::ConfirmationRequired { .. }) {
-            // The provider's last account: the app's registration there goes too.
-            if let crate::registration::Dropped::NotDeleted(warning) =
-                self.drop_registration_if_unused(&row.provider_id).await?
-            {
-                tracing::warn!(warning, "a registration was not deleted at the server");
+            // The provider's last account: the app's registration there goes too. The account
+            // is gone either way, so a failure here is logged (and audited where it got that far).
+            match self.drop_registration_if_unused(&row.provider_id).await {
+                Ok(crate::registration::Dropped::NotDeleted(warning)) => {
+                    tracing::warn!(warning, "a registration was not deleted at the server")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e.detailed(), "the registration was not deleted"),
             }
         }
         Ok(outcome)
