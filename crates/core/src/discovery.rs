@@ -7,6 +7,7 @@ use serde::Deserialize;
 use ts_rs::TS;
 use url::Url;
 
+use crate::catalog::ClientAuth;
 use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::model::{check_endpoint_url, normalize_scopes, Provider};
 
@@ -337,12 +338,10 @@ pub(crate) fn resolve(new: &NewProvider, metadata: Metadata) -> Result<Provider>
             ));
         };
         check_endpoint_url("registration endpoint", &endpoint)?;
-        let auth = crate::registration::choose_client_auth(
-            metadata.token_endpoint_auth_methods_supported.as_deref(),
-        )?;
+        let auth = choose_client_auth(metadata.token_endpoint_auth_methods_supported.as_deref())?;
         (Some(endpoint), auth)
     } else {
-        (None, crate::catalog::ClientAuth::None)
+        (None, ClientAuth::None)
     };
     let par_endpoint = metadata.pushed_authorization_request_endpoint.clone();
     if metadata.require_pushed_authorization_requests == Some(true) && par_endpoint.is_none() {
@@ -432,6 +431,32 @@ pub(crate) fn resolve(new: &NewProvider, metadata: Metadata) -> Result<Provider>
     })
 }
 
+/// The client authentication to ask for, from the server's `token_endpoint_auth_methods_supported`:
+/// none (a public client) when offered, else the secret-based one the server prefers. RFC 8414's
+/// default, when the server lists nothing, is `client_secret_basic`.
+pub fn choose_client_auth(supported: Option<&[String]>) -> Result<ClientAuth> {
+    let Some(methods) = supported else {
+        return Ok(ClientAuth::SecretBasic);
+    };
+    for m in methods {
+        if let Some(auth) = crate::model::client_auth_from_name(m) {
+            if auth == ClientAuth::None {
+                return Ok(auth);
+            }
+        }
+    }
+    methods
+        .iter()
+        .find_map(|m| crate::model::client_auth_from_name(m))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Provider,
+                "the server accepts only client authentication methods this app cannot use (such as private_key_jwt)",
+            )
+            .hint("register the app by hand there and add it with --client-id")
+        })
+}
+
 /// A provider id from its name: lower-case letters, digits and single dashes.
 pub fn slugify(name: &str) -> String {
     let mut out = String::new();
@@ -452,6 +477,32 @@ pub fn slugify(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_public_client_when_the_server_offers_it_else_its_secret_method() {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let pick = |v: &[&str]| super::choose_client_auth(Some(&list(v)));
+        assert_eq!(
+            pick(&["client_secret_basic", "private_key_jwt", "none"]).unwrap(),
+            crate::catalog::ClientAuth::None
+        );
+        assert_eq!(
+            pick(&[
+                "private_key_jwt",
+                "client_secret_post",
+                "client_secret_basic"
+            ])
+            .unwrap(),
+            crate::catalog::ClientAuth::SecretPost
+        );
+        assert_eq!(
+            super::choose_client_auth(None).unwrap(),
+            crate::catalog::ClientAuth::SecretBasic
+        );
+        let e = pick(&["private_key_jwt", "tls_client_auth"]).unwrap_err();
+        assert!(e.message.contains("private_key_jwt"), "{e:?}");
+        assert!(pick(&[]).is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -10,6 +10,7 @@ use crate::engine::{blocking, Engine};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Provider;
 use crate::model::{Settings, Spec};
+use crate::registration::Management;
 use crate::revoke::DisconnectOutcome;
 use crate::secret::Tags;
 
@@ -110,7 +111,9 @@ impl Engine {
         // Registrations the database does not know (each item says where it is managed).
         for item in items.iter().filter(|i| i.is_registration()) {
             let (k, key) = (self.keychain.clone(), item.key.clone());
-            if let Ok(Some(m)) = blocking(move || k.registration_at(&key)).await {
+            let kept = blocking(move || k.text_at(&key)).await;
+            let management = kept.ok().flatten();
+            if let Some(m) = management.and_then(|m| Management::from_secret(&m)) {
                 if let Err(e) = crate::registration::delete(self.http()?, &m).await {
                     report.not_revoked.push(format!(
                         "an app registration at {}: {}; it stays there unused",

@@ -80,6 +80,16 @@ impl Management {
     pub fn token(&self) -> SecretString {
         SecretString::new(self.token.clone())
     }
+
+    /// As the keychain keeps it: one JSON item.
+    pub fn to_secret(&self) -> SecretString {
+        SecretString::new(serde_json::to_string(self).expect("management serializes"))
+    }
+
+    /// A kept item read back (`None`: not one of ours).
+    pub fn from_secret(item: &SecretString) -> Option<Self> {
+        serde_json::from_str(item.expose()).ok()
+    }
 }
 
 impl std::fmt::Debug for Management {
@@ -109,32 +119,6 @@ pub struct Registered {
     /// The scopes the server registered (it may narrow what was asked).
     pub scopes: Vec<String>,
     pub management: Option<Management>,
-}
-
-/// The client authentication to ask for, from the server's `token_endpoint_auth_methods_supported`:
-/// none (a public client) when offered, else the secret-based one the server prefers. RFC 8414's
-/// default, when the server lists nothing, is `client_secret_basic`.
-pub fn choose_client_auth(supported: Option<&[String]>) -> Result<ClientAuth> {
-    let Some(methods) = supported else {
-        return Ok(ClientAuth::SecretBasic);
-    };
-    for m in methods {
-        if let Some(auth) = crate::model::client_auth_from_name(m) {
-            if auth == ClientAuth::None {
-                return Ok(auth);
-            }
-        }
-    }
-    methods
-        .iter()
-        .find_map(|m| crate::model::client_auth_from_name(m))
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::Provider,
-                "the server accepts only client authentication methods this app cannot use (such as private_key_jwt)",
-            )
-            .hint("register the app by hand there and add it with --client-id")
-        })
 }
 
 /// A loopback redirect port for a new registration: free now, and below every operating
@@ -602,10 +586,7 @@ impl Engine {
         let k = self.keychain.clone();
         let id = provider_id.to_owned();
         let secret = r.client_secret.clone();
-        let management = r
-            .management
-            .as_ref()
-            .map(|m| Management::new(m.uri.clone(), &m.token()));
+        let management = r.management.as_ref().map(Management::to_secret);
         crate::engine::blocking(move || {
             match &secret {
                 Some(s) => k.put_client_secret(&id, s)?,
@@ -617,6 +598,29 @@ impl Engine {
             }
         })
         .await
+    }
+
+    /// The registration's management and, where the client has one, its secret, in one keychain
+    /// visit.
+    async fn kept_registration(
+        &self,
+        p: &Provider,
+    ) -> Result<(Option<Management>, Option<SecretString>)> {
+        let (k, id, with_secret) = (
+            self.keychain.clone(),
+            p.id.clone(),
+            p.client_auth != ClientAuth::None,
+        );
+        let (management, secret) = crate::engine::blocking(move || {
+            let secret = if with_secret {
+                k.get_client_secret(&id)?
+            } else {
+                None
+            };
+            Ok((k.get_registration(&id)?, secret))
+        })
+        .await?;
+        Ok((management.and_then(|m| Management::from_secret(&m)), secret))
     }
 
     /// A provider the app registered with, whose registration was deleted (its last account
@@ -651,10 +655,8 @@ impl Engine {
         if !p.registered() || p.registered_scopes.is_empty() || missing.is_empty() {
             return Ok(());
         }
-        let k = self.keychain.clone();
-        let id = p.id.clone();
-        let Some(management) = crate::engine::blocking(move || k.get_registration(&id)).await?
-        else {
+        let (management, secret) = self.kept_registration(&p).await?;
+        let Some(management) = management else {
             tracing::info!(
                 provider = provider_id,
                 "the registration cannot be updated here; asking anyway"
@@ -669,13 +671,6 @@ impl Engine {
                 .cloned()
                 .collect::<Vec<_>>(),
         );
-        let secret = match p.client_auth {
-            ClientAuth::None => None,
-            _ => {
-                let (k, id) = (self.keychain.clone(), p.id.clone());
-                crate::engine::blocking(move || k.get_client_secret(&id)).await?
-            }
-        };
         let updated = update(self.http()?, &management, &wanted, secret.as_ref()).await?;
         self.keep_registration(&p.id, &updated).await?;
         let mut stored = p.clone();
@@ -779,11 +774,7 @@ impl Engine {
         if !p.registered() || p.client_id.is_empty() || expires - now > RENEW_SECRET_WITHIN_SECS {
             return Ok(());
         }
-        let (k, id) = (self.keychain.clone(), p.id.clone());
-        let (management, secret) = crate::engine::blocking(move || {
-            Ok((k.get_registration(&id)?, k.get_client_secret(&id)?))
-        })
-        .await?;
+        let (management, secret) = self.kept_registration(&p).await?;
         if let Some(m) = management {
             let mut current = p.clone();
             if !p.registered_scopes.is_empty() {
@@ -843,9 +834,7 @@ impl Engine {
         if !p.registered() || p.client_id.is_empty() {
             return Ok(Dropped::NotRegistered);
         }
-        let k = self.keychain.clone();
-        let id = p.id.clone();
-        let management = crate::engine::blocking(move || k.get_registration(&id)).await?;
+        let (management, _) = self.kept_registration(&p).await?;
         let warning = match &management {
             Some(m) => match delete(self.http()?, m).await {
                 Ok(()) => None,
@@ -944,29 +933,6 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_public_client_when_the_server_offers_it_else_its_secret_method() {
-        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let pick = |v: &[&str]| choose_client_auth(Some(&list(v)));
-        assert_eq!(
-            pick(&["client_secret_basic", "private_key_jwt", "none"]).unwrap(),
-            ClientAuth::None
-        );
-        assert_eq!(
-            pick(&[
-                "private_key_jwt",
-                "client_secret_post",
-                "client_secret_basic"
-            ])
-            .unwrap(),
-            ClientAuth::SecretPost
-        );
-        assert_eq!(choose_client_auth(None).unwrap(), ClientAuth::SecretBasic);
-        let e = pick(&["private_key_jwt", "tls_client_auth"]).unwrap_err();
-        assert!(e.message.contains("private_key_jwt"), "{e:?}");
-        assert!(pick(&[]).is_err());
-    }
 
     #[test]
     fn a_picked_port_is_free_and_below_the_ephemeral_ranges() {

@@ -381,15 +381,34 @@ impl Keychain {
     /// Saves a provider's client secret (GitHub and Google demand theirs from desktop apps; it is
     /// not confidential, but it is still kept out of files and logs).
     pub fn put_client_secret(&self, provider_id: &str, secret: &SecretString) -> Result<()> {
-        let entry = self.entry(&client_secret_key(provider_id))?;
-        entry
-            .set_secret(secret.expose().as_bytes())
-            .map_err(keychain_error)
+        self.put_text(&client_secret_key(provider_id), secret)
     }
 
     pub fn get_client_secret(&self, provider_id: &str) -> Result<Option<SecretString>> {
-        let entry = self.entry(&client_secret_key(provider_id))?;
-        match entry.get_secret() {
+        self.text_at(&client_secret_key(provider_id))
+    }
+
+    /// Deletes a provider's client secret; a missing one is not an error.
+    pub fn delete_client_secret(&self, provider_id: &str) -> Result<()> {
+        self.entry(&client_secret_key(provider_id))?
+            .delete_credential()
+            .or_else(ignore_missing)
+    }
+
+    /// Saves how to manage the app's dynamic registration at a provider (RFC 7592), as
+    /// `crate::registration` writes it, replacing the previous one (servers may rotate its token
+    /// on every update).
+    pub fn put_registration(&self, provider_id: &str, management: &SecretString) -> Result<()> {
+        self.put_text(&registration_key(provider_id), management)
+    }
+
+    pub fn get_registration(&self, provider_id: &str) -> Result<Option<SecretString>> {
+        self.text_at(&registration_key(provider_id))
+    }
+
+    /// The text an item found by [`Keychain::items`] holds (`None`: gone, or not UTF-8).
+    pub fn text_at(&self, key: &str) -> Result<Option<SecretString>> {
+        match self.entry(key)?.get_secret() {
             Ok(mut bytes) => {
                 let s = String::from_utf8(bytes.clone()).ok().map(SecretString::new);
                 bytes.zeroize();
@@ -400,46 +419,10 @@ impl Keychain {
         }
     }
 
-    /// Deletes a provider's client secret; a missing one is not an error.
-    pub fn delete_client_secret(&self, provider_id: &str) -> Result<()> {
-        self.entry(&client_secret_key(provider_id))?
-            .delete_credential()
-            .or_else(ignore_missing)
-    }
-
-    /// Saves how to manage the app's dynamic registration at a provider (RFC 7592): its URI and
-    /// access token, replacing the previous ones (servers may rotate the token on every update).
-    pub fn put_registration(
-        &self,
-        provider_id: &str,
-        management: &crate::registration::Management,
-    ) -> Result<()> {
-        let mut bytes = serde_json::to_vec(management).expect("management serializes");
-        let done = self
-            .entry(&registration_key(provider_id))
-            .and_then(|e| e.set_secret(&bytes).map_err(keychain_error));
-        bytes.zeroize();
-        done
-    }
-
-    pub fn get_registration(
-        &self,
-        provider_id: &str,
-    ) -> Result<Option<crate::registration::Management>> {
-        self.registration_at(&registration_key(provider_id))
-    }
-
-    /// The management an item found by [`Keychain::items`] holds (`None`: unreadable or gone).
-    pub fn registration_at(&self, key: &str) -> Result<Option<crate::registration::Management>> {
-        match self.entry(key)?.get_secret() {
-            Ok(mut bytes) => {
-                let m = serde_json::from_slice(&bytes).ok();
-                bytes.zeroize();
-                Ok(m)
-            }
-            Err(keyring_core::Error::NoEntry) => Ok(None),
-            Err(e) => Err(keychain_error(e)),
-        }
+    fn put_text(&self, key: &str, text: &SecretString) -> Result<()> {
+        self.entry(key)?
+            .set_secret(text.expose().as_bytes())
+            .map_err(keychain_error)
     }
 
     pub fn delete_registration(&self, provider_id: &str) -> Result<()> {
