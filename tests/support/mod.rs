@@ -41,27 +41,12 @@ impl Idp {
     }
 
     pub async fn start_with(env: &[(&str, &str)]) -> Self {
-        let root = repo_root();
-        let mut cmd = Command::new("node");
-        cmd.arg(root.join("tests/idp/server.mjs"))
-            .env("IDP_PORT", "0")
-            .env("IDP_EXIT_ON_STDIN_EOF", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start node tests/idp/server.mjs");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .await
-            .expect("read the server's first line");
-        let v: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|_| panic!("bad server line {line:?}"));
+        let (child, v) = spawn_server(
+            "tests/idp/server.mjs",
+            &[("IDP_PORT", "0"), ("IDP_EXIT_ON_STDIN_EOF", "1")],
+            env,
+        )
+        .await;
         Self {
             issuer: v["issuer"].as_str().unwrap().to_string(),
             port: v["port"].as_u64().unwrap() as u16,
@@ -80,7 +65,36 @@ impl Idp {
     }
 }
 
-/// Where a sign-in's one-time launcher sends the browser, fetched once as the browser would.
+/// A Node test server of ours (`script`, from the repository root) whose first stdout line is its
+/// JSON handshake: the running child (killed when dropped; `defaults` should make it exit when
+/// its stdin closes, so a crashed test leaves no server behind) and that line.
+pub async fn spawn_server(
+    script: &str,
+    defaults: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> (Child, serde_json::Value) {
+    let mut cmd = Command::new("node");
+    cmd.arg(repo_root().join(script))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in defaults.iter().chain(env) {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("start node {script}: {e}"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .await
+        .expect("read the server's first line");
+    let v = serde_json::from_str(&line).unwrap_or_else(|_| panic!("bad server line {line:?}"));
+    (child, v)
+}
+
+/// Where a sign-in's one-time launcher sends the browser/// Where a sign-in's one-time launcher sends the browser, fetched once as the browser would.
 pub async fn follow_launcher(browser_url: &str) -> String {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

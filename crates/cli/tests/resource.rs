@@ -26,23 +26,12 @@ struct Resource {
 
 impl Resource {
     async fn start(env: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new("node");
-        cmd.arg(repo_root().join("tests/idp/resource.mjs"))
-            .env("RS_EXIT_ON_STDIN_EOF", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start node tests/idp/resource.mjs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .await
-            .unwrap();
-        let v: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("{line:?}"));
+        let (child, v) = support::spawn_server(
+            "tests/idp/resource.mjs",
+            &[("RS_EXIT_ON_STDIN_EOF", "1")],
+            env,
+        )
+        .await;
         Self {
             url: v["resource"].as_str().unwrap().to_owned(),
             _child: child,
