@@ -223,8 +223,7 @@ impl Engine {
             out.push(ProviderView::new(&spec, Some(profile), &settings));
         }
         for p in provider::list(&self.db).await? {
-            let spec = Spec::from_discovered(&p);
-            out.push(ProviderView::new(&spec, None, &Settings::default()));
+            out.push(ProviderView::of_added(&p));
         }
         Ok(out)
     }

@@ -216,7 +216,7 @@ impl Engine {
         };
         if provider.registers && provider.client_auth != crate::catalog::ClientAuth::None {
             // Before the secret is read: an expiring one is renewed (RFC 7592).
-            self.renew_secret_if_due(&provider.id, false).await?;
+            self.renew_secret_if_due(&provider.id).await?;
         }
         let secret = self.client_secret_for(&provider).await?;
         let client = token::client(&provider, secret.as_ref(), None)?;

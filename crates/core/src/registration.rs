@@ -501,11 +501,7 @@ impl Engine {
                 .into_iter()
                 .find(|p| p.registered() && p.issuer == discovered.issuer);
             if let Some(p) = existing {
-                return Ok(crate::ProviderView::new(
-                    &crate::model::Spec::from_discovered(&p),
-                    None,
-                    &crate::model::Settings::default(),
-                ));
+                return Ok(crate::ProviderView::of_added(&p));
             }
         }
         if discovered.registered() && discovered.redirect_uris.is_empty() {
@@ -536,11 +532,7 @@ impl Engine {
             &saved.issuer,
         )
         .await;
-        Ok(crate::ProviderView::new(
-            &crate::model::Spec::from_discovered(&saved),
-            None,
-            &crate::model::Settings::default(),
-        ))
+        Ok(crate::ProviderView::of_added(&saved))
     }
 
     /// Registers the app for a stored provider and keeps the result: the keychain first (the
@@ -623,8 +615,8 @@ impl Engine {
         Ok((management.and_then(|m| Management::from_secret(&m)), secret))
     }
 
-    /// A provider the app registered with, whose registration was deleted (its last account
-    /// went), registers again before a sign-in.
+    /// Before a sign-in: a provider the app registered with whose registration was deleted (its
+    /// last account went) registers again; an expiring client secret is renewed.
     pub(crate) async fn ensure_client(&self, provider_id: &str) -> Result<()> {
         if self.profile(provider_id).is_some() {
             return Ok(());
@@ -632,8 +624,9 @@ impl Engine {
         let p = crate::provider::get(&self.db, provider_id).await?;
         if p.registered() && p.client_id.is_empty() {
             self.register_client(&p, None).await?;
+            return Ok(());
         }
-        Ok(())
+        self.renew_if_due(&p, true).await
     }
 
     /// Before a sign-in asks for `scopes`: a registration that does not allow them all is
@@ -754,19 +747,21 @@ impl Engine {
         Ok(cleared)
     }
 
-    /// A client secret that expires within a day is renewed first: an RFC 7592 update, which
-    /// servers answer with a new secret or a later expiry. A secret already expired that could
-    /// not be renewed is replaced by a new registration when `may_register_anew` (before a
-    /// sign-in); a refresh only updates, since a new client ends every account's sign-in.
-    pub(crate) async fn renew_secret_if_due(
-        &self,
-        provider_id: &str,
-        may_register_anew: bool,
-    ) -> Result<()> {
+    /// Before a refresh: [`Engine::renew_if_due`], never registering anew, since a new client
+    /// ends every account's sign-in.
+    pub(crate) async fn renew_secret_if_due(&self, provider_id: &str) -> Result<()> {
         if self.profile(provider_id).is_some() {
             return Ok(());
         }
         let p = crate::provider::get(&self.db, provider_id).await?;
+        self.renew_if_due(&p, false).await
+    }
+
+    /// A client secret that expires within a day is renewed first: an RFC 7592 update, which
+    /// servers answer with a new secret or a later expiry. A secret already expired that could
+    /// not be renewed is replaced by a new registration when `may_register_anew` (before a
+    /// sign-in).
+    async fn renew_if_due(&self, p: &Provider, may_register_anew: bool) -> Result<()> {
         let Some(expires) = p.client_secret_expires_at else {
             return Ok(());
         };
@@ -774,7 +769,7 @@ impl Engine {
         if !p.registered() || p.client_id.is_empty() || expires - now > RENEW_SECRET_WITHIN_SECS {
             return Ok(());
         }
-        let (management, secret) = self.kept_registration(&p).await?;
+        let (management, secret) = self.kept_registration(p).await?;
         if let Some(m) = management {
             let mut current = p.clone();
             if !p.registered_scopes.is_empty() {
@@ -799,17 +794,17 @@ impl Engine {
                     return Ok(());
                 }
                 Ok(_) => tracing::info!(
-                    provider = provider_id,
+                    provider = %p.id,
                     "an update did not extend the client secret"
                 ),
                 Err(e) => {
-                    tracing::warn!(provider = provider_id, error = %e.detailed(), "could not renew the client secret")
+                    tracing::warn!(provider = %p.id, error = %e.detailed(), "could not renew the client secret")
                 }
             }
         }
         if may_register_anew && now >= expires {
             self.drop_registration(&p.id).await?;
-            let cleared = crate::provider::get(&self.db, provider_id).await?;
+            let cleared = crate::provider::get(&self.db, &p.id).await?;
             self.register_client(&cleared, None).await?;
         }
         Ok(())

@@ -108,6 +108,11 @@ pub struct SetupParam {
 }
 
 impl ProviderView {
+    /// A provider added by its issuer URL.
+    pub fn of_added(p: &crate::model::Provider) -> Self {
+        Self::new(&Spec::from_discovered(p), None, &Settings::default())
+    }
+
     pub fn new(spec: &Spec, profile: Option<&Profile>, settings: &Settings) -> Self {
         let issuer = spec.issuer.clone().unwrap_or_else(|| {
             url::Url::parse(&spec.authorization_endpoint)

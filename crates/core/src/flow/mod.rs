@@ -227,7 +227,6 @@ impl Engine {
         kind: Kind,
     ) -> Result<Prepared> {
         self.ensure_client(provider_id).await?;
-        self.renew_secret_if_due(provider_id, true).await?;
         let spec = self.spec(provider_id).await?;
         if !spec.configured() {
             return Err(Error::new(
