@@ -163,7 +163,7 @@ pub async fn register(
     let response: Response = request
         .register_async(&endpoint_url, http)
         .await
-        .map_err(|e| registration_error(e, initial_access_token.is_some(), &provider.issuer))?;
+        .map_err(|e| registration_error(e, initial_access_token, &provider.issuer))?;
     registered(response, provider, None)
 }
 
@@ -367,15 +367,17 @@ fn registered(
 
 fn registration_error<RE: std::error::Error + Send + Sync + 'static>(
     e: ClientRegistrationError<CoreRegisterErrorResponseType, RE>,
-    sent_token: bool,
+    sent_token: Option<&SecretString>,
     issuer: &str,
 ) -> Error {
     let issuer = crate::text::for_terminal(issuer).into_owned();
     match e {
         ClientRegistrationError::ServerResponse(r) => {
             let code = crate::text::for_terminal(r.error().as_ref()).into_owned();
+            // The server's words, unless they repeat the initial access token we sent.
             let said = r
                 .error_description()
+                .filter(|d| sent_token.is_none_or(|t| !d.contains(t.expose())))
                 .map(|d| format!(": {}", crate::text::for_terminal(d)))
                 .unwrap_or_default();
             Error::new(
@@ -387,7 +389,7 @@ fn registration_error<RE: std::error::Error + Send + Sync + 'static>(
         ClientRegistrationError::Response(status, _, _)
             if status.as_u16() == 401 || status.as_u16() == 403 =>
         {
-            let (message, hint) = if sent_token {
+            let (message, hint) = if sent_token.is_some() {
                 (
                     format!("{issuer} did not accept the initial access token"),
                     "get a new one from its administrator and pass it with --initial-access-token-stdin",
@@ -938,6 +940,33 @@ mod tests {
         let uris = default_redirect_uris(28001);
         assert_eq!(uris[0], "http://127.0.0.1:28001/callback");
         assert_eq!(uris[1], CUSTOM_SCHEME_REDIRECT);
+    }
+
+    #[test]
+    fn a_refusal_that_repeats_the_initial_access_token_is_not_quoted() {
+        use openidconnect::StandardErrorResponse;
+        let refusal = |description: &str| {
+            ClientRegistrationError::<CoreRegisterErrorResponseType, std::io::Error>::ServerResponse(
+                StandardErrorResponse::new(
+                    CoreRegisterErrorResponseType::InvalidClientMetadata,
+                    Some(description.to_owned()),
+                    None,
+                ),
+            )
+        };
+        let iat = SecretString::new("iat-7f3a-secret");
+        let e = registration_error(refusal("bad scope"), Some(&iat), "https://as.example");
+        assert!(
+            e.message.contains("invalid_client_metadata: bad scope"),
+            "{e:?}"
+        );
+        let e = registration_error(
+            refusal("token iat-7f3a-secret has no rights"),
+            Some(&iat),
+            "https://as.example",
+        );
+        assert!(!format!("{e:?}").contains("iat-7f3a-secret"), "{e:?}");
+        assert!(e.message.contains("invalid_client_metadata"), "{e:?}");
     }
 
     #[test]
