@@ -188,6 +188,17 @@ pub struct Pending {
     _guard: AccountGuard,
 }
 
+/// What a request connects, resolved (see [`Engine::resolve_target`]).
+struct Target {
+    provider: String,
+    scopes: Option<Vec<String>>,
+    /// Changing an existing account's scopes: who must sign in.
+    expected_subject: Option<String>,
+    resource: Option<String>,
+    /// An existing account is signed in again: its e-mail, if it has one.
+    named: Option<Option<String>>,
+}
+
 /// What a sign-in asked for: these scopes, for this resource (RFC 8707; none: the provider's API).
 #[derive(Clone, Copy)]
 pub(crate) struct Asked<'a> {
@@ -276,14 +287,26 @@ impl Engine {
         })
     }
 
-    /// What a request connects: the provider, the scopes, and (changing an account's scopes)
-    /// who must sign in.
-    async fn resolve_target(
-        &self,
-        target: &ConnectTarget,
-    ) -> Result<(String, Option<Vec<String>>, Option<String>, Option<String>)> {
-        match target {
-            ConnectTarget::Provider { id, scopes } => Ok((id.clone(), scopes.clone(), None, None)),
+    /// What a request connects: the provider and the scopes; for an existing account (its scopes
+    /// changed, or signed in again), who must sign in, its resource and the hint for the server.
+    async fn resolve_target(&self, request: &ConnectRequest) -> Result<Target> {
+        match &request.target {
+            ConnectTarget::Provider { id, scopes } => {
+                let again = match &request.reconnect {
+                    Some(account) => Some(self.row(account).await?.view(now_ms())),
+                    None => None,
+                };
+                Ok(Target {
+                    provider: id.clone(),
+                    scopes: scopes.clone(),
+                    expected_subject: None,
+                    resource: request
+                        .resource
+                        .clone()
+                        .or_else(|| again.as_ref().and_then(|a| a.resource.clone())),
+                    named: again.map(|a| a.email),
+                })
+            }
             ConnectTarget::AccountScopes { account, add, drop } => {
                 let view = self.row(account).await?.view(now_ms());
                 let drop = normalize_scopes(drop);
@@ -292,12 +315,14 @@ impl Engine {
                     .into_iter()
                     .filter(|s| !drop.contains(s))
                     .collect();
-                Ok((
-                    view.provider,
-                    Some(scopes),
-                    Some(view.subject),
-                    view.resource,
-                ))
+                Ok(Target {
+                    provider: view.provider,
+                    scopes: Some(scopes),
+                    expected_subject: Some(view.subject),
+                    // An account connected for a resource stays bound to it.
+                    resource: view.resource,
+                    named: Some(view.email),
+                })
             }
         }
     }
@@ -315,17 +340,13 @@ impl Engine {
                 "give a shorter timeout (the default is 300 seconds)",
             ));
         }
-        let (provider_id, scopes, expected_subject, kept_resource) =
-            self.resolve_target(&request.target).await?;
-        // An account connected for a resource stays bound to it when its scopes change or it
-        // is signed in again.
-        let reconnected_resource = match &request.reconnect {
-            Some(account) => self.row(account).await.ok().and_then(|row| row.resource),
-            None => None,
-        };
-        let resource = kept_resource
-            .or_else(|| request.resource.clone())
-            .or(reconnected_resource);
+        let Target {
+            provider: provider_id,
+            scopes,
+            expected_subject,
+            resource,
+            named,
+        } = self.resolve_target(&request).await?;
         self.sweep_abandoned_flows().await;
         let Prepared {
             spec: provider,
@@ -389,11 +410,13 @@ impl Engine {
         if scopes.iter().any(|s| s == offline) && prompt.is_empty() {
             prompt.push("consent".into());
         }
-        match expected_subject.as_ref().or(request.reconnect.as_ref()) {
+        match named {
             // Changing an account's scopes or signing it in again: the server is told whom to
-            // expect (OpenID `login_hint`), so it need not ask which account.
-            Some(_) => {
-                if let Some(hint) = self.login_hint_for(&provider, &request).await {
+            // expect (OpenID `login_hint`: its e-mail), so it need not ask which account.
+            Some(email) => {
+                if let Some(hint) =
+                    email.filter(|e| !e.is_empty() && provider.protocol == Protocol::Oidc)
+                {
                     params.insert("login_hint".into(), hint);
                 }
             }
@@ -508,20 +531,6 @@ impl Engine {
             }
         }
         Ok(started)
-    }
-
-    /// The `login_hint` for signing an existing account in again: its e-mail address, for
-    /// OpenID servers (where the parameter is defined).
-    async fn login_hint_for(&self, provider: &Spec, request: &ConnectRequest) -> Option<String> {
-        let account = match (&request.target, &request.reconnect) {
-            (ConnectTarget::AccountScopes { account, .. }, _) | (_, Some(account)) => account,
-            _ => return None,
-        };
-        if provider.protocol != Protocol::Oidc {
-            return None;
-        }
-        let row = self.row(account).await.ok()?;
-        row.email.filter(|e| !e.is_empty())
     }
 
     /// Where a sign-in's launcher sends the browser: the authorization URL, or, where the server
