@@ -256,7 +256,7 @@ class Sandbox:
 
     def remember_tokens(self, account_id):
         stored = json.loads(self.keychain(account_id))
-        for key in ("access_token", "refresh_token", "id_token"):
+        for key in ("access_token", "refresh_token", "id_token", "dpop_key"):
             if stored.get(key):
                 self.tokens.add(stored[key])
         return stored

@@ -44,8 +44,12 @@
 //                         (client_secret_basic, client_secret_post), as many servers do
 //   * Resource indicators (RFC 8707) are accepted for any resource on 127.0.0.1 (a test API
 //     such as tests/idp/resource.mjs): its access token is a JWT whose audience is that resource,
-//     with the resource's scope api:read. IDP_RESOURCE_INDICATORS=off ignores the `resource`
+//     with the resource's scopes api:read and api:write. IDP_RESOURCE_INDICATORS=off ignores the `resource`
 //     parameter instead, as servers without RFC 8707 (GitHub, for one) do: tokens stay general.
+//       IDP_DPOP          sender-constrained tokens (DPoP, RFC 9449): off (default), on (a
+//                         client that sends a proof gets tokens bound to its key; public
+//                         clients' refresh tokens too), or nonce (as on, and every proof must
+//                         carry a server nonce: the first one is answered use_dpop_nonce)
 //       IDP_EXACT_REDIRECTS=1  match redirect URIs exactly, loopback ports included (oidc-provider,
 //                         like RFC 8252, otherwise ignores a native client's loopback port)
 //   * GET /__stats returns event counters as JSON; POST /__stats/reset zeroes them.
@@ -107,6 +111,7 @@ const config = {
   secretOnly: process.env.IDP_CLIENT_AUTH === 'secret',
   exactRedirects: process.env.IDP_EXACT_REDIRECTS === '1',
   secretTtl: envInt('IDP_SECRET_TTL', 0),
+  dpop: (process.env.IDP_DPOP || 'off').trim(),
 };
 const REGISTRATION_MODES = ['off', 'open', 'iat'];
 
@@ -207,6 +212,7 @@ const server = createServer((req, res) => {
 
 if (!REGISTRATION_MODES.includes(config.registration)) fail(`IDP_REGISTRATION must be one of ${REGISTRATION_MODES.join(', ')}, got ${JSON.stringify(config.registration)}`);
 if (config.registration === 'iat' && !config.initialAccessToken) fail('IDP_REGISTRATION=iat needs IDP_INITIAL_ACCESS_TOKEN');
+if (!['off', 'on', 'nonce'].includes(config.dpop)) fail(`IDP_DPOP must be one of off, on, nonce, got ${JSON.stringify(config.dpop)}`);
 if (!PAR_MODES.includes(config.par)) fail(`IDP_PAR must be one of ${PAR_MODES.join(', ')}, got ${JSON.stringify(config.par)}`);
 
 server.on('error', (err) => fail(`cannot listen on ${HOST}:${config.port}: ${err.message}`));
@@ -258,9 +264,9 @@ const provider = new Provider(issuer, {
   // An expired client secret is refused at once (the default tolerance is 15 s).
   ...(config.secretTtl > 0 ? { clockTolerance: 0 } : {}),
   ...(config.secretOnly ? { clientAuthMethods: ['client_secret_basic', 'client_secret_post'] } : {}),
-  // api:read is the test APIs' scope (resource indicators, below): listed so registrations may
-  // name it, as a server lists the scopes of the APIs it serves.
-  scopes: ['openid', 'profile', 'email', 'offline_access', 'api:read', ...(config.gitlab ? ['read_user'] : [])],
+  // api:read and api:write are the test APIs' scopes (resource indicators, below): listed so registrations may
+  // name them, as a server lists the scopes of the APIs it serves.
+  scopes: ['openid', 'profile', 'email', 'offline_access', 'api:read', 'api:write', ...(config.gitlab ? ['read_user'] : [])],
   ...(config.gitlab ? {
     routes: {
       authorization: '/oauth/authorize',
@@ -310,6 +316,11 @@ const provider = new Provider(issuer, {
       allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
     },
     userinfo: { enabled: true },
+    dPoP: {
+      enabled: config.dpop !== 'off',
+      nonceSecret: config.dpop === 'nonce' ? randomBytes(32) : undefined,
+      requireNonce: () => config.dpop === 'nonce',
+    },
     registration: config.secretTtl > 0 ? {
       enabled: true,
       initialAccessToken: true,
@@ -336,7 +347,7 @@ const provider = new Provider(issuer, {
         try { url = new URL(resourceIndicator); } catch { url = null; }
         if (!url || url.hostname !== '127.0.0.1') throw new errors.InvalidTarget();
         return {
-          scope: 'api:read',
+          scope: 'api:read api:write',
           audience: resourceIndicator,
           accessTokenTTL: config.accessTtl,
           accessTokenFormat: 'jwt',

@@ -309,9 +309,10 @@ def case_handshake(c: Ctx):
     assert m["issuer"] == c.idp.issuer, m["issuer"]
     assert m["authorization_response_iss_parameter_supported"] is True
     assert m["code_challenge_methods_supported"] == ["S256"], m["code_challenge_methods_supported"]
-    # api:read is the loopback test APIs' scope (resource indicators).
-    assert set(m["scopes_supported"]) == {"openid", "profile", "email", "offline_access", "api:read"}
+    # api:read and api:write are the loopback test APIs' scopes (resource indicators).
+    assert set(m["scopes_supported"]) == {"openid", "profile", "email", "offline_access", "api:read", "api:write"}
     assert "registration_endpoint" not in m, "registration is off unless IDP_REGISTRATION says"
+    assert "dpop_signing_alg_values_supported" not in m, "DPoP is off unless IDP_DPOP says"
     for key in ("revocation_endpoint", "introspection_endpoint", "userinfo_endpoint",
                 "device_authorization_endpoint", "jwks_uri"):
         assert key in m, key

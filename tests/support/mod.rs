@@ -278,3 +278,38 @@ pub async fn demo_engine(sandbox: &Sandbox, idp: &Idp, namespace: &str) -> ca_co
         .unwrap();
     engine
 }
+
+/// tests/idp/resource.mjs (a protected API on loopback), stopped when dropped.
+pub struct Resource {
+    pub url: String,
+    _child: Child,
+}
+
+impl Resource {
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        let (child, v) = spawn_server(
+            "tests/idp/resource.mjs",
+            &[("RS_EXIT_ON_STDIN_EOF", "1")],
+            env,
+        )
+        .await;
+        Self {
+            url: v["resource"].as_str().unwrap().to_owned(),
+            _child: child,
+        }
+    }
+
+    /// Its origin (`http://127.0.0.1:PORT`).
+    pub fn origin(&self) -> &str {
+        self.url.trim_end_matches("/api")
+    }
+
+    pub async fn stats(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/__stats", self.origin()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}

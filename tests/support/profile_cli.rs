@@ -31,12 +31,24 @@ impl<'a> ProfileCli<'a> {
 
     /// Runs the command line; `login` is whom the scripted browser signs in as, `stdin` its input.
     pub async fn run(&self, args: &[&str], login: &str, stdin: &str) -> std::process::Output {
+        self.run_with(args, login, stdin, &[]).await
+    }
+
+    /// [`ProfileCli::run`] with more environment (`HOME` for git, a crash point).
+    pub async fn run_with(
+        &self,
+        args: &[&str],
+        login: &str,
+        stdin: &str,
+        env: &[(&str, &str)],
+    ) -> std::process::Output {
         use tokio::io::AsyncWriteExt;
         let mut child = Command::new(env!("CARGO_BIN_EXE_connected-accounts"))
             .args(args)
             .envs(self.sandbox.env())
             .env("CONNECTED_ACCOUNTS_PROFILE", &self.profile)
             .env("CA_TEST_LOGIN", login)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -18,6 +18,8 @@ export type ActionWindow = {
   renderAccounts(): void;
   syncConnectButtons(): void;
   reloadAccounts(): Promise<void>;
+  /** Signs the account in again asking for these scopes (step-up). */
+  stepUp(account: Account, scopes: string[]): void;
 };
 
 export class AccountActions {
@@ -76,7 +78,10 @@ export class AccountActions {
   private async probe(id: string, action: RowAction, title: string, call: () => Promise<ProbeResult>): Promise<void> {
     const account = this.store.account(id);
     if (!account || this.busy.has(id)) return;
-    const view = new TestView(this.window.root, accountLabel(account), title);
+    // Step-up keeps what was granted and adds what the API named.
+    const view = new TestView(this.window.root, accountLabel(account), title, (missing) =>
+      this.window.stepUp(account, [...new Set([...account.scopes_granted, ...missing])]),
+    );
     await this.run(id, action, async () => {
       let result: ProbeResult;
       try {

@@ -304,6 +304,10 @@ export function remedyText(r: Remedy): string {
       return "Connected Accounts keeps tokens only in the system keychain: install and unlock a Secret Service such as GNOME Keyring, then log out and in again. It never stores tokens in a plain file.";
     case "setup_git":
       return `Choose the account git uses at ${r.host} (connected-accounts setup-git).`;
+    case "allow_origin":
+      return "Use an address on the account's API.";
+    case "use_request":
+      return "Use the account's request box: its tokens are bound to this device.";
   }
 }
 

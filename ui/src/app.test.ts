@@ -579,6 +579,7 @@ describe("test and refresh", () => {
       headers: [["content-type", "application/json"]],
       body: { sub: "sub-1", html: "<script>alert(1)</script>" },
       truncated: false,
+      missing_scopes: null,
     });
     await vi.waitFor(() => expect(byTestId("test-status")).not.toBeNull());
     expect(byTestId("test-request")?.textContent).toBe("GET https://id.example.com/userinfo");
@@ -616,9 +617,39 @@ describe("test and refresh", () => {
     expect(view.textContent).toContain("Request — Alice A.");
     expect(byTestId("test-pending", view)?.textContent).toBe("Sending…");
     expect(backend.callsOf("request_account")).toEqual([{ accountId: "acc-1", url: "https://id.example.test/me/repos" }]);
-    reply.resolve({ url: "https://id.example.test/me/repos", method: "GET", status: 404, latency_ms: 9, headers: [], body: { error: "nope" }, truncated: false });
+    reply.resolve({ url: "https://id.example.test/me/repos", method: "GET", status: 404, latency_ms: 9, headers: [], body: { error: "nope" }, truncated: false, missing_scopes: null });
     await vi.waitFor(() => expect(byTestId("test-status")?.textContent).toBe("404"));
     expect(byTestId("test-request")?.textContent).toBe("GET https://id.example.test/me/repos");
+  });
+
+  it("a 403 naming missing scopes offers step-up: a new sign-in for the granted scopes plus those", async () => {
+    const backend = baseBackend({ accounts: [account({ bound: true, scopes_granted: ["openid", "api:read"] })] })
+      .on("request_account", () => ({
+        url: "https://id.example.test/admin",
+        method: "GET",
+        status: 403,
+        latency_ms: 5,
+        headers: [["www-authenticate", 'DPoP error="insufficient_scope", scope="api:write"']],
+        body: { error: "insufficient_scope" },
+        truncated: false,
+        missing_scopes: ["api:write"],
+      }))
+      .on("connect_begin", () => started)
+      .on("connect_finish", () => deferred<Account>().promise);
+    await boot(backend);
+    expect(byTestId("account-bound", row("acc-1"))?.textContent).toContain("Bound to this device");
+    click(byTestId("request-send", row("acc-1")));
+    await vi.waitFor(() => expect(byTestId("step-up")).not.toBeNull());
+    expect(byTestId("step-up")?.textContent).toContain("api:write");
+    // Nothing is retried or signed in on its own.
+    expect(backend.callsOf("connect_begin")).toEqual([]);
+    click(byTestId("step-up-connect"));
+    expect(byTestId("test-view")).toBeNull();
+    await vi.waitFor(() =>
+      expect(backend.callsOf("connect_begin")).toEqual([
+        { providerId: "example", scopes: ["openid", "api:read", "api:write"], redirect: null, account: "acc-1" },
+      ]),
+    );
   });
 
   it("a URL off the provider's API is refused with the reason, and the view closes", async () => {

@@ -82,6 +82,7 @@ class App {
       },
       syncConnectButtons: () => this.syncConnectButtons(),
       reloadAccounts: () => this.reloadAccounts(),
+      stepUp: (a, scopes) => this.connect(a.provider, a.provider_name, scopes, a.id),
     });
     this.accounts = new AccountsView(this.store, now, this.busy, {
       onOpen: (id) => this.openAccount(id),

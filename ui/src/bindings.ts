@@ -96,7 +96,11 @@ policy: Policy,
  * The resource (RFC 8707) its tokens are for, when connected by a resource URL; its test
  * call goes there.
  */
-resource: string | null, created_at: string, updated_at: string, };
+resource: string | null, 
+/**
+ * Its tokens are bound to a key on this device (DPoP): only the app can use them.
+ */
+bound: boolean, created_at: string, updated_at: string, };
 
 export type AccountUpdate = { "kind": "refreshed", "account": Account } | { "kind": "needs_reconnect", "account": Account } | { "kind": "failed", "account": Account } | { "kind": "sign_in_ending", "account": Account } | { "kind": "failing", "account": Account } | { "kind": "recovered", "account": Account };
 
@@ -208,7 +212,11 @@ body: JsonValue,
 /**
  * The reply was larger than the app reads (1 MiB): `body` shows only its start.
  */
-truncated: boolean, };
+truncated: boolean, 
+/**
+ * A 403 `insufficient_scope` named these scopes: the window offers to add them (step-up).
+ */
+missing_scopes: Array<string> | null, };
 
 export type DisconnectOutcome = { "kind": "revoked" } | { "kind": "removed_locally", warning: string, } | { "kind": "confirmation_required", message: string, manage_url: string | null, };
 
@@ -262,7 +270,7 @@ cwd: string | null,
  */
 tty: string | null, };
 
-export type ReadKind = "token" | "exec" | "git_credential" | "test";
+export type ReadKind = "token" | "exec" | "git_credential" | "test" | "request";
 
 export type LastRead = { account_id: string, 
 /**
@@ -306,7 +314,7 @@ ends_at: string | null,
  */
 idle_ends_at: string | null, };
 
-export type Remedy = { "kind": "configure_provider", provider: string, client_secret: boolean, } | { "kind": "check_client", provider_name: string, } | { "kind": "list_providers" } | { "kind": "list_accounts" } | { "kind": "disconnect_accounts_first", provider: string, } | { "kind": "enter_user_endpoint" } | { "kind": "use_browser_sign_in" } | { "kind": "reconnect", account: string, provider: string, } | { "kind": "unlock_keychain" } | { "kind": "install_secret_service" } | { "kind": "setup_git", host: string, };
+export type Remedy = { "kind": "configure_provider", provider: string, client_secret: boolean, } | { "kind": "check_client", provider_name: string, } | { "kind": "list_providers" } | { "kind": "list_accounts" } | { "kind": "disconnect_accounts_first", provider: string, } | { "kind": "enter_user_endpoint" } | { "kind": "use_browser_sign_in" } | { "kind": "reconnect", account: string, provider: string, } | { "kind": "unlock_keychain" } | { "kind": "install_secret_service" } | { "kind": "setup_git", host: string, } | { "kind": "use_request", account: string, } | { "kind": "allow_origin", origin: string, };
 
 export type UiError = { code: string, message: string, hint: string | null, remedy: Remedy | null, };
 

@@ -10,6 +10,7 @@ const result = (over: Partial<ProbeResult>): ProbeResult => ({
   headers: [],
   body: { text: "x".repeat(64) },
   truncated: false,
+  missing_scopes: null,
   ...over,
 });
 

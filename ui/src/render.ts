@@ -72,6 +72,7 @@ export function lastReadText(read: LastRead, now: number): string {
     exec: [read.detail, c.exe],
     token: [`${programName(c.exe) ?? "a program"} (token)`, c.parent_exe],
     test: ["the test call", c.exe],
+    request: [`${programName(c.exe) ?? "a program"} (request)`, c.parent_exe],
   };
   const [door, by] = doors[c.kind] ?? [c.kind, c.exe];
   let text = `Used by ${door}, ${relativePast(read.at, now)}`;

@@ -7,7 +7,12 @@ export class TestView {
   private readonly modal: Modal;
   private readonly content: HTMLElement;
 
-  constructor(background: HTMLElement, name: string, title = "Test request") {
+  constructor(
+    background: HTMLElement,
+    name: string,
+    title = "Test request",
+    private readonly onStepUp: ((scopes: string[]) => void) | null = null,
+  ) {
     this.content = h(
       "div",
       { class: "test-content" },
@@ -30,7 +35,23 @@ export class TestView {
 
   show(result: ProbeResult): void {
     if (this.modal.closed) return;
-    replaceChildren(this.content, probeDetails(result));
+    replaceChildren(this.content, this.stepUp(result), probeDetails(result));
+  }
+
+  /** A 403 that names missing scopes: offer to ask for them (never done on its own). */
+  private stepUp(result: ProbeResult): HTMLElement | null {
+    const missing = result.missing_scopes;
+    if (!missing || missing.length === 0 || !this.onStepUp) return null;
+    const onStepUp = this.onStepUp;
+    return h(
+      "div",
+      { class: "step-up", "data-testid": "step-up", role: "status" },
+      h("p", {}, `The API needs more access: ${missing.join(" ")}. A new sign-in can add it; the scopes already granted are kept.`),
+      button("Add these scopes…", { class: "btn btn--primary", "data-testid": "step-up-connect" }, () => {
+        this.close();
+        onStepUp(missing);
+      }),
+    );
   }
 
   close(): void {

@@ -230,6 +230,7 @@ export function account(overrides: Partial<Account> = {}): Account {
     last_error: null,
     policy: "allow",
     resource: null,
+    bound: false,
     created_at: "2025-05-01T10:00:00Z",
     updated_at: "2025-06-01T11:00:00Z",
     ...overrides,

@@ -50,10 +50,21 @@ pub enum Command {
     /// Print only an access token that stays valid for at least the refresh margin
     #[command(
         after_help = "Exit codes: 0 the token is on standard output; 1 failure; 3 the account \
-                  needs to be connected again; 4 refused by your access policy (nothing is printed \
-                  on standard output, one line on standard error says why)."
+                  needs to be connected again; 4 refused by your access policy; 5 the account's \
+                  tokens are bound to this device (use `request`). Nothing is printed on standard \
+                  output then; one line on standard error says why."
     )]
     Token { account: String },
+    /// Call the account's API with its token, like `gh api`; the token never leaves the app, so
+    /// this works for tokens bound to this device too
+    #[command(
+        after_help = "The response body goes to standard output (-i: status and headers first).\n\
+                  Exit codes: 0 the API answered 2xx; 1 it answered otherwise, or the call failed; \
+                  2 a bad request, or a URL not on the account's API origins (name it with \
+                  --allow-origin if it is meant); 3 the account needs to be connected again; \
+                  4 refused by your access policy."
+    )]
+    Request(RequestArgs),
     /// Set who may read the account's token through Connected Accounts: allow (any program of
     /// yours), ask (the window asks you each time) or deny (no program)
     #[command(
@@ -175,6 +186,33 @@ pub struct ConnectArgs {
     /// With --account: a scope to give up (repeatable)
     #[arg(long = "drop-scope", value_name = "SCOPE", requires = "account")]
     pub drop_scopes: Vec<String>,
+    /// Plain bearer tokens even where the server would bind them to this device (DPoP), for
+    /// scripts that need `token` or `exec`
+    #[arg(long)]
+    pub no_dpop: bool,
+}
+
+#[derive(Args)]
+pub struct RequestArgs {
+    /// Account id, a unique id prefix, or the account's e-mail
+    pub account: String,
+    /// The API's URL: on the account's API origins (see `show`), its resource, or --allow-origin
+    pub url: String,
+    /// The HTTP method (default GET, or POST with --data)
+    #[arg(short = 'X', long = "method", value_name = "METHOD")]
+    pub method: Option<String>,
+    /// A request header, 'Name: value' (repeatable); the app sets Authorization itself
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// The request body: @FILE, or - for standard input
+    #[arg(long, value_name = "@FILE|-")]
+    pub data: Option<String>,
+    /// Print the status line and the response headers before the body
+    #[arg(short = 'i', long)]
+    pub include: bool,
+    /// Also send the token to this origin (https://host[:port]), which is not the account's API
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origins: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -317,6 +355,7 @@ impl Command {
         matches!(
             self,
             Command::Token { .. }
+                | Command::Request(_)
                 | Command::Exec(_)
                 | Command::Test { .. }
                 | Command::Refresh { .. }

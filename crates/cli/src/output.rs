@@ -143,6 +143,14 @@ pub fn remedy_text(r: &Remedy) -> String {
             "choose the account git uses there: `connected-accounts setup-git --account ACCOUNT --host {}`",
             safe(host)
         ),
+        Remedy::AllowOrigin { origin } => format!(
+            "if that host is meant to get the token, name it: `--allow-origin {}`",
+            safe(origin)
+        ),
+        Remedy::UseRequest { account } => format!(
+            "use `connected-accounts request {} URL`, which signs each call with the device's key",
+            safe(account)
+        ),
     }
 }
 
@@ -159,6 +167,7 @@ pub fn report(e: &Error) -> u8 {
         eprintln!("hint: {}", for_terminal_lines(&hint));
     }
     match e.kind {
+        ErrorKind::TokenBound => 5,
         ErrorKind::PolicyRefused => 4,
         ErrorKind::NeedsReconnect => 3,
         ErrorKind::InvalidInput => 2,

@@ -14,40 +14,9 @@ use std::process::{Output, Stdio};
 
 use profile_cli::ProfileCli;
 use serde_json::Value;
-use support::{repo_root, require_keyring, Idp, Sandbox};
+use support::{repo_root, require_keyring, Idp, Resource, Sandbox};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-/// tests/idp/resource.mjs, stopped when dropped.
-struct Resource {
-    url: String,
-    _child: Child,
-}
-
-impl Resource {
-    async fn start(env: &[(&str, &str)]) -> Self {
-        let (child, v) = support::spawn_server(
-            "tests/idp/resource.mjs",
-            &[("RS_EXIT_ON_STDIN_EOF", "1")],
-            env,
-        )
-        .await;
-        Self {
-            url: v["resource"].as_str().unwrap().to_owned(),
-            _child: child,
-        }
-    }
-
-    async fn stats(&self) -> Value {
-        let origin = self.url.trim_end_matches("/api");
-        reqwest::get(format!("{origin}/__stats"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-}
+use tokio::process::Command;
 
 type Cli<'a> = ProfileCli<'a>;
 

@@ -126,6 +126,8 @@ pub struct Account {
     /// The resource (RFC 8707) its tokens are for, when connected by a resource URL; its test
     /// call goes there.
     pub resource: Option<String>,
+    /// Its tokens are bound to a key on this device (DPoP): only the app can use them.
+    pub bound: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -161,6 +163,7 @@ pub struct AccountRow {
     /// See [`crate::policy`]; read through [`AccountRow::policy`].
     pub policy: String,
     pub resource: Option<String>,
+    pub dpop_bound: bool,
 }
 
 impl AccountRow {
@@ -202,6 +205,7 @@ impl AccountRow {
             last_error: self.last_error.clone(),
             policy: self.policy(),
             resource: self.resource.clone(),
+            bound: self.dpop_bound,
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         }
@@ -213,7 +217,7 @@ const SELECT: &str =
      a.email, a.scopes_requested, a.scopes_granted, a.scopes_source, a.status, a.expires_at, \
      a.last_error, a.created_at, a.updated_at, a.endpoints, a.email_verified, a.keychain_tagged, \
      a.sign_in_ends_at, a.idle_ends_at, a.grant_used_at, a.ending_notified, a.failing_notified_at, \
-     a.policy, a.resource FROM accounts a JOIN providers p ON p.id = a.provider_id";
+     a.policy, a.resource, a.dpop_bound FROM accounts a JOIN providers p ON p.id = a.provider_id";
 
 pub async fn list(db: &Db) -> Result<Vec<AccountRow>> {
     Ok(
@@ -295,6 +299,8 @@ pub struct Grant {
     pub scopes_source: ScopesSource,
     pub expires_at: Option<i64>,
     pub lifetime: crate::health::Lifetime,
+    /// The tokens are bound to the key in their keychain entry (DPoP).
+    pub dpop_bound: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -339,7 +345,7 @@ pub async fn complete_connect(
          scopes_granted = ?, scopes_source = ?, expires_at = ?, status = 'connected', \
          last_error = NULL, endpoints = ?, email_verified = ?, updated_at = ?, \
          sign_in_ends_at = ?, idle_ends_at = ?, grant_used_at = ?, ending_notified = ?, \
-         failing_notified_at = NULL WHERE id = ?",
+         failing_notified_at = NULL, dpop_bound = ? WHERE id = ?",
     )
     .bind(&who.subject)
     .bind(&who.display_name)
@@ -355,6 +361,7 @@ pub async fn complete_connect(
     .bind(grant.lifetime.idle_ends_at)
     .bind(grant.lifetime.used_at)
     .bind(grant.lifetime.ending_notified)
+    .bind(grant.dpop_bound)
     .bind(id)
     .execute(db)
     .await?;
@@ -550,6 +557,7 @@ pub(crate) mod tests {
             failing_notified_at: None,
             policy: "allow".into(),
             resource: None,
+            dpop_bound: false,
         }
     }
 }

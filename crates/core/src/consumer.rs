@@ -17,6 +17,9 @@ pub enum ReadKind {
     /// The test call to the provider's user endpoint (the window's Test button, `test`): the
     /// token goes only to the provider, but it is a read all the same.
     Test,
+    /// `connected-accounts request`: a call to the account's API the app makes for a program
+    /// (the token stays in the app, but the program acts with it).
+    Request,
 }
 
 impl ReadKind {
@@ -26,13 +29,20 @@ impl ReadKind {
             Self::Exec => "exec",
             Self::GitCredential => "git_credential",
             Self::Test => "test",
+            Self::Request => "request",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Token, Self::Exec, Self::GitCredential, Self::Test]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::Token,
+            Self::Exec,
+            Self::GitCredential,
+            Self::Test,
+            Self::Request,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

@@ -47,6 +47,7 @@ pub(crate) struct Metadata {
     registration_endpoint: Option<String>,
     token_endpoint_auth_methods_supported: Option<Vec<String>>,
     prompt_values_supported: Option<Vec<String>>,
+    dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 impl Metadata {
@@ -69,7 +70,8 @@ impl Metadata {
             require_pushed_authorization_requests,
             registration_endpoint,
             token_endpoint_auth_methods_supported,
-            prompt_values_supported
+            prompt_values_supported,
+            dpop_signing_alg_values_supported
         );
         self
     }
@@ -428,6 +430,9 @@ pub(crate) fn resolve(new: &NewProvider, metadata: Metadata) -> Result<Provider>
         client_secret_expires_at: None,
         registered_scopes: Vec::new(),
         prompt_values: metadata.prompt_values_supported.unwrap_or_default(),
+        dpop_algs: metadata
+            .dpop_signing_alg_values_supported
+            .unwrap_or_default(),
     })
 }
 

@@ -30,6 +30,9 @@ pub enum ErrorKind {
     Forged,
     /// The account's access policy refused a program its token (exit 4 on the command line).
     PolicyRefused,
+    /// The account's tokens are bound to this device (DPoP): the app uses them for the person
+    /// (`request`), but never hands them out (exit 5 on the command line).
+    TokenBound,
     Internal,
 }
 
@@ -65,6 +68,10 @@ pub enum Remedy {
     InstallSecretService,
     /// Choose the account git uses at this host.
     SetupGit { host: String },
+    /// Call the API through the app, which holds the key the account's tokens are bound to.
+    UseRequest { account: String },
+    /// The URL is not on the account's API origins: allow this one by name, if it is meant.
+    AllowOrigin { origin: String },
 }
 
 #[derive(Debug, thiserror::Error)]

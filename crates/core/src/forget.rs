@@ -58,6 +58,7 @@ impl Engine {
                 client_secret_expires_at: None,
                 registered_scopes: vec![],
                 prompt_values: vec![],
+                dpop_algs: vec![],
             }),
         };
         let token = spec.token_endpoint.clone();

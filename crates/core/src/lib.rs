@@ -12,6 +12,7 @@ pub mod consumer;
 pub mod crash;
 pub mod db;
 pub mod discovery;
+pub mod dpop;
 pub mod endpoints;
 pub mod engine;
 pub mod error;

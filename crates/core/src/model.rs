@@ -48,6 +48,8 @@ pub struct Provider {
     pub registered_scopes: Vec<String>,
     /// The server's `prompt_values_supported`.
     pub prompt_values: Vec<String>,
+    /// The server's `dpop_signing_alg_values_supported` (RFC 9449).
+    pub dpop_algs: Vec<String>,
 }
 
 impl Provider {
@@ -111,6 +113,12 @@ pub struct Spec {
     pub tools: ToolRules,
     /// The app registers itself here (RFC 7591): no client ID is needed from the person.
     pub registers: bool,
+    /// The server binds tokens to a key the app holds (DPoP, RFC 9449, with ES256), and the
+    /// profile does not opt out: sign-ins bind theirs unless the person asks for bearer tokens.
+    pub dpop: bool,
+    /// The profile's API hosts (`api.github.com`, `*.googleapis.com`), https: where `request`
+    /// and the request box may send the token besides the user endpoint and issuer.
+    pub api_hosts: Vec<String>,
 }
 
 /// A built-in provider's settings, as stored.
@@ -121,10 +129,11 @@ pub struct Settings {
 }
 
 impl Spec {
-    /// The origins a provider's token may be sent to from the request box: its user endpoint's
-    /// and its issuer's (a custom server's API is usually beside it).
-    pub fn api_origins(&self) -> Vec<url::Origin> {
-        let mut out: Vec<url::Origin> = Vec::new();
+    /// Where a provider's token may be sent by the request box and `request`: its user
+    /// endpoint's and its issuer's origins (a custom server's API is usually beside them), then
+    /// the profile's `api_origins` (`https://api.github.com`, `https://*.googleapis.com`).
+    pub fn api_origins(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
         let urls = self
             .whoami
             .as_ref()
@@ -134,32 +143,47 @@ impl Spec {
         for u in urls {
             if let Ok(parsed) = Url::parse(u) {
                 let origin = parsed.origin();
-                if origin.is_tuple() && !out.contains(&origin) {
-                    out.push(origin);
+                if origin.is_tuple() && !out.contains(&origin.ascii_serialization()) {
+                    out.push(origin.ascii_serialization());
                 }
+            }
+        }
+        for host in &self.api_hosts {
+            let origin = format!("https://{}", host.to_ascii_lowercase());
+            if !out.contains(&origin) {
+                out.push(origin);
             }
         }
         out
     }
 
-    /// `url`, parsed, if the account's token may go there; otherwise why not, naming the origins
-    /// that are allowed.
-    pub fn allowed_api_url(&self, url: &str) -> Result<Url> {
-        let origins = self.api_origins();
-        let allowed = || {
-            origins
-                .iter()
-                .map(|o| o.ascii_serialization())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+    /// `url`, parsed, if the account's token may go there: one of [`Spec::api_origins`], or of
+    /// `also` (the account's resource, and origins the caller allowed by name); otherwise why
+    /// not, naming the origins that are allowed. A `*.` pattern matches any subdomain, over https.
+    pub fn allowed_api_url(&self, url: &str, also: &[String]) -> Result<Url> {
+        let mut origins = self.api_origins();
+        origins.extend(also.iter().cloned());
+        let allowed = || origins.join(", ");
         let parsed = Url::parse(url.trim()).map_err(|_| {
             Error::invalid_input(
                 "that is not a full URL",
                 format!("enter an address starting with {}", allowed()),
             )
         })?;
-        if !origins.contains(&parsed.origin()) {
+        let origin = parsed.origin().ascii_serialization();
+        let matches = |pattern: &String| match pattern.strip_prefix("https://*.") {
+            Some(suffix) => {
+                parsed.scheme() == "https"
+                    && parsed.port().is_none()
+                    && parsed.host_str().is_some_and(|h| {
+                        h.len() > suffix.len() + 1
+                            && h.ends_with(suffix)
+                            && h[..h.len() - suffix.len()].ends_with('.')
+                    })
+            }
+            None => *pattern == origin,
+        };
+        if !parsed.origin().is_tuple() || !origins.iter().any(matches) {
             let hint = if origins.is_empty() {
                 format!("{} has no API address the app knows", self.name)
             } else {
@@ -168,11 +192,12 @@ impl Spec {
             return Err(Error::invalid_input(
                 format!(
                     "{} is not {}'s",
-                    parsed.origin().ascii_serialization(),
+                    crate::text::for_terminal(&origin),
                     self.name
                 ),
                 hint,
-            ));
+            )
+            .remedy(crate::error::Remedy::AllowOrigin { origin }));
         }
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(Error::invalid_input(
@@ -181,6 +206,23 @@ impl Spec {
             ));
         }
         Ok(parsed)
+    }
+
+    /// An origin as `--allow-origin` takes it (`https://api.example.com`): checked as every
+    /// endpoint is (https, or http on loopback only), and reduced to its origin.
+    pub fn origin_of(text: &str) -> Result<String> {
+        let bad = || {
+            Error::invalid_input(
+                format!("{} is not an origin", crate::text::for_terminal(text)),
+                "give scheme and host, e.g. https://api.example.com",
+            )
+        };
+        let parsed = Url::parse(text.trim()).map_err(|_| bad())?;
+        if !parsed.origin().is_tuple() {
+            return Err(bad());
+        }
+        check_endpoint_url("the allowed origin", parsed.as_str())?;
+        Ok(parsed.origin().ascii_serialization())
     }
 
     pub fn from_profile(p: &Profile, settings: &Settings) -> Self {
@@ -201,6 +243,7 @@ impl Spec {
                 manage_url: f(manage_url),
             },
         };
+        let api_hosts = p.api_origins.iter().map(|h| f(h)).collect();
         let mut whoami = p.whoami.clone();
         whoami.url = f(&whoami.url);
         for v in whoami.headers.values_mut() {
@@ -245,6 +288,9 @@ impl Spec {
             },
             client_id,
             registers: false,
+            // Built-in profiles describe no DPoP server; only discovered metadata turns it on.
+            dpop: false,
+            api_hosts,
         }
     }
 
@@ -350,6 +396,8 @@ impl Spec {
             }),
             tools: ToolRules::default(),
             registers: p.registered(),
+            dpop: crate::dpop::supported(&p.dpop_algs),
+            api_hosts: Vec::new(),
         }
     }
 
@@ -535,19 +583,21 @@ pub fn check_endpoint_url(what: &str, raw: &str) -> Result<Url> {
             "give a full URL such as https://accounts.example.com",
         )
     })?;
-    let loopback = matches!(
-        url.host(),
-        Some(url::Host::Ipv4(ip)) if ip.is_loopback()
-    ) || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-        || url.host_str() == Some("localhost");
     match url.scheme() {
         "https" => Ok(url),
-        "http" if loopback => Ok(url),
+        "http" if is_loopback_url(&url) => Ok(url),
         _ => Err(Error::invalid_input(
             format!("the {what} {raw} does not use https"),
             "OAuth endpoints must use https (plain http is allowed only on 127.0.0.1, [::1] or localhost)",
         )),
     }
+}
+
+/// Whether a URL's host is this machine (127.0.0.0/8, [::1] or localhost).
+pub fn is_loopback_url(url: &Url) -> bool {
+    matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || url.host_str() == Some("localhost")
 }
 
 /// Splits entries on white space, drops duplicates, keeps order.
@@ -571,17 +621,45 @@ mod tests {
     }
 
     #[test]
+    fn a_wildcard_api_origin_matches_subdomains_over_https_only() {
+        let google = Spec::from_profile(catalog::find("google").unwrap(), &Settings::default());
+        assert!(google
+            .api_origins()
+            .contains(&"https://*.googleapis.com".to_string()));
+        for ok in [
+            "https://www.googleapis.com/drive/v3/files",
+            "https://gmail.googleapis.com/gmail/v1/users/me/profile",
+        ] {
+            assert!(google.allowed_api_url(ok, &[]).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://googleapis.com/x",
+            "https://evilgoogleapis.com/x",
+            "http://www.googleapis.com/x",
+            "https://www.googleapis.com:8443/x",
+            "https://www.googleapis.com.evil.example/x",
+        ] {
+            assert!(google.allowed_api_url(bad, &[]).is_err(), "{bad}");
+        }
+        assert!(
+            Spec::origin_of("http://example.com").is_err(),
+            "http off loopback"
+        );
+        assert_eq!(
+            Spec::origin_of("http://127.0.0.1:8080/x?y").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+    }
+
+    #[test]
     fn the_request_box_sends_a_token_only_to_the_providers_api() {
         let spec = github();
         assert_eq!(
-            spec.api_origins()
-                .iter()
-                .map(|o| o.ascii_serialization())
-                .collect::<Vec<_>>(),
-            ["https://api.github.com"]
+            spec.api_origins(),
+            ["https://api.github.com", "https://uploads.github.com"]
         );
         let ok = spec
-            .allowed_api_url(" https://api.github.com/user/repos?per_page=5 ")
+            .allowed_api_url(" https://api.github.com/user/repos?per_page=5 ", &[])
             .unwrap();
         assert_eq!(ok.path(), "/user/repos");
 
@@ -597,11 +675,23 @@ mod tests {
             ("", "not a full URL"),
             ("https://me:pw@api.github.com/user", "user name or password"),
         ] {
-            let e = spec.allowed_api_url(bad).unwrap_err();
+            let e = spec.allowed_api_url(bad, &[]).unwrap_err();
             assert_eq!(e.kind, ErrorKind::InvalidInput, "{bad}");
             assert!(e.message.contains(says), "{bad}: {}", e.message);
         }
-        let e = spec.allowed_api_url("https://evil.example/").unwrap_err();
+        let e = spec
+            .allowed_api_url("https://evil.example/", &[])
+            .unwrap_err();
+        assert_eq!(
+            e.remedy,
+            Some(crate::error::Remedy::AllowOrigin {
+                origin: "https://evil.example".into()
+            })
+        );
+        // Named by the caller (`--allow-origin`), it may.
+        assert!(spec
+            .allowed_api_url("https://evil.example/x", &["https://evil.example".into()])
+            .is_ok());
         assert!(
             !e.message.contains("evil.example/"),
             "only the origin is named"

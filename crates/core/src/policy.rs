@@ -173,21 +173,33 @@ impl Engine {
     ) -> Error {
         let name = match account::get(&self.db, account_id).await {
             Ok(row) => {
-                let what = format!("{detail}: {}", why.audit_detail());
-                audit::record_consumer(
-                    &self.db,
-                    AuditKind::ReadRefused,
-                    &row.id,
-                    &row.provider_id,
-                    reader,
-                    &what,
-                )
-                .await;
+                self.audit_refused_read(&row, reader, detail, why.audit_detail())
+                    .await;
                 row.display_name
             }
             Err(e) => return e,
         };
         Error::new(ErrorKind::PolicyRefused, why.message(&name))
+    }
+
+    /// Records in the audit log that `reader` was refused the account's token, and why.
+    pub(crate) async fn audit_refused_read(
+        &self,
+        row: &account::AccountRow,
+        reader: &Consumer,
+        detail: &str,
+        why: &str,
+    ) {
+        let what = format!("{detail}: {why}");
+        audit::record_consumer(
+            &self.db,
+            AuditKind::ReadRefused,
+            &row.id,
+            &row.provider_id,
+            reader,
+            &what,
+        )
+        .await;
     }
 
     /// Sets an account's policy. A program may only tighten it; loosening needs the person.

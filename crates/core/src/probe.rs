@@ -8,10 +8,30 @@ use ts_rs::TS;
 
 use crate::audit;
 use crate::consumer::Consumer;
+use crate::dpop::DpopKey;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Spec;
 use crate::secret::{SecretString, TokenSet};
+
+/// One API request as the app sends it for the person.
+pub(crate) struct ApiCall<'a> {
+    pub method: reqwest::Method,
+    pub url: &'a str,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+/// Whether a resource's 401 asks for a DPoP nonce (RFC 9449 §9).
+fn asks_for_nonce(response: &reqwest::Response) -> bool {
+    response.status() == reqwest::StatusCode::UNAUTHORIZED
+        && response
+            .headers()
+            .get_all(reqwest::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("use_dpop_nonce"))
+}
 
 /// Response headers worth showing (scopes, rate limits, caching, errors); others are left out.
 const SHOWN_HEADERS: &[&str] = &[
@@ -42,7 +62,38 @@ pub struct ProbeResult {
     pub body: serde_json::Value,
     /// The reply was larger than the app reads (1 MiB): `body` shows only its start.
     pub truncated: bool,
+    /// A 403 `insufficient_scope` named these scopes: the window offers to add them (step-up).
+    pub missing_scopes: Option<Vec<String>>,
 }
+
+/// A call to the account's API for the person (`connected-accounts request`).
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: String,
+    pub url: String,
+    /// Extra request headers (`-H 'Name: value'`).
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    /// Origins the caller names as meant to get the token (`--allow-origin`).
+    pub allow_origins: Vec<String>,
+}
+
+/// Its answer; any token the server echoed is replaced before it leaves the core.
+#[derive(Debug)]
+pub struct ApiReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The body was larger than [`MAX_API_BODY`] and was cut there.
+    pub truncated: bool,
+    pub missing_scopes: Option<Vec<String>>,
+}
+
+/// The most of an API reply `request` reads.
+pub const MAX_API_BODY: usize = 64 * 1024 * 1024;
+
+/// Headers a caller may not set: the app writes the credentials itself.
+const OWN_HEADERS: &[&str] = &["authorization", "dpop", "host", "content-length", "cookie"];
 
 /// The who-am-I reply, whole (headers unfiltered), for identification and the test view.
 pub(crate) struct WhoAmIReply {
@@ -72,8 +123,11 @@ impl Engine {
             .hint("add the provider's userinfo URL, or test by using the account in an app"));
         }
         let (_, tokens) = self.fresh_tokens(&row.id).await?;
+        let key = crate::dpop::key_of(&tokens)?;
         audit::record_read(&self.db, &row.id, &row.provider_id, reader, "test call").await;
-        let reply = self.call_whoami(&spec, &tokens.access_token).await?;
+        let reply = self
+            .call_whoami(&spec, &tokens.access_token, key.as_ref())
+            .await?;
         Ok(shown(reply, &tokens))
     }
 
@@ -118,6 +172,7 @@ impl Engine {
                 resource,
                 None,
                 &tokens.access_token,
+                crate::dpop::key_of(&tokens)?.as_ref(),
             )
             .await?;
         Ok(shown(reply, &tokens))
@@ -128,6 +183,7 @@ impl Engine {
         &self,
         spec: &Spec,
         token: &SecretString,
+        dpop: Option<&DpopKey>,
     ) -> Result<WhoAmIReply> {
         let w = spec
             .whoami
@@ -135,7 +191,7 @@ impl Engine {
             .ok_or_else(|| Error::internal("no who-am-I request for this provider"))?;
         let method = reqwest::Method::from_bytes(w.method.as_bytes())
             .map_err(|_| Error::internal("bad who-am-I method"))?;
-        self.call_api(spec, method, &w.url, w.body.as_deref(), token)
+        self.call_api(spec, method, &w.url, w.body.as_deref(), token, dpop)
             .await
     }
 
@@ -150,7 +206,7 @@ impl Engine {
     ) -> Result<ProbeResult> {
         let row = self.row(query).await?;
         let spec = self.spec_for_tokens(&row).await?;
-        let target = spec.allowed_api_url(url)?;
+        let target = spec.allowed_api_url(url, &resource_origin(&row))?;
         let (_, tokens) = self.fresh_tokens(&row.id).await?;
         // The query is left out of the audit: it is what the person typed, and may carry anything.
         let detail = format!(
@@ -166,43 +222,207 @@ impl Engine {
                 target.as_str(),
                 None,
                 &tokens.access_token,
+                crate::dpop::key_of(&tokens)?.as_ref(),
             )
             .await?;
         Ok(shown(reply, &tokens))
     }
 
-    /// One call with the token as bearer, and the provider's required headers (GitHub's
-    /// `User-Agent`, Twitch's `Client-Id`). No redirect is followed (the app's HTTP client).
-    async fn call_api(
+    /// Sends `call` with the token: as bearer, or bound (`Authorization: DPoP`, a proof with
+    /// `ath`, and one retry when the server asks for a nonce, which is not a failure).
+    pub(crate) async fn send_with_token(
+        &self,
+        call: &ApiCall<'_>,
+        token: &SecretString,
+        dpop: Option<&DpopKey>,
+    ) -> Result<std::result::Result<reqwest::Response, reqwest::Error>> {
+        let target = url::Url::parse(call.url).map_err(|_| {
+            Error::invalid_input("that is not a full URL", "give the whole address")
+        })?;
+        let build = |nonce: Option<String>| -> Result<reqwest::RequestBuilder> {
+            let mut request = self
+                .http()?
+                .request(call.method.clone(), target.as_str())
+                .header(reqwest::header::ACCEPT, "application/json");
+            for (name, value) in &call.headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            request = match dpop {
+                None => request.bearer_auth(token.expose()),
+                Some(key) => request
+                    .header(
+                        reqwest::header::AUTHORIZATION,
+                        format!("DPoP {}", token.expose()),
+                    )
+                    .header(
+                        "DPoP",
+                        key.proof(call.method.as_str(), &target, nonce.as_deref(), Some(token))?,
+                    ),
+            };
+            if let Some(body) = &call.body {
+                request = request.body(body.clone());
+            }
+            Ok(request)
+        };
+        let first = build(dpop.and_then(|_| crate::dpop::nonce_for(&target)))?
+            .send()
+            .await;
+        let Some(_) = dpop else { return Ok(first) };
+        match first {
+            Ok(response) => {
+                let fresh = crate::dpop::remember_nonce(&target, response.headers());
+                if fresh && asks_for_nonce(&response) {
+                    drop(response);
+                    Ok(build(crate::dpop::nonce_for(&target))?.send().await)
+                } else {
+                    Ok(Ok(response))
+                }
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Calls the account's API at `req.url` for the person (`connected-accounts request`): the
+    /// URL must be on the account's API origins, its resource's, or one the caller named; the
+    /// token (and, for a bound account, a proof of its key) goes only there. `cleared` is the
+    /// account's policy's leave: a call is a use of the token. Audited with `reader`.
+    pub async fn api_request(
+        &self,
+        query: &str,
+        req: &ApiRequest,
+        reader: &Consumer,
+        cleared: &crate::policy::Clearance,
+    ) -> Result<ApiReply> {
+        let row = self.row(query).await?;
+        cleared.check(&row)?;
+        let spec = self.spec_for_tokens(&row).await?;
+        let mut also = resource_origin(&row);
+        for o in &req.allow_origins {
+            also.push(Spec::origin_of(o)?);
+        }
+        let target = spec.allowed_api_url(&req.url, &also)?;
+        if target.scheme() != "https" && !crate::model::is_loopback_url(&target) {
+            return Err(Error::invalid_input(
+                "the app sends a token only over https (or to this machine)",
+                "use the https address",
+            ));
+        }
+        let method = reqwest::Method::from_bytes(req.method.trim().to_ascii_uppercase().as_bytes())
+            .map_err(|_| {
+                Error::invalid_input(
+                    format!(
+                        "{} is not an HTTP method",
+                        crate::text::for_terminal(&req.method)
+                    ),
+                    "use GET, POST, PUT, PATCH or DELETE",
+                )
+            })?;
+        for (name, value) in &req.headers {
+            let lower = name.trim().to_ascii_lowercase();
+            if OWN_HEADERS.contains(&lower.as_str()) {
+                return Err(Error::invalid_input(
+                    format!("the app sets the {lower} header itself"),
+                    "leave it out",
+                ));
+            }
+            if reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()).is_err()
+                || reqwest::header::HeaderValue::from_str(value.trim()).is_err()
+            {
+                return Err(Error::invalid_input(
+                    format!("{} is not a valid header", crate::text::for_terminal(name)),
+                    "write it as 'Name: value'",
+                ));
+            }
+        }
+        let (_, tokens) = self.fresh_tokens(&row.id).await?;
+        let key = crate::dpop::key_of(&tokens)?;
+        // The query is left out of the audit: it may carry anything.
+        let detail = format!(
+            "request {method} {}{}",
+            target.origin().ascii_serialization(),
+            target.path()
+        );
+        audit::record_read(&self.db, &row.id, &row.provider_id, reader, &detail).await;
+        let call = ApiCall {
+            method,
+            url: target.as_str(),
+            headers: req
+                .headers
+                .iter()
+                .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+                .collect(),
+            body: req.body.clone(),
+        };
+        let network = |e: reqwest::Error| {
+            Error::new(
+                ErrorKind::Network,
+                format!("cannot reach {}", target.origin().ascii_serialization()),
+            )
+            .hint("check your network connection and try again")
+            .cause(e.without_url())
+        };
+        let mut response = self
+            .send_with_token(&call, &tokens.access_token, key.as_ref())
+            .await?
+            .map_err(network)?;
+        let status = response.status().as_u16();
+        let secrets = secrets_of(&tokens);
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (n.to_string(), redact(v, &secrets))
+            })
+            .collect();
+        let (body, truncated) = crate::http::read_capped(&mut response, MAX_API_BODY)
+            .await
+            .map_err(network)?;
+        let missing_scopes = missing_scopes(status, &headers);
+        Ok(ApiReply {
+            status,
+            body: redact_bytes(body, &secrets),
+            headers,
+            truncated,
+            missing_scopes,
+        })
+    }
+
+    /// One call with the account's token, and the provider's required headers (GitHub's
+    /// `User-Agent`, Twitch's `Client-Id`). A bound token goes as `DPoP` with a proof of the key
+    /// (RFC 9449 §7), and a server asking for a nonce gets one retry. No redirect is followed
+    /// (the app's HTTP client).
+    pub(crate) async fn call_api(
         &self,
         spec: &Spec,
         method: reqwest::Method,
         url: &str,
         body: Option<&str>,
         token: &SecretString,
+        dpop: Option<&DpopKey>,
     ) -> Result<WhoAmIReply> {
-        let mut request = self
-            .http()?
-            .request(method.clone(), url)
-            .bearer_auth(token.expose())
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(w) = &spec.whoami {
-            for (name, value) in &w.headers {
-                request = request.header(name.as_str(), value.as_str());
-            }
-        }
-        if let Some(body) = body {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_string());
-        }
+        let call = ApiCall {
+            method: method.clone(),
+            url,
+            headers: spec
+                .whoami
+                .iter()
+                .flat_map(|w| w.headers.iter())
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .chain(body.map(|_| ("content-type".into(), "application/json".into())))
+                .collect(),
+            body: body.map(|b| b.as_bytes().to_vec()),
+        };
         let started = Instant::now();
         let network = |e: reqwest::Error| {
             Error::new(ErrorKind::Network, format!("cannot reach {}", spec.name))
                 .hint("check your network connection and try again")
                 .cause(e.without_url())
         };
-        let response = request.send().await.map_err(network)?;
+        let response = self
+            .send_with_token(&call, token, dpop)
+            .await?
+            .map_err(network)?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -241,20 +461,58 @@ impl Engine {
     }
 }
 
+/// The account's resource (RFC 8707), as an origin its token may go to.
+fn resource_origin(row: &crate::account::AccountRow) -> Vec<String> {
+    row.resource
+        .as_deref()
+        .and_then(|r| url::Url::parse(r).ok())
+        .map(|u| u.origin())
+        .filter(url::Origin::is_tuple)
+        .map(|o| vec![o.ascii_serialization()])
+        .unwrap_or_default()
+}
+
+/// The scopes a 403 says are missing (RFC 6750 §3.1 `insufficient_scope`, with `scope`), for
+/// step-up: the face offers to add them. `None` for any other reply.
+pub fn missing_scopes(status: u16, headers: &[(String, String)]) -> Option<Vec<String>> {
+    if status != 403 {
+        return None;
+    }
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("www-authenticate"))
+        .find_map(|(_, v)| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            if !scheme.eq_ignore_ascii_case("bearer") && !scheme.eq_ignore_ascii_case("dpop") {
+                return None;
+            }
+            let params = crate::resource::challenge_params(rest);
+            if params.get("error").map(String::as_str) != Some("insufficient_scope") {
+                return None;
+            }
+            let scopes: Vec<String> = params
+                .get("scope")
+                .map(|s| crate::token::split_scopes(s))
+                .unwrap_or_default()
+                .into_iter()
+                // Only what a scope can be (RFC 6749 §3.3): no quotes, backslashes or controls.
+                .filter(|s| {
+                    s.len() <= 256
+                        && s.bytes()
+                            .all(|b| b == b'!' || (b'#'..=b'~').contains(&b) && b != b'\\')
+                })
+                .collect();
+            Some(scopes)
+        })
+        .filter(|s| !s.is_empty())
+}
+
 /// The reply as the window shows it: the headers worth seeing, the body. An API that echoes
 /// the request (a debugging endpoint, an error that quotes the header) would hand the window
 /// the account's tokens: every occurrence is replaced before the reply leaves Rust.
 fn shown(reply: WhoAmIReply, tokens: &TokenSet) -> ProbeResult {
-    let secrets: Vec<&str> = [
-        Some(&tokens.access_token),
-        tokens.refresh_token.as_ref(),
-        tokens.id_token.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|t| t.expose())
-    .filter(|t| !t.is_empty())
-    .collect();
+    let secrets = secrets_of(tokens);
+    let missing_scopes = missing_scopes(reply.status, &reply.headers);
     let mut body = reply.body;
     redact_json(&mut body, &secrets);
     ProbeResult {
@@ -272,7 +530,45 @@ fn shown(reply: WhoAmIReply, tokens: &TokenSet) -> ProbeResult {
             .collect(),
         body,
         truncated: reply.truncated,
+        missing_scopes,
     }
+}
+
+/// Every secret of the set, as a reply might echo it.
+fn secrets_of(tokens: &TokenSet) -> Vec<&str> {
+    [
+        Some(&tokens.access_token),
+        tokens.refresh_token.as_ref(),
+        tokens.id_token.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|t| t.expose())
+    .filter(|t| !t.is_empty())
+    .collect()
+}
+
+/// [`redact`] for a body that may not be text.
+fn redact_bytes(mut body: Vec<u8>, secrets: &[&str]) -> Vec<u8> {
+    for s in secrets {
+        let s = s.as_bytes();
+        if s.is_empty() || body.len() < s.len() {
+            continue;
+        }
+        let mut out = Vec::with_capacity(body.len());
+        let mut i = 0;
+        while i < body.len() {
+            if body[i..].starts_with(s) {
+                out.extend_from_slice(REDACTED.as_bytes());
+                i += s.len();
+            } else {
+                out.push(body[i]);
+                i += 1;
+            }
+        }
+        body = out;
+    }
+    body
 }
 
 const REDACTED: &str = "[token removed]";
@@ -321,6 +617,7 @@ mod tests {
             id_token: None,
             expires_at_ms: None,
             obtained_at_ms: 0,
+            dpop_key: None,
         };
         let reply = WhoAmIReply {
             url: "https://api.example.test/echo".into(),

@@ -33,13 +33,14 @@ struct Row {
     client_secret_expires_at: Option<i64>,
     registered_scopes: Option<String>,
     prompt_values: Option<String>,
+    dpop_algs: Option<String>,
 }
 
 const COLUMNS: &str =
     "id, name, issuer, client_id, scopes, authorization_endpoint, token_endpoint, \
      userinfo_endpoint, revocation_endpoint, jwks_uri, iss_parameter_supported, device_endpoint, \
      par_endpoint, require_par, client_auth, redirect_uris, registration_endpoint, \
-     client_secret_expires_at, registered_scopes, prompt_values";
+     client_secret_expires_at, registered_scopes, prompt_values, dpop_algs";
 
 /// A JSON array column (NULL or unreadable: empty).
 fn list_column(v: Option<String>) -> Vec<String> {
@@ -76,6 +77,7 @@ impl From<Row> for Provider {
             client_secret_expires_at: r.client_secret_expires_at,
             registered_scopes: list_column(r.registered_scopes),
             prompt_values: list_column(r.prompt_values),
+            dpop_algs: list_column(r.dpop_algs),
         }
     }
 }
@@ -98,7 +100,7 @@ pub async fn insert(db: &Db, catalog: &[Profile], mut p: Provider) -> Result<Pro
     }
     sqlx::query(&format!(
         "INSERT INTO providers ({COLUMNS}, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&p.id)
     .bind(&p.name)
@@ -120,6 +122,7 @@ pub async fn insert(db: &Db, catalog: &[Profile], mut p: Provider) -> Result<Pro
     .bind(p.client_secret_expires_at)
     .bind(list_value(&p.registered_scopes))
     .bind(list_value(&p.prompt_values))
+    .bind(list_value(&p.dpop_algs))
     .bind(now_ms())
     .execute(db)
     .await?;

@@ -151,7 +151,11 @@ impl Engine {
         cleared: &Clearance,
     ) -> Result<ToolToken> {
         // The policy is asked before the keychain: a refused read opens nothing.
-        cleared.check(&self.row(query).await?)?;
+        let row = self.row(query).await?;
+        cleared.check(&row)?;
+        if row.dpop_bound {
+            return Err(bound_refusal(&row));
+        }
         let (row, tokens, spec) = self.fresh_tokens_for(query, wanted).await?;
         audit::record_read(&self.db, &row.id, &row.provider_id, reader, detail).await;
         let git = GitProfile::of(&spec);
@@ -169,6 +173,24 @@ impl Engine {
             env_name,
             git,
         })
+    }
+
+    /// Refuses, before any question is put to the person, a program that wants the token of an
+    /// account whose tokens are bound to this device: without the key it could not use it.
+    /// Audited as a refused read.
+    pub async fn refuse_if_bound(
+        &self,
+        query: &str,
+        reader: &Consumer,
+        detail: &str,
+    ) -> Result<()> {
+        let row = self.row(query).await?;
+        if !row.dpop_bound {
+            return Ok(());
+        }
+        self.audit_refused_read(&row, reader, detail, "its tokens are bound to this device")
+            .await;
+        Err(bound_refusal(&row))
     }
 
     pub(crate) async fn tokens_or_reconnect(&self, row: &AccountRow) -> Result<TokenSet> {
@@ -222,7 +244,9 @@ impl Engine {
         let client = token::client(&provider, secret.as_ref(), None)?;
         account::set_status(&self.db, &row.id, AccountStatus::Refreshing, None).await?;
         let doing = token::REFRESHING;
-        let http = token::Recording::new(self.http()?);
+        // A bound refresh token works only with a proof of its key (RFC 9449 §5).
+        let key = crate::dpop::key_of(&old)?;
+        let http = token::Recording::new(self.http()?).with_dpop(key.as_ref());
         let presented = RefreshToken::new(refresh_token.expose().to_string());
         let mut exchange = client.exchange_refresh_token(&presented);
         if let Some(r) = &row.resource {
@@ -290,6 +314,8 @@ impl Engine {
             id_token: old.id_token,
             expires_at_ms: response.expires_in.map(|d| now + d.as_millis() as i64),
             obtained_at_ms: now,
+            // The key stays with the tokens it binds, in the same keychain write.
+            dpop_key: old.dpop_key,
         };
         // The rotated refresh token is the only copy that still works: keychain first, retried.
         crate::crash::point("refresh-after-response");
@@ -357,6 +383,21 @@ pub(crate) fn reconnect(row: &AccountRow) -> impl Fn(Error) -> Error + '_ {
     }
 }
 
+/// `token`, `exec` and git get no token of a bound account (exit 5, 125, `quit=1`).
+fn bound_refusal(row: &AccountRow) -> Error {
+    Error::new(
+        ErrorKind::TokenBound,
+        format!(
+            "the tokens of {} are bound to this device",
+            row.display_name
+        ),
+    )
+    .hint("only the app holds the key that makes them work, so it makes the calls itself")
+    .remedy(crate::error::Remedy::UseRequest {
+        account: row.id.clone(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +409,7 @@ mod tests {
             id_token: None,
             expires_at_ms: expires,
             obtained_at_ms: obtained,
+            dpop_key: None,
         }
     }
 

@@ -72,20 +72,30 @@ pub fn metadata_from_challenge(header: &str) -> Option<String> {
     if !rest[..scheme_end].eq_ignore_ascii_case("bearer") {
         return None;
     }
-    let mut params = &rest[scheme_end..];
+    challenge_params(&rest[scheme_end..]).remove("resource_metadata")
+}
+
+/// The auth-params of one challenge (`name=token` or `name="quoted \" string"`, comma
+/// separated; names lower-cased; the first of a repeated name wins). Reading stops at the first
+/// malformed parameter.
+pub fn challenge_params(params: &str) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    let mut params = params;
     loop {
         params = params.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
-        let eq = params.find('=')?;
-        let name = params[..eq].trim();
+        let Some(eq) = params.find('=') else {
+            return out;
+        };
+        let name = params[..eq].trim().to_ascii_lowercase();
         let value_start = &params[eq + 1..];
         let (value, after) = if let Some(quoted) = value_start.strip_prefix('"') {
-            let mut out = String::new();
+            let mut value = String::new();
             let mut escaped = false;
             let mut end = None;
             for (i, c) in quoted.char_indices() {
                 match (escaped, c) {
                     (true, c) => {
-                        out.push(c);
+                        value.push(c);
                         escaped = false;
                     }
                     (false, '\\') => escaped = true,
@@ -93,18 +103,18 @@ pub fn metadata_from_challenge(header: &str) -> Option<String> {
                         end = Some(i);
                         break;
                     }
-                    (false, c) => out.push(c),
+                    (false, c) => value.push(c),
                 }
             }
-            let end = end?;
-            (out, &quoted[end + 1..])
+            let Some(end) = end else {
+                return out;
+            };
+            (value, &quoted[end + 1..])
         } else {
             let end = value_start.find(',').unwrap_or(value_start.len());
             (value_start[..end].trim().to_owned(), &value_start[end..])
         };
-        if name.eq_ignore_ascii_case("resource_metadata") {
-            return Some(value);
-        }
+        out.entry(name).or_insert(value);
         params = after;
     }
 }

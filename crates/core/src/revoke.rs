@@ -183,9 +183,18 @@ impl Engine {
     /// `provider::check_endpoint_url` requires https everywhere else.
     pub(crate) async fn revoke_at(&self, provider: &Spec, tokens: &TokenSet) -> Result<()> {
         let secret = self.client_secret_for(provider).await?;
+        let key = crate::dpop::key_of(tokens)?;
         let mut calls: Vec<reqwest::RequestBuilder> = Vec::new();
         match &provider.revocation {
             Revocation::Rfc7009 { url } => {
+                // Bound tokens are revoked with a proof of their key, as they were issued.
+                let proof = |url: &str| -> Result<Option<String>> {
+                    let Some(key) = &key else { return Ok(None) };
+                    let target =
+                        url::Url::parse(url).map_err(|_| Error::internal("bad revocation URL"))?;
+                    let nonce = crate::dpop::nonce_for(&target);
+                    key.proof("POST", &target, nonce.as_deref(), None).map(Some)
+                };
                 let mut order = Vec::new();
                 if let Some(rt) = &tokens.refresh_token {
                     order.push((rt, "refresh_token"));
@@ -198,6 +207,9 @@ impl Engine {
                         .post(url)
                         .header(reqwest::header::ACCEPT, "application/json");
                     call = token::authenticate(provider, secret.as_ref(), call, &mut form);
+                    if let Some(proof) = proof(url)? {
+                        call = call.header("DPoP", proof);
+                    }
                     calls.push(call.form(&form));
                 }
             }

@@ -50,6 +50,9 @@ pub struct TokenSet {
     pub expires_at_ms: Option<i64>,
     /// When this access token was obtained (Unix milliseconds), for the refresh margin.
     pub obtained_at_ms: i64,
+    /// The key the tokens are bound to (DPoP, [`crate::dpop::DpopKey::to_secret`]): kept in the
+    /// same entry, so the key and the refresh token it holds are written together.
+    pub dpop_key: Option<SecretString>,
 }
 
 /// The keychain's wire form. Private: only [`TokenSet::to_bytes`]/[`TokenSet::from_bytes`] use it.
@@ -61,6 +64,8 @@ struct StoredTokens<'a> {
     id_token: Option<&'a str>,
     expires_at_ms: Option<i64>,
     obtained_at_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dpop_key: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -71,17 +76,22 @@ struct OwnedStoredTokens {
     id_token: Option<String>,
     expires_at_ms: Option<i64>,
     obtained_at_ms: i64,
+    #[serde(default)]
+    dpop_key: Option<String>,
 }
 
 impl TokenSet {
     fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let stored = StoredTokens {
-            v: 1,
+            // A bound entry is version 2: an older app, which would drop the key on its next
+            // write (and so lose the grant), refuses it instead.
+            v: if self.dpop_key.is_some() { 2 } else { 1 },
             access_token: self.access_token.expose(),
             refresh_token: self.refresh_token.as_ref().map(SecretString::expose),
             id_token: self.id_token.as_ref().map(SecretString::expose),
             expires_at_ms: self.expires_at_ms,
             obtained_at_ms: self.obtained_at_ms,
+            dpop_key: self.dpop_key.as_ref().map(SecretString::expose),
         };
         Zeroizing::new(serde_json::to_vec(&stored).expect("token set serializes"))
     }
@@ -94,7 +104,7 @@ impl TokenSet {
             )
             .hint("disconnect the account and connect it again")
         })?;
-        if stored.v != 1 {
+        if stored.v != 1 && stored.v != 2 {
             return Err(Error::new(
                 ErrorKind::Keychain,
                 "the keychain entry was written by a newer version of Connected Accounts",
@@ -107,6 +117,7 @@ impl TokenSet {
             id_token: stored.id_token.take().map(SecretString::new),
             expires_at_ms: stored.expires_at_ms,
             obtained_at_ms: stored.obtained_at_ms,
+            dpop_key: stored.dpop_key.take().map(SecretString::new),
         };
         Ok(set)
     }
@@ -587,6 +598,7 @@ mod tests {
             id_token: None,
             expires_at_ms: Some(1_700_000_000_000),
             obtained_at_ms: 1_699_999_000_000,
+            dpop_key: None,
         }
     }
 
@@ -606,6 +618,22 @@ mod tests {
         assert_eq!(back.refresh_token.unwrap().expose(), "rt-SECRET-2");
         assert_eq!(back.expires_at_ms, t.expires_at_ms);
         assert_eq!(back.obtained_at_ms, t.obtained_at_ms);
+        assert!(back.dpop_key.is_none());
+        assert!(t.to_bytes().starts_with(br#"{"v":1,"#));
+    }
+
+    #[test]
+    fn a_bound_token_set_keeps_its_key_and_is_version_2() {
+        let t = TokenSet {
+            dpop_key: Some(SecretString::new("KEY-SECRET-3")),
+            ..sample()
+        };
+        let bytes = t.to_bytes();
+        assert!(bytes.starts_with(br#"{"v":2,"#), "an older app refuses it");
+        let back = TokenSet::from_bytes(&bytes).unwrap();
+        assert_eq!(back.dpop_key.unwrap().expose(), "KEY-SECRET-3");
+        assert_eq!(back.refresh_token.unwrap().expose(), "rt-SECRET-2");
+        assert!(!format!("{t:?}").contains("KEY-SECRET"));
     }
 
     #[test]
@@ -738,6 +766,7 @@ mod tests {
             id_token: Some(SecretString::new(format!("id-{tag}-{}", "z".repeat(2000)))),
             expires_at_ms: Some(1),
             obtained_at_ms: 2,
+            dpop_key: None,
         }
     }
 

@@ -186,11 +186,7 @@ impl ProviderView {
             has_revocation: spec.can_revoke(),
             has_userinfo: spec.whoami.is_some(),
             userinfo_url: spec.whoami.as_ref().map(|w| w.url.clone()),
-            api_origins: spec
-                .api_origins()
-                .iter()
-                .map(|o| o.ascii_serialization())
-                .collect(),
+            api_origins: spec.api_origins(),
             redirect_uris: in_use,
             registered: spec.registers,
         }

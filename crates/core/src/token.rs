@@ -130,6 +130,17 @@ pub struct Granted {
     pub refresh_expires_in: Option<Duration>,
     /// Scopes reported in the token response itself (None: not reported there).
     pub scopes: Option<Vec<String>>,
+    /// `token_type`, as the server wrote it.
+    pub token_type: Option<String>,
+}
+
+impl Granted {
+    /// The server bound the tokens to the proof's key (RFC 9449 §5: `token_type` DPoP).
+    pub fn is_dpop(&self) -> bool {
+        self.token_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("dpop"))
+    }
 }
 
 impl ProviderTokenResponse {
@@ -221,6 +232,7 @@ impl ProviderTokenResponse {
             expires_in,
             refresh_expires_in,
             scopes,
+            token_type: string_at(&self.raw, "token_type").map(str::to_owned),
         })
     }
 }
@@ -514,10 +526,19 @@ pub const REFRESHING: &str = "refresh the token";
 const TOO_LARGE: &str = "the reply is larger than the app reads";
 
 /// oauth2's HTTP client extension point: reqwest, remembering the last reply's status, and
-/// reading each reply while it streams, up to [`crate::http::MAX_REPLY`].
+/// reading each reply while it streams, up to [`crate::http::MAX_REPLY`]. With a device key, every
+/// request carries a DPoP proof, and a server asking for a nonce (`use_dpop_nonce`) is answered
+/// with one retry, which is not a failure.
 pub struct Recording<'a> {
     client: &'a reqwest::Client,
     last: std::sync::Mutex<Option<ReplyStatus>>,
+    dpop: Option<&'a crate::dpop::DpopKey>,
+}
+
+struct Reply {
+    status: reqwest::StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
 }
 
 impl<'a> Recording<'a> {
@@ -525,12 +546,73 @@ impl<'a> Recording<'a> {
         Self {
             client,
             last: std::sync::Mutex::new(None),
+            dpop: None,
         }
+    }
+
+    /// Every request proves possession of `key` (RFC 9449 §5).
+    pub fn with_dpop(mut self, key: Option<&'a crate::dpop::DpopKey>) -> Self {
+        self.dpop = key;
+        self
     }
 
     pub fn last(&self) -> Option<ReplyStatus> {
         *self.last.lock().expect("status poisoned")
     }
+
+    async fn send(
+        &self,
+        request: &oauth2::HttpRequest,
+    ) -> std::result::Result<Reply, oauth2::HttpClientError<reqwest::Error>> {
+        let mut copy = oauth2::http::Request::builder()
+            .method(request.method().clone())
+            .uri(request.uri().clone());
+        if let Some(h) = copy.headers_mut() {
+            *h = request.headers().clone();
+        }
+        if let Some(key) = self.dpop {
+            let url = url::Url::parse(&request.uri().to_string())
+                .map_err(|e| oauth2::HttpClientError::Other(format!("bad URL: {e}")))?;
+            let nonce = crate::dpop::nonce_for(&url);
+            let proof = key
+                .proof(request.method().as_str(), &url, nonce.as_deref(), None)
+                .map_err(|e| oauth2::HttpClientError::Other(e.message))?;
+            copy = copy.header("DPoP", proof);
+        }
+        let copy = copy
+            .body(request.body().clone())
+            .map_err(oauth2::HttpClientError::Http)?;
+        let request = reqwest::Request::try_from(copy)
+            .map_err(|e| oauth2::HttpClientError::Reqwest(Box::new(e)))?;
+        let mut response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| oauth2::HttpClientError::Reqwest(Box::new(e)))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        // Read while streaming, and never more than a reply can need.
+        let (body, cut) = crate::http::read_capped(&mut response, crate::http::MAX_REPLY)
+            .await
+            .map_err(|e| oauth2::HttpClientError::Reqwest(Box::new(e)))?;
+        if cut {
+            return Err(oauth2::HttpClientError::Other(TOO_LARGE.into()));
+        }
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Whether a reply asks for the proof again with the nonce it carries (RFC 9449 §8).
+fn wants_nonce(reply: &Reply, url: &str) -> bool {
+    let asks = reply.status.is_client_error()
+        && serde_json::from_slice::<Value>(&reply.body)
+            .ok()
+            .is_some_and(|v| v.get("error").and_then(Value::as_str) == Some("use_dpop_nonce"));
+    asks && url::Url::parse(url).is_ok_and(|u| crate::dpop::remember_nonce(&u, &reply.headers))
 }
 
 impl<'c> oauth2::AsyncHttpClient<'c> for Recording<'_> {
@@ -545,27 +627,25 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Recording<'_> {
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {
-            let request = reqwest::Request::try_from(request)
-                .map_err(|e| oauth2::HttpClientError::Reqwest(Box::new(e)))?;
-            let mut response = self
-                .client
-                .execute(request)
-                .await
-                .map_err(|e| oauth2::HttpClientError::Reqwest(Box::new(e)))?;
-            let status = response.status();
-            let retry_after = response
-                .headers()
+            let mut reply = self.send(&request).await?;
+            if self.dpop.is_some() {
+                let url = request.uri().to_string();
+                if wants_nonce(&reply, &url) {
+                    reply = self.send(&request).await?;
+                } else if let Ok(u) = url::Url::parse(&url) {
+                    // A nonce handed out with a success is for the next request.
+                    crate::dpop::remember_nonce(&u, &reply.headers);
+                }
+            }
+            let Reply {
+                status,
+                headers,
+                body,
+            } = reply;
+            let retry_after = headers
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse().ok());
-            let headers = response.headers().clone();
-            // Read while streaming, and never more than a reply can need.
-            let (body, cut) = crate::http::read_capped(&mut response, crate::http::MAX_REPLY)
-                .await
-                .map_err(|e| oauth2::HttpClientError::Reqwest(Box::new(e)))?;
-            if cut {
-                return Err(oauth2::HttpClientError::Other(TOO_LARGE.into()));
-            }
             let html = headers
                 .get(reqwest::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())

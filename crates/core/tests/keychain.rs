@@ -15,6 +15,7 @@ fn tokens(access_len: usize) -> TokenSet {
         id_token: Some(SecretString::new("h.p.s".repeat(300))),
         expires_at_ms: Some(1),
         obtained_at_ms: 0,
+        dpop_key: None,
     }
 }
 

@@ -135,6 +135,13 @@ export class AccountPage {
           account.resource
             ? h("span", { class: "account-provider small", "data-testid": "account-resource" }, `Tokens for ${account.resource} only`)
             : null,
+          account.bound
+            ? h(
+                "span",
+                { class: "account-provider small", "data-testid": "account-bound" },
+                "Bound to this device: its tokens work only with a key kept here, so a copied token is useless. Programs use it through Connected Accounts (connected-accounts request), not as a token.",
+              )
+            : null,
         ),
         h("div", { class: "account-state" }, statusBadge(status), expiryElement(account, this.now())),
       ),

@@ -22,6 +22,7 @@ pub async fn run(engine: &Engine, args: ConnectArgs, json: bool) -> Outcome {
             .into());
         }
         let request = ConnectRequest::account_scopes(account, args.scopes, args.drop_scopes)
+            .no_dpop(args.no_dpop)
             .timeout(timeout)
             .open_browser(true);
         let a = if here.can_open() {
@@ -68,6 +69,7 @@ pub async fn run(engine: &Engine, args: ConnectArgs, json: bool) -> Outcome {
     let request = ConnectRequest::provider(provider)
         .scopes((!scopes.is_empty()).then_some(scopes))
         .resource(resource)
+        .no_dpop(args.no_dpop)
         .open_browser(true);
     // A resource's sign-in is never a device code: with no browser here, its address is pasted back.
     let redirect = match (&request.resource, args.redirect) {

@@ -7,6 +7,7 @@ pub mod exec;
 mod git;
 mod policy;
 mod providers;
+mod request;
 
 pub use policy::Asking;
 
@@ -60,6 +61,7 @@ pub async fn execute(
         Command::Test { account } => accounts::test(engine, &account, json).await,
         Command::Refresh { account } => accounts::refresh(engine, &account, json).await,
         Command::Token { account } => accounts::token(engine, &account, asking).await,
+        Command::Request(args) => request::run(engine, args, asking).await,
         Command::Policy { account, policy } => {
             policy::set(engine, &account, policy.into(), json, asking).await
         }

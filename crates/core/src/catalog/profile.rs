@@ -42,6 +42,10 @@ pub struct Profile {
     /// How local tools use the provider's tokens.
     #[serde(default)]
     pub tools: ToolRules,
+    /// Hosts of the provider's APIs (`api.github.com`, `*.googleapis.com`; https, may use
+    /// `{param}`s): where `request` may send the token, besides the user endpoint and issuer.
+    #[serde(default)]
+    pub api_origins: Vec<String>,
     /// Sources for the quirks above (the providers.md reference keys and URLs).
     #[serde(default)]
     pub sources: Vec<String>,

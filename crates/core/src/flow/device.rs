@@ -264,7 +264,7 @@ impl Engine {
                 &spec.name,
                 "finish signing in",
             )?;
-            let (who, whoami_scopes) = self.identify(spec, &granted, None, false).await?;
+            let (who, whoami_scopes) = self.identify(spec, &granted, None, false, None).await?;
             return self
                 .store_connected(
                     spec,
@@ -272,6 +272,7 @@ impl Engine {
                     super::Asked {
                         scopes: &p.scopes,
                         resource: None,
+                        dpop: None,
                     },
                     granted,
                     who,

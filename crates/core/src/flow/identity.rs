@@ -76,6 +76,7 @@ impl Engine {
         granted: &Granted,
         nonce: Option<&Nonce>,
         resource_bound: bool,
+        dpop: Option<&crate::dpop::DpopKey>,
     ) -> Result<(Identity, Option<Vec<String>>)> {
         let mut who = Identity {
             subject: String::new(),
@@ -130,7 +131,7 @@ impl Engine {
             .filter(|_| !(resource_bound && p.protocol == Protocol::Oidc));
         match whoami {
             Some(w) => {
-                let reply = self.call_whoami(p, &granted.access_token).await?;
+                let reply = self.call_whoami(p, &granted.access_token, dpop).await?;
                 if reply.truncated {
                     return Err(crate::http::too_large(&p.name, "say who signed in"));
                 }

@@ -28,6 +28,7 @@ use crate::account::{self, Account, Grant, ScopesSource};
 use crate::audit::{self, AuditKind};
 use crate::catalog::{ClientAuth, Pkce, Protocol, RedirectKind, SecretRule};
 use crate::db::now_ms;
+use crate::dpop::DpopKey;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::locks::AccountGuard;
@@ -67,6 +68,9 @@ pub struct ConnectRequest {
     /// Signing this existing account in again ("Connect again"): the server is told whom to
     /// expect (`login_hint`) instead of being asked to let the person choose.
     pub reconnect: Option<String>,
+    /// Plain bearer tokens even where the server binds them to a key (`connect --no-dpop`): for
+    /// scripts that need the token itself.
+    pub no_dpop: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -111,7 +115,14 @@ impl ConnectRequest {
             paste_back: false,
             resource: None,
             reconnect: None,
+            no_dpop: false,
         }
+    }
+
+    /// Bearer tokens, never bound to a key (see [`ConnectRequest::no_dpop`]).
+    pub fn no_dpop(mut self, no: bool) -> Self {
+        self.no_dpop = no;
+        self
     }
 
     /// Signs this account in again (see [`ConnectRequest::reconnect`]).
@@ -179,6 +190,8 @@ pub struct Pending {
     scopes: Vec<String>,
     resource: Option<String>,
     redirect_uri: String,
+    /// The key the tokens are to be bound to (DPoP), made for this sign-in.
+    dpop: Option<DpopKey>,
     deadline: Instant,
     /// Changing an existing account's scopes: who must sign in.
     expected_subject: Option<String>,
@@ -197,6 +210,9 @@ struct Target {
     resource: Option<String>,
     /// An existing account is signed in again: its e-mail, if it has one.
     named: Option<Option<String>>,
+    /// An existing account with bearer tokens stays so (the person chose `--no-dpop`, or the
+    /// server did not bind them then).
+    bearer: bool,
 }
 
 /// What a sign-in asked for: these scopes, for this resource (RFC 8707; none: the provider's API).
@@ -204,6 +220,8 @@ struct Target {
 pub(crate) struct Asked<'a> {
     pub scopes: &'a [String],
     pub resource: Option<&'a str>,
+    /// The key the token request proved possession of (DPoP).
+    pub dpop: Option<&'a DpopKey>,
 }
 
 /// What both kinds of sign-in start from: the provider, set up, with what to request.
@@ -304,6 +322,7 @@ impl Engine {
                         .resource
                         .clone()
                         .or_else(|| again.as_ref().and_then(|a| a.resource.clone())),
+                    bearer: again.as_ref().is_some_and(|a| !a.bound),
                     named: again.map(|a| a.email),
                 })
             }
@@ -321,6 +340,7 @@ impl Engine {
                     expected_subject: Some(view.subject),
                     // An account connected for a resource stays bound to it.
                     resource: view.resource,
+                    bearer: !view.bound,
                     named: Some(view.email),
                 })
             }
@@ -346,6 +366,7 @@ impl Engine {
             expected_subject,
             resource,
             named,
+            bearer,
         } = self.resolve_target(&request).await?;
         self.sweep_abandoned_flows().await;
         let Prepared {
@@ -440,6 +461,16 @@ impl Engine {
         if let Some(r) = &resource {
             params.insert("resource".into(), r.clone());
         }
+        // A new key for every sign-in: reconnecting rotates it with the tokens.
+        let dpop = if provider.dpop && !request.no_dpop && !bearer {
+            Some(DpopKey::generate()?)
+        } else {
+            None
+        };
+        if let Some(key) = &dpop {
+            // RFC 9449 §10: the code is bound to the key, so a stolen code is useless too.
+            params.insert("dpop_jkt".into(), key.thumbprint());
+        }
         for (k, v) in &params {
             authorize = authorize.add_extra_param(k.clone(), v.clone());
         }
@@ -506,6 +537,7 @@ impl Engine {
             scopes,
             resource,
             redirect_uri: redirect_uri.clone(),
+            dpop,
             deadline: Instant::now() + timeout,
             expected_subject,
             mismatches: 0,
@@ -829,7 +861,7 @@ impl Engine {
             // RFC 8707 §2.2: the token request names the resource too.
             exchange = exchange.add_extra_param("resource", r.clone());
         }
-        let http = token::Recording::new(self.http()?);
+        let http = token::Recording::new(self.http()?).with_dpop(pending.dpop.as_ref());
         let response = exchange
             .request_async(&http)
             .await
@@ -840,12 +872,15 @@ impl Engine {
             &p.name,
             "finish signing in",
         )?;
+        // A server that answers a proof with a bearer token did not bind it: the key goes.
+        let bound = pending.dpop.as_ref().filter(|_| granted.is_dpop());
         let (who, whoami_scopes) = self
             .identify(
                 p,
                 &granted,
                 pending.nonce.as_ref(),
                 pending.resource.is_some(),
+                bound,
             )
             .await?;
         if let Some(expected) = &pending.expected_subject {
@@ -857,6 +892,7 @@ impl Engine {
                     id_token: None,
                     expires_at_ms: None,
                     obtained_at_ms: now_ms(),
+                    dpop_key: bound.map(DpopKey::to_secret),
                 };
                 if let Err(e) = self.revoke_at(p, &unwanted).await {
                     tracing::warn!(error = %e.detailed(), "could not revoke a sign-in as the wrong person");
@@ -873,6 +909,7 @@ impl Engine {
             Asked {
                 scopes: &pending.scopes,
                 resource: pending.resource.as_deref(),
+                dpop: bound,
             },
             granted,
             who,
@@ -979,7 +1016,9 @@ impl Engine {
         let Asked {
             scopes: requested,
             resource,
+            dpop,
         } = asked;
+        let dpop = dpop.filter(|_| granted.is_dpop());
         let now = now_ms();
         let (scopes_granted, scopes_source) = match granted.scopes.clone().or(whoami_scopes) {
             Some(s) => (s, ScopesSource::Server),
@@ -993,6 +1032,7 @@ impl Engine {
             id_token: granted.id_token.map(SecretString::new),
             expires_at_ms: expires_at,
             obtained_at_ms: now,
+            dpop_key: dpop.map(DpopKey::to_secret),
         };
         let mut existing =
             account::find_by_subject(&self.db, &p.id, &who.subject, resource).await?;
@@ -1012,8 +1052,11 @@ impl Engine {
             None => None,
         };
         if let (Some(old), None) = (&replaced, &tokens.refresh_token) {
-            // A re-consent that returned no refresh token keeps the one the account has.
-            tokens.refresh_token = old.refresh_token.clone();
+            // A re-consent that returned no refresh token keeps the one the account has, unless
+            // either is bound to a key: an old refresh token works only with its own key.
+            if old.dpop_key.is_none() && tokens.dpop_key.is_none() {
+                tokens.refresh_token = old.refresh_token.clone();
+            }
         }
         let new_access = tokens.access_token.clone();
         let lifetime = crate::health::at_connect(
@@ -1036,6 +1079,7 @@ impl Engine {
             scopes_source,
             expires_at,
             lifetime,
+            dpop_bound: dpop.is_some(),
         };
         let endpoints = crate::endpoints::Endpoints::of(p);
         account::complete_connect(&self.db, &target, &who, &grant, &endpoints).await?;
