@@ -58,11 +58,13 @@ pub async fn connect_begin(
     scopes: Option<Vec<String>>,
     redirect: Option<RedirectKind>,
     account: Option<String>,
+    bearer: Option<bool>,
 ) -> CommandResult<ConnectStarted> {
     let request = ConnectRequest::provider(provider_id)
         .scopes(scopes)
         .redirect(redirect)
         .reconnect(account)
+        .no_dpop(bearer.unwrap_or(false))
         .open_browser(true);
     Ok(core.connect_begin(request).await?)
 }

@@ -165,8 +165,10 @@ export function connectBegin(
   scopes: string[] | null,
   redirect: RedirectKind | null,
   account: string | null = null,
+  bearer = false,
 ): Promise<ConnectStarted> {
-  return invoke<ConnectStarted>("connect_begin", { providerId, scopes, redirect, account });
+  // Sent only when asked for: tokens bound to this device are the default where the server offers it.
+  return invoke<ConnectStarted>("connect_begin", { providerId, scopes, redirect, account, ...(bearer ? { bearer } : {}) });
 }
 
 /** "Add by URL": what the resource at `url` names as its authorization server (RFC 9728). */

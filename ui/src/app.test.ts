@@ -345,6 +345,22 @@ describe("account rows", () => {
 });
 
 describe("connect", () => {
+  it("binds tokens to this device by default where the server offers it; unticked, asks for bearer tokens", async () => {
+    const backend = baseBackend({ providers: [provider({ binds_tokens: true }), provider({ id: "plain", name: "Plain" })] })
+      .on("connect_begin", () => started)
+      .on("connect_finish", () => deferred<Account>().promise);
+    await boot(backend);
+    expect(byTestId("connect-bind", providerRowOf("plain"))).toBeNull();
+    const box = byTestId("connect-bind", providerRowOf("example")) as HTMLInputElement;
+    expect(box.checked).toBe(true);
+    box.click();
+    expect(box.checked).toBe(false);
+    click(byTestId("connect", providerRowOf("example")));
+    await vi.waitFor(() =>
+      expect(backend.callsOf("connect_begin")).toEqual([{ providerId: "example", scopes: null, redirect: null, account: null, bearer: true }]),
+    );
+  });
+
   it("waits for the browser, counts down, and Cancel calls connect_cancel with the flow id", async () => {
     const finish = deferred<Account>();
     const backend = baseBackend()

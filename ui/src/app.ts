@@ -104,7 +104,7 @@ class App {
       },
     });
     this.providers = new ProvidersView(this.store, flowActive, {
-      onConnect: (p, scopes, kind) => void this.signIn.connect(p, p.id, p.name, scopes, kind),
+      onConnect: (p, scopes, kind, bearer) => void this.signIn.connect(p, p.id, p.name, scopes, kind, null, bearer),
       onConfigure: (settings, secret) => this.configureProvider(settings, secret),
       onAdd: (provider) => this.addProvider(provider),
       onPlanResource: async (url) => {

@@ -16,7 +16,11 @@ redirect_uris: Array<string>,
 /**
  * The app registered itself there (RFC 7591); it registers again when needed.
  */
-registered: boolean, };
+registered: boolean, 
+/**
+ * Sign-ins bind the tokens to this device (DPoP) unless the person asks for bearer tokens.
+ */
+binds_tokens: boolean, };
 
 export type Capabilities = { protocol: Protocol, pkce: Pkce, client_secret: SecretRule, 
 /**

@@ -28,7 +28,10 @@ export type ProviderRowOptions = {
   /** The kind selected now (kept across re-renders). */
   kind: ConnectKind;
   onKind: (kind: ConnectKind) => void;
-  onConnect: (scopeText: string, kind: ConnectKind) => void;
+  /** Plain bearer tokens asked for, where the provider would bind them to this device. */
+  bearer: boolean;
+  onBearer: (bearer: boolean) => void;
+  onConnect: (scopeText: string, kind: ConnectKind, bearer: boolean) => void;
   /** The "Settings" panel, for built-in providers. */
   settings: SetupControls;
 };
@@ -113,6 +116,15 @@ function toggled(
   return { toggle, panel };
 }
 
+/** "Bind tokens to this device" (DPoP), on by default, where the server offers it. */
+function bindChoice(provider: ProviderView, opts: ProviderRowOptions): HTMLInputElement | null {
+  if (!provider.binds_tokens) return null;
+  const box = h("input", { type: "checkbox", "data-testid": "connect-bind", name: "connect-bind" });
+  box.checked = !opts.bearer;
+  box.addEventListener("change", () => opts.onBearer(!box.checked));
+  return box;
+}
+
 /** The "Sign in with" select, or null when the provider offers one way only. */
 function kindSelect(provider: ProviderView, opts: ProviderRowOptions): HTMLSelectElement | null {
   if (opts.kinds.length < 2) return null;
@@ -133,6 +145,8 @@ function selectedKind(select: HTMLSelectElement | null, opts: ProviderRowOptions
 
 export function providerRow(provider: ProviderView, opts: ProviderRowOptions): HTMLElement {
   const kindChoice = kindSelect(provider, opts);
+  const bind = bindChoice(provider, opts);
+  const bearerOf = () => (bind ? !bind.checked : false);
   const input = h("input", {
     type: "text",
     class: "scope-input",
@@ -148,13 +162,13 @@ export function providerRow(provider: ProviderView, opts: ProviderRowOptions): H
   input.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && !connect.disabled) {
       ev.preventDefault();
-      opts.onConnect(input.value, selectedKind(kindChoice, opts));
+      opts.onConnect(input.value, selectedKind(kindChoice, opts), bearerOf());
     }
   });
   const connect = button(
     "Connect",
     { class: "btn btn--primary", "data-testid": "connect", disabled: opts.flowActive, "aria-label": `Connect ${provider.name}` },
-    () => opts.onConnect(input.value, selectedKind(kindChoice, opts)),
+    () => opts.onConnect(input.value, selectedKind(kindChoice, opts), bearerOf()),
   );
   const settings = provider.builtin
     ? toggled(provider, opts.settings, "settings", "Settings", {
@@ -192,6 +206,14 @@ export function providerRow(provider: ProviderView, opts: ProviderRowOptions): H
         h("label", { class: "scope-label" }, h("span", { class: "field-label small" }, "Scopes (optional)"), input),
         kindChoice
           ? h("label", { class: "scope-label" }, h("span", { class: "field-label small" }, "Sign in with"), kindChoice)
+          : null,
+        bind
+          ? h(
+              "label",
+              { class: "choice small", title: "A copied token is useless without this device’s key. Scripts that need the token itself (token, exec, git) want it off." },
+              bind,
+              " Bind tokens to this device",
+            )
           : null,
         connect,
         settings?.toggle,

@@ -65,6 +65,7 @@ export class SignIn {
     scopes: string[] | null,
     kind: ConnectKind,
     account: string | null = null,
+    bearer = false,
   ): Promise<void> {
     if (this.running()) return;
     const nameOf = (id: string) => this.nameOf(id) ?? providerName;
@@ -80,7 +81,7 @@ export class SignIn {
       const redirect = redirectArg(connectKinds(provider), kind);
       await this.run(
         async (): Promise<Flow> => {
-          const started = await api.connectBegin(providerId, scopes, redirect, account);
+          const started = await api.connectBegin(providerId, scopes, redirect, account, bearer);
           return { kind: "browser", started, redirect: kind, providerName: nameOf(started.provider), deadline: this.now() + started.timeout_secs * 1000, cancelling: false, cancelled: false };
         },
         (flow) => api.connectFinish(flow.started.flow_id),

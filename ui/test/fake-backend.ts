@@ -100,6 +100,7 @@ export function provider(overrides: Partial<ProviderView> = {}): ProviderView {
     api_origins: ["https://id.example.test"],
     redirect_uris: ["http://127.0.0.1/callback"],
     registered: false,
+    binds_tokens: false,
     ...overrides,
   };
 }

@@ -232,6 +232,28 @@ async fn a_server_that_requires_nonces_is_answered_once_per_call_and_nothing_fai
 }
 
 #[tokio::test]
+async fn a_sign_in_with_a_code_binds_its_tokens_too() {
+    require_keyring();
+    let idp = Idp::start_with(&[("IDP_DPOP", "nonce")]).await;
+    let sandbox = Sandbox::new();
+    let cli = Cli::new(&sandbox, "device");
+    cli.ok(&support::add_demo_provider_args(&idp), "").await;
+    let account = cli
+        .ok(
+            &["connect", "local-demo", "--redirect", "device", "--json"],
+            "alice",
+        )
+        .await;
+    assert_eq!(account["bound"], true, "{account}");
+    let id = account["id"].as_str().unwrap().to_owned();
+    assert!(stored(&cli, &id).await["dpop_key"].is_string());
+    let tested = cli.ok(&["test", &id, "--json"], "").await;
+    assert_eq!(tested["status"], 200, "{tested}");
+    let stats = idp.stats().await;
+    assert_eq!(stats["device_code_success"], 1, "{stats}");
+}
+
+#[tokio::test]
 async fn no_dpop_gives_a_script_a_bearer_token() {
     require_keyring();
     let idp = Idp::start_with(&[("IDP_DPOP", "on")]).await;

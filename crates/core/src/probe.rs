@@ -609,6 +609,48 @@ fn redact_json(value: &mut serde_json::Value, secrets: &[&str]) {
 mod tests {
     use super::*;
 
+    fn challenge(value: &str) -> Vec<(String, String)> {
+        vec![("www-authenticate".into(), value.into())]
+    }
+
+    #[test]
+    fn a_403_insufficient_scope_names_the_scopes_to_add() {
+        assert_eq!(
+            missing_scopes(
+                403,
+                &challenge(r#"Bearer error="insufficient_scope", scope="repo admin:org""#)
+            ),
+            Some(vec!["repo".to_string(), "admin:org".to_string()])
+        );
+        assert_eq!(
+            missing_scopes(
+                403,
+                &challenge(r#"DPoP realm="x", error="insufficient_scope", scope="api:write""#)
+            ),
+            Some(vec!["api:write".to_string()])
+        );
+        // Not step-up: another status, another error, no scope, or a hostile scope value.
+        for (status, value) in [
+            (401, r#"Bearer error="insufficient_scope", scope="a""#),
+            (403, r#"Bearer error="invalid_token", scope="a""#),
+            (403, r#"Bearer error="insufficient_scope""#),
+            (403, "Basic realm=\"x\""),
+            (
+                403,
+                "Bearer error=\"insufficient_scope\", scope=\"a\\\"b\u{7}\"",
+            ),
+        ] {
+            assert_eq!(missing_scopes(status, &challenge(value)), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn an_echoed_token_is_cut_out_of_a_binary_body() {
+        let body = b"\x00\xffat-SECRET\x01at-SECRET".to_vec();
+        let out = redact_bytes(body, &["at-SECRET"]);
+        assert_eq!(out, b"\x00\xff[token removed]\x01[token removed]".to_vec());
+    }
+
     #[test]
     fn a_reply_that_echoes_the_tokens_reaches_the_window_without_them() {
         let tokens = TokenSet {

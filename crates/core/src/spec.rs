@@ -34,6 +34,8 @@ pub struct ProviderView {
     pub redirect_uris: Vec<String>,
     /// The app registered itself there (RFC 7591); it registers again when needed.
     pub registered: bool,
+    /// Sign-ins bind the tokens to this device (DPoP) unless the person asks for bearer tokens.
+    pub binds_tokens: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -189,6 +191,7 @@ impl ProviderView {
             api_origins: spec.api_origins(),
             redirect_uris: in_use,
             registered: spec.registers,
+            binds_tokens: spec.dpop,
         }
     }
 }

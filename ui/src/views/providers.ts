@@ -14,7 +14,7 @@ import { parseScopes } from "../scopes";
 import type { Store } from "../store";
 
 export type ProviderActions = {
-  onConnect(provider: ProviderView, scopes: string[] | null, kind: ConnectKind): void;
+  onConnect(provider: ProviderView, scopes: string[] | null, kind: ConnectKind, bearer: boolean): void;
   /** Saves a built-in's settings; true when saved (the action reports its own errors). */
   onConfigure(settings: ProviderSettings, clientSecret: string | null): Promise<boolean>;
   /** Adds a provider by URL; true when added. */
@@ -30,6 +30,8 @@ export class ProvidersView {
   private readonly form: ProviderForm;
   private readonly resourceForm: ResourceForm;
   private readonly scopeDrafts = new Map<string, string>();
+  /** Providers the person asked plain bearer tokens of (kept across re-renders). */
+  private readonly bearer = new Set<string>();
   /** How the user chose to connect each provider, when not its default. */
   private readonly kindChoices = new Map<string, ConnectKind>();
   /** Providers whose setup or settings panel is unfolded. */
@@ -137,9 +139,11 @@ export class ProvidersView {
             kinds: connectKinds(provider),
             kind: this.kindOf(provider.id),
             onKind: (kind) => this.chooseKind(provider.id, kind),
-            onConnect: (text, kind) => {
+            bearer: this.bearer.has(provider.id),
+            onBearer: (on) => (on ? this.bearer.add(provider.id) : this.bearer.delete(provider.id)),
+            onConnect: (text, kind, bearer) => {
               const scopes = parseScopes(text);
-              this.actions.onConnect(provider, scopes.length > 0 ? scopes : null, kind);
+              this.actions.onConnect(provider, scopes.length > 0 ? scopes : null, kind, bearer);
             },
             settings: this.setupControls(provider),
           }),

@@ -46,6 +46,8 @@ pub struct DevicePending {
     deadline: Instant,
     scopes: Vec<String>,
     account_id: String,
+    /// The key the tokens are to be bound to (DPoP), made for this sign-in.
+    dpop: Option<crate::dpop::DpopKey>,
     /// The one-time launcher the browser was opened on (it carries the user code).
     _launcher: Option<crate::flow::loopback::Listener>,
     _guard: AccountGuard,
@@ -109,6 +111,12 @@ impl Engine {
             .await
             .map_err(|e| token::request_error(e, &spec.name, "start a sign-in with a code"))?;
 
+        // The token request proves the key (RFC 9449 §5); the device request has no `dpop_jkt`.
+        let dpop = if spec.dpop && !request.no_dpop {
+            Some(crate::dpop::DpopKey::generate()?)
+        } else {
+            None
+        };
         let account_id = account::new_id();
         let guard = self.locks.lock(&account_id).await?;
         account::insert_connecting(&self.db, &account_id, &spec.id, &scopes, None).await?;
@@ -154,6 +162,7 @@ impl Engine {
             secret,
             scopes,
             account_id,
+            dpop,
             _launcher: launcher,
             _guard: guard,
         };
@@ -204,6 +213,15 @@ impl Engine {
                 .post(&spec.token_endpoint)
                 .header(reqwest::header::ACCEPT, "application/json");
             request = token::authenticate(spec, p.secret.as_ref(), request, &mut form);
+            let endpoint = url::Url::parse(&spec.token_endpoint)
+                .map_err(|_| Error::internal("bad token endpoint"))?;
+            if let Some(key) = &p.dpop {
+                let nonce = crate::dpop::nonce_for(&endpoint);
+                request = request.header(
+                    "DPoP",
+                    key.proof("POST", &endpoint, nonce.as_deref(), None)?,
+                );
+            }
             let mut response = request.form(&form).send().await.map_err(|e| {
                 Error::new(
                     ErrorKind::Network,
@@ -221,6 +239,7 @@ impl Engine {
             if cut {
                 return Err(crate::http::too_large(&spec.name, "finish the sign-in"));
             }
+            let nonce_is_new = crate::dpop::remember_nonce(&endpoint, response.headers());
             let reply: ProviderTokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
                 Error::new(
                     ErrorKind::Provider,
@@ -234,6 +253,8 @@ impl Engine {
             })?;
             match reply.error_code() {
                 Some("authorization_pending") => continue,
+                // The next poll carries the server's nonce (not a failure).
+                Some("use_dpop_nonce") if p.dpop.is_some() && nonce_is_new => continue,
                 Some("slow_down") => {
                     interval += Duration::from_secs(5);
                     continue;
@@ -264,7 +285,8 @@ impl Engine {
                 &spec.name,
                 "finish signing in",
             )?;
-            let (who, whoami_scopes) = self.identify(spec, &granted, None, false, None).await?;
+            let bound = p.dpop.as_ref().filter(|_| granted.is_dpop());
+            let (who, whoami_scopes) = self.identify(spec, &granted, None, false, bound).await?;
             return self
                 .store_connected(
                     spec,
@@ -272,7 +294,7 @@ impl Engine {
                     super::Asked {
                         scopes: &p.scopes,
                         resource: None,
-                        dpop: None,
+                        dpop: bound,
                     },
                     granted,
                     who,

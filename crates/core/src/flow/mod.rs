@@ -518,8 +518,13 @@ impl Engine {
             Some(&account_id),
             Some(&provider.id),
             &format!(
-                "redirect {redirect_uri}, scopes {}{pushed}",
-                scopes.join(" ")
+                "redirect {redirect_uri}, scopes {}{pushed}{}",
+                scopes.join(" "),
+                if dpop.is_some() {
+                    ", tokens bound to this device (DPoP)"
+                } else {
+                    ""
+                }
             ),
         )
         .await;
