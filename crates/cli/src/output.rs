@@ -74,6 +74,12 @@ pub fn account_details(a: &Account) {
     println!("email:     {}", safe(a.email.as_deref().unwrap_or("-")));
     println!("status:    {}", a.status.as_str());
     println!("policy:    {}", policy_text(a.policy));
+    if let Some(r) = &a.resource {
+        println!("resource:  {}", safe(r));
+    }
+    if a.bound {
+        println!("tokens:    bound to this device (DPoP): use `connected-accounts request`");
+    }
     println!(
         "expires:   {}",
         a.expires_at.as_deref().unwrap_or("no expiry")

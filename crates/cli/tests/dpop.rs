@@ -166,10 +166,11 @@ async fn a_bound_account_works_through_the_app_and_its_copied_tokens_work_nowher
         .unwrap()
         .iter()
         .filter(|e| {
-            e["detail"]
-                .as_str()
-                .unwrap_or("")
-                .contains("bound to this device")
+            e["kind"] == "read_refused"
+                && e["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("bound to this device")
         })
         .count();
     assert_eq!(refusals, 3, "token, exec and git are audited: {audit}");
@@ -381,7 +382,26 @@ async fn request_goes_only_to_the_accounts_api_and_offers_step_up() {
     // Named, it is sent; that API refuses a token for another audience.
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(other.stats().await["refused"], 1);
-    // A body from standard input with a method; credentials headers are the app's own.
+    // A method and a body from standard input: the proof names the method the API saw.
+    let out = cli
+        .run(
+            &[
+                "request",
+                &id,
+                &api.url,
+                "-X",
+                "POST",
+                "--data",
+                "-",
+                "-H",
+                "Content-Type: text/plain",
+            ],
+            "",
+            "hello",
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The credentials' headers are the app's own.
     let out = cli
         .run(
             &["request", &id, &api.url, "-H", "Authorization: Bearer x"],
@@ -390,6 +410,49 @@ async fn request_goes_only_to_the_accounts_api_and_offers_step_up() {
         )
         .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(api.stats().await["proof_refused"], 0);
+
+    // The API's checks can fail: with the key and the token read out of the keychain (as any
+    // program of the user's could), a proof is accepted once, never replayed, and only for the
+    // method it names.
+    let entry = stored(&cli, &id).await;
+    let key = ca_core::dpop::DpopKey::from_secret(&ca_core::secret::SecretString::new(
+        entry["dpop_key"].as_str().unwrap(),
+    ))
+    .unwrap();
+    let access = ca_core::secret::SecretString::new(entry["access_token"].as_str().unwrap());
+    let target = reqwest::Url::parse(&api.url).unwrap();
+    let http = reqwest::Client::new();
+    let send = |proof: String| {
+        http.get(&api.url)
+            .header("authorization", format!("DPoP {}", access.expose()))
+            .header("dpop", proof)
+            .send()
+    };
+    let challenged = send(key.proof("GET", &target, None, Some(&access)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(challenged.status(), 401);
+    let nonce = challenged.headers()["dpop-nonce"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let proof = key
+        .proof("GET", &target, Some(&nonce), Some(&access))
+        .unwrap();
+    assert_eq!(send(proof.clone()).await.unwrap().status(), 200);
+    assert_eq!(send(proof).await.unwrap().status(), 401, "a replayed proof");
+    assert_eq!(api.stats().await["replays"], 1);
+    let wrong_method = key
+        .proof("POST", &target, Some(&nonce), Some(&access))
+        .unwrap();
+    assert_eq!(send(wrong_method).await.unwrap().status(), 401);
+    let other_token = ca_core::secret::SecretString::new("another-token");
+    let wrong_ath = key
+        .proof("GET", &target, Some(&nonce), Some(&other_token))
+        .unwrap();
+    assert_eq!(send(wrong_ath).await.unwrap().status(), 401);
+    assert_eq!(api.stats().await["proof_refused"], 3);
 }
 
 /// `refresh`, killed (SIGKILL) at a crash point.
