@@ -1,7 +1,8 @@
 """Connected Accounts benchmark: every figure against its peer, run side by side on this machine.
 
 Run by scripts/bench.sh (which builds what is needed) under tests/with-keyring.sh:
-    python bench/run.py --app APP --cli CLI --bare BARE --deb DEB --bare-deb BARE_DEB [--quick]
+    python bench/run.py --app APP --cli CLI --bare BARE --deb DEB --gh-deb GH_DEB \
+        --window-deb WINDOW_DEB --bare-deb BARE_DEB [--quick]
 
 Prints one line per measure: ours, the peer's, the ratio, the goal, met or not. Pairs run
 alternately, several times, and medians are compared; these machines are shared and noisy, so
@@ -248,8 +249,15 @@ def report(name, ours, peer, unit, goal_ratio=None, goal_text=None, met=None, no
     return {"name": name, "ours": ours, "peer": peer, "ratio": ratio, "goal": goal, "met": met, "note": note}
 
 
-def p1_installer(deb, bare_deb):
-    return report("P1 installer size (.deb)", deb.stat().st_size, bare_deb.stat().st_size, "B", 1.3)
+def p1_installer(deb, gh_deb, window_deb, bare_deb):
+    """P1a: the whole .deb (window and command line) against Debian's GitHub CLI .deb, which has
+    no window; P1b: the window alone against the bare Tauri app, both repacked with xz alike."""
+    return [
+        report("P1a .deb vs GitHub CLI's .deb", deb.stat().st_size, gh_deb.stat().st_size, "B", 1.0,
+               note=gh_deb.name),
+        report("P1b window-only .deb vs bare app", window_deb.stat().st_size, bare_deb.stat().st_size,
+               "B", 2.0),
+    ]
 
 
 def launch(binary, env, display, *args):
@@ -575,7 +583,7 @@ def p7_idle(app, bare, display, box, seconds):
 
 def main():
     ap = argparse.ArgumentParser()
-    for name in ("app", "cli", "bare", "deb", "bare-deb"):
+    for name in ("app", "cli", "bare", "deb", "gh-deb", "window-deb", "bare-deb"):
         ap.add_argument(f"--{name}", required=True)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     ap.add_argument("--json", help="also write the results here")
@@ -613,7 +621,8 @@ def main():
                     box.close()
             only = set()
         if "P1" in only:
-            results.append(p1_installer(Path(args.deb), Path(args.bare_deb)))
+            results += p1_installer(Path(args.deb), Path(args.gh_deb), Path(args.window_deb),
+                                    Path(args.bare_deb))
         if only & {"P2", "P3"}:
             screen = Screen(display)
             box = Sandbox("startup")

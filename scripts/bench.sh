@@ -23,10 +23,24 @@ bare_target="$CARGO_TARGET_DIR-bare"
   CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_PANIC=unwind \
   CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_STRIP=true \
   ../../node_modules/.bin/tauri build --bundles deb >&2)
-bare_deb=$(ls "$bare_target"/release/bundle/deb/*.deb | head -1)
+# P1b compares like with like: the bare app's .deb repacked with xz as ours is, and ours without
+# the command line (its binary, manual page and completions).
+bare_deb="$bare_target/bare-app.xz.deb"
+scripts/repack-deb.sh "$(ls "$bare_target"/release/bundle/deb/*.deb | head -1)" "$bare_deb"
+window_deb="$bare_target/connected-accounts-window-only.deb"
+scripts/repack-deb.sh "$deb" "$window_deb" /usr/bin/connected-accounts \
+  /usr/share/man/man1/connected-accounts.1.gz \
+  /usr/share/bash-completion/completions/connected-accounts \
+  /usr/share/zsh/vendor-completions/_connected-accounts \
+  /usr/share/fish/vendor_completions.d/connected-accounts.fish
+# P1a's peer: GitHub CLI's .deb from the Debian archive, as apt downloads it.
+gh_dir="$bare_target/gh"
+mkdir -p "$gh_dir"
+(cd "$gh_dir" && rm -f gh_*.deb && apt-get download -q gh >&2)
+gh_deb=$(ls "$gh_dir"/gh_*.deb | head -1)
 
 tests/with-keyring.sh .venv/bin/python bench/run.py \
   --app "$CARGO_TARGET_DIR/release/connected-accounts-app" \
   --cli "$CARGO_TARGET_DIR/release/connected-accounts" \
   --bare "$bare_target/release/bare-app" \
-  --deb "$deb" --bare-deb "$bare_deb" "$@"
+  --deb "$deb" --gh-deb "$gh_deb" --window-deb "$window_deb" --bare-deb "$bare_deb" "$@"

@@ -46,5 +46,9 @@ PY
 )
 npx --no-install tauri bundle "${tauri_profile[@]}" --bundles "$bundles" --config "$extra" >&2
 version=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml","rb"))["workspace"]["package"]["version"])')
-ls "$CARGO_TARGET_DIR/$profile"/bundle/deb/*_"${version}"_*.deb
+deb=$(ls "$CARGO_TARGET_DIR/$profile"/bundle/deb/*_"${version}"_*.deb)
+# xz instead of the bundler's gzip (the .rpm's xz is set in tauri.conf.json). The dev-profile
+# .deb of the upgrade test stays gzip: xz -9 of its unstripped binaries takes minutes.
+if [ "$profile" = release ]; then scripts/repack-deb.sh "$deb" "$deb"; fi
+echo "$deb"
 if [ "$bundles" = deb,rpm ]; then ls "$CARGO_TARGET_DIR/$profile"/bundle/rpm/*-"${version}"-*.rpm; fi

@@ -53,6 +53,17 @@ def test_the_deb_says_what_people_expect():
     assert "OAuth" in info["Description"]
 
 
+def test_both_packages_are_compressed_with_xz_as_debians_own_are():
+    members = run("ar", "t", str(DEB)).split()
+    assert members[0] == "debian-binary" and "data.tar.xz" in members, members
+    assert run("rpm", "-qp", "--qf", "%{PAYLOADCOMPRESSOR}", str(RPM)) == "xz"
+    # The repacked .deb still lists a checksum for every file it installs.
+    listed = {line.split("  ", 1)[1] for line in run("dpkg-deb", "-I", str(DEB), "md5sums").splitlines()}
+    files = {line.split()[-1].lstrip("./") for line in run("dpkg-deb", "-c", str(DEB)).splitlines()
+             if line.startswith("-")}
+    assert files and files <= listed, files - listed
+
+
 def test_the_rpm_says_what_people_expect_and_carries_the_same_files():
     info = fields(run("rpm", "-qip", str(RPM)))
     assert info["Name"] == "connected-accounts"
