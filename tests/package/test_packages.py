@@ -59,7 +59,8 @@ def test_both_packages_are_compressed_with_xz_as_debians_own_are():
     assert run("rpm", "-qp", "--qf", "%{PAYLOADCOMPRESSOR}", str(RPM)) == "xz"
     # The repacked .deb still lists a checksum for every file it installs.
     listed = {line.split("  ", 1)[1] for line in run("dpkg-deb", "-I", str(DEB), "md5sums").splitlines()}
-    files = {line.split()[-1].lstrip("./") for line in run("dpkg-deb", "-c", str(DEB)).splitlines()
+    # `dpkg-deb -c` lines end with the path (which may hold spaces) after " ./".
+    files = {line.split(" ./", 1)[1] for line in run("dpkg-deb", "-c", str(DEB)).splitlines()
              if line.startswith("-")}
     assert files and files <= listed, files - listed
 
