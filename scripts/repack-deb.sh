@@ -13,7 +13,8 @@ dpkg-deb -R "$in" "$work/root"
 if [ $# -gt 0 ]; then
   for path in "$@"; do
     rm -f "$work/root$path"
-    grep -v -F "  ${path#/}" "$work/root/DEBIAN/md5sums" >"$work/md5sums" || true
+    # Lines are "<32 hex digits>  <path>": only the path's own line goes, not a longer one's.
+    awk -v p="${path#/}" 'substr($0, 35) != p' "$work/root/DEBIAN/md5sums" >"$work/md5sums"
     cp "$work/md5sums" "$work/root/DEBIAN/md5sums"
   done
   size=$(du -sk --exclude=DEBIAN "$work/root" | cut -f1)

@@ -594,7 +594,7 @@ pub fn check_endpoint_url(what: &str, raw: &str) -> Result<Url> {
 }
 
 /// Whether a URL's host is this machine (127.0.0.0/8, [::1] or localhost).
-pub fn is_loopback_url(url: &Url) -> bool {
+fn is_loopback_url(url: &Url) -> bool {
     matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
         || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
         || url.host_str() == Some("localhost")

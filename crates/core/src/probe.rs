@@ -239,25 +239,40 @@ impl Engine {
         let target = url::Url::parse(call.url).map_err(|_| {
             Error::invalid_input("that is not a full URL", "give the whole address")
         })?;
+        let has_accept = call
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("accept"));
         let build = |nonce: Option<String>| -> Result<reqwest::RequestBuilder> {
-            let mut request = self
-                .http()?
-                .request(call.method.clone(), target.as_str())
-                .header(reqwest::header::ACCEPT, "application/json");
+            let mut request = self.http()?.request(call.method.clone(), target.as_str());
+            if !has_accept {
+                request = request.header(reqwest::header::ACCEPT, "application/json");
+            }
             for (name, value) in &call.headers {
                 request = request.header(name.as_str(), value.as_str());
             }
             request = match dpop {
                 None => request.bearer_auth(token.expose()),
-                Some(key) => request
-                    .header(
-                        reqwest::header::AUTHORIZATION,
-                        format!("DPoP {}", token.expose()),
-                    )
-                    .header(
-                        "DPoP",
-                        key.proof(call.method.as_str(), &target, nonce.as_deref(), Some(token))?,
-                    ),
+                Some(key) => {
+                    // Marked sensitive, as `bearer_auth` marks its header: never in a debug print.
+                    let mut credential =
+                        reqwest::header::HeaderValue::from_str(&format!("DPoP {}", token.expose()))
+                            .map_err(|_| {
+                                Error::internal("an access token that is no header value")
+                            })?;
+                    credential.set_sensitive(true);
+                    request
+                        .header(reqwest::header::AUTHORIZATION, credential)
+                        .header(
+                            "DPoP",
+                            key.proof(
+                                call.method.as_str(),
+                                &target,
+                                nonce.as_deref(),
+                                Some(token),
+                            )?,
+                        )
+                }
             };
             if let Some(body) = &call.body {
                 request = request.body(body.clone());
@@ -267,7 +282,9 @@ impl Engine {
         let first = build(dpop.and_then(|_| crate::dpop::nonce_for(&target)))?
             .send()
             .await;
-        let Some(_) = dpop else { return Ok(first) };
+        if dpop.is_none() {
+            return Ok(first);
+        }
         match first {
             Ok(response) => {
                 let fresh = crate::dpop::remember_nonce(&target, response.headers());
@@ -300,13 +317,9 @@ impl Engine {
         for o in &req.allow_origins {
             also.push(Spec::origin_of(o)?);
         }
+        // Every allowed origin is https (or loopback http): endpoints, profiles' hosts, the
+        // resource and `--allow-origin` are each checked so when they are taken in.
         let target = spec.allowed_api_url(&req.url, &also)?;
-        if target.scheme() != "https" && !crate::model::is_loopback_url(&target) {
-            return Err(Error::invalid_input(
-                "the app sends a token only over https (or to this machine)",
-                "use the https address",
-            ));
-        }
         let method = reqwest::Method::from_bytes(req.method.trim().to_ascii_uppercase().as_bytes())
             .map_err(|_| {
                 Error::invalid_input(
@@ -343,14 +356,15 @@ impl Engine {
             target.path()
         );
         audit::record_read(&self.db, &row.id, &row.provider_id, reader, &detail).await;
+        let caller: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+            .collect();
         let call = ApiCall {
             method,
             url: target.as_str(),
-            headers: req
-                .headers
-                .iter()
-                .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-                .collect(),
+            headers: provider_headers(&spec, caller),
             body: req.body.clone(),
         };
         let network = |e: reqwest::Error| {
@@ -404,13 +418,12 @@ impl Engine {
         let call = ApiCall {
             method: method.clone(),
             url,
-            headers: spec
-                .whoami
-                .iter()
-                .flat_map(|w| w.headers.iter())
-                .map(|(n, v)| (n.clone(), v.clone()))
-                .chain(body.map(|_| ("content-type".into(), "application/json".into())))
-                .collect(),
+            headers: provider_headers(
+                spec,
+                body.map(|_| ("content-type".into(), "application/json".into()))
+                    .into_iter()
+                    .collect(),
+            ),
             body: body.map(|b| b.as_bytes().to_vec()),
         };
         let started = Instant::now();
@@ -459,6 +472,21 @@ impl Engine {
             truncated,
         })
     }
+}
+
+/// The headers the provider's API requires (GitHub's `User-Agent` and `Accept`, Twitch's
+/// `Client-Id`: the profile's who-am-I headers), then `caller`'s, which replace any of the same
+/// name.
+fn provider_headers(spec: &Spec, caller: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = spec
+        .whoami
+        .iter()
+        .flat_map(|w| w.headers.iter())
+        .filter(|(n, _)| !caller.iter().any(|(c, _)| c.eq_ignore_ascii_case(n)))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    out.extend(caller);
+    out
 }
 
 /// The account's resource (RFC 8707), as an origin its token may go to.
@@ -642,6 +670,23 @@ mod tests {
         ] {
             assert_eq!(missing_scopes(status, &challenge(value)), None, "{value}");
         }
+    }
+
+    #[test]
+    fn the_providers_required_headers_go_with_a_request_unless_the_caller_sets_them() {
+        let github = Spec::from_profile(
+            crate::catalog::find("github").unwrap(),
+            &crate::model::Settings::default(),
+        );
+        let sent = provider_headers(&github, vec![("accept".into(), "text/plain".into())]);
+        let names: Vec<String> = sent.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+        assert!(names.contains(&"user-agent".to_string()), "{sent:?}");
+        assert_eq!(
+            names.iter().filter(|n| *n == "accept").count(),
+            1,
+            "{sent:?}"
+        );
+        assert!(sent.contains(&("accept".into(), "text/plain".into())));
     }
 
     #[test]

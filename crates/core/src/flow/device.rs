@@ -189,6 +189,9 @@ impl Engine {
 
     pub(super) async fn device_poll(&self, p: &DevicePending, cancel: &Notify) -> Result<Account> {
         let spec = &p.spec;
+        // Where proofs and the server's nonces are for (DPoP).
+        let endpoint = url::Url::parse(&spec.token_endpoint)
+            .map_err(|_| Error::internal("bad token endpoint"))?;
         let mut interval = p.interval;
         loop {
             if Instant::now() >= p.deadline {
@@ -213,8 +216,6 @@ impl Engine {
                 .post(&spec.token_endpoint)
                 .header(reqwest::header::ACCEPT, "application/json");
             request = token::authenticate(spec, p.secret.as_ref(), request, &mut form);
-            let endpoint = url::Url::parse(&spec.token_endpoint)
-                .map_err(|_| Error::internal("bad token endpoint"))?;
             if let Some(key) = &p.dpop {
                 let nonce = crate::dpop::nonce_for(&endpoint);
                 request = request.header(
