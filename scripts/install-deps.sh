@@ -11,6 +11,9 @@ APT_PACKAGES=(
   # build (toolchain.md)
   libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev pkg-config
+  # the system's SQLite, which both binaries link (sqlx's sqlite-unbundled makes its bindings
+  # with bindgen, hence libclang)
+  libsqlite3-dev libclang-dev
   # run and test headless
   xvfb xauth webkit2gtk-driver dbus-daemon dbus-x11 x11-utils xdg-utils
   desktop-file-utils gnome-keyring libsecret-tools libglib2.0-bin python3-venv

@@ -53,6 +53,16 @@ def test_the_deb_says_what_people_expect():
     assert "OAuth" in info["Description"]
 
 
+def test_the_system_sqlite_both_binaries_link_is_a_dependency(tmp_path):
+    run("dpkg-deb", "-x", str(DEB), str(tmp_path))
+    for name in ("connected-accounts-app", "connected-accounts"):
+        needed = run("readelf", "-d", str(tmp_path / "usr/bin" / name))
+        assert "[libsqlite3.so.0]" in needed, f"{name} links SQLite statically again?"
+    # RETURNING (git rules) needs SQLite 3.35; Debian 12 has 3.40, Ubuntu 22.04 3.37.
+    assert "libsqlite3-0 (>= 3.35)" in fields(run("dpkg-deb", "--field", str(DEB)))["Depends"]
+    assert "sqlite-libs >= 3.35" in run("rpm", "-qp", "--requires", str(RPM))
+
+
 def test_both_packages_are_compressed_with_xz_as_debians_own_are():
     members = run("ar", "t", str(DEB)).split()
     assert members[0] == "debian-binary" and "data.tar.xz" in members, members
