@@ -24,6 +24,7 @@ pub mod fuzzing;
 pub mod git;
 pub mod health;
 pub mod http;
+pub mod idtoken;
 pub mod locks;
 pub mod logging;
 pub mod model;

@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
-use openidconnect::Nonce;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 use tokio::sync::{mpsc, Notify};
@@ -185,7 +184,7 @@ pub struct Pending {
     secret: Option<SecretString>,
     account_id: String,
     state: CsrfToken,
-    nonce: Option<Nonce>,
+    nonce: Option<SecretString>,
     verifier: Option<PkceCodeVerifier>,
     scopes: Vec<String>,
     resource: Option<String>,
@@ -414,9 +413,12 @@ impl Engine {
             Some(verifier)
         };
         let mut params = token::authorize_params(&provider, &scopes);
-        let nonce = (provider.protocol == Protocol::Oidc).then(|| Nonce::new_random_len(32));
+        let nonce = match provider.protocol {
+            Protocol::Oidc => Some(crate::idtoken::new_nonce()?),
+            _ => None,
+        };
         if let Some(n) = &nonce {
-            params.insert("nonce".into(), n.secret().clone());
+            params.insert("nonce".into(), n.expose().to_string());
         }
         // Servers such as oidc-provider and Google issue no refresh token without consent.
         let offline = provider
