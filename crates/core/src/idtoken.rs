@@ -62,7 +62,9 @@ pub fn verify(
     }
     if let Some(typ) = header.get("typ") {
         let typ = typ.as_str().unwrap_or_default().to_ascii_lowercase();
-        if !matches!(typ.as_str(), "jwt" | "application/jwt") {
+        // RFC 7515 §4.1.9: a media type, "application/" may be left out.
+        let short = typ.strip_prefix("application/").unwrap_or(&typ);
+        if !matches!(short, "jwt" | "jose") {
             return Err(format!("unexpected token type {typ:?}"));
         }
     }
@@ -288,6 +290,18 @@ mod tests {
     }
 
     #[test]
+    fn a_jwt_type_is_accepted_in_any_of_its_spellings() {
+        let s = ec_signer("e1");
+        for typ in ["JWT", "jwt", "application/jwt", "JOSE", "application/jose"] {
+            let header = Header {
+                typ: Some(typ.into()),
+                ..with_kid("e1")
+            };
+            assert!(check(&sign(&s, header, &claims()), &[&s]).is_ok(), "{typ}");
+        }
+    }
+
+    #[test]
     fn every_broken_rule_is_refused() {
         let s = rsa_signer("r1");
         let other = rsa_signer("r2");
@@ -398,6 +412,11 @@ mod tests {
             (
                 "unexpected token type",
                 header_of(json!({"alg": "RS256", "typ": "at+jwt"})),
+                vec![&s],
+            ),
+            (
+                "unexpected token type",
+                header_of(json!({"alg": "RS256", "typ": "application/logout+jwt"})),
                 vec![&s],
             ),
             (
