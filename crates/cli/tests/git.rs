@@ -281,6 +281,9 @@ async fn two_accounts_on_one_host_are_kept_apart_by_path_and_the_override_wins()
     let bob = w.connect("bob").await;
     w.repository("alice", "a").await;
     w.repository("bob", "b").await;
+    w.git_ok(&w.home, &["config", "--global", "user.name", "Ada"])
+        .await;
+    let before = w.global_config().await;
     for (account, path) in [(&alice, "alice/"), (&bob, "bob/")] {
         let out = w
             .cli(&[
@@ -366,6 +369,27 @@ async fn two_accounts_on_one_host_are_kept_apart_by_path_and_the_override_wins()
         .await;
     assert_eq!(text(&out.stdout), "quit=1\n");
     assert!(text(&out.stderr).contains("setup-git --account ACCOUNT --host elsewhere.example"));
+
+    // Undoing both path rules takes away credential.useHttpPath with the last one, and so the
+    // helper: the global config is as it was.
+    for (account, path) in [(&bob, "bob/"), (&alice, "alice/")] {
+        let out = w
+            .cli(&[
+                "setup-git",
+                "--account",
+                account,
+                "--host",
+                &w.host,
+                "--path",
+                path,
+                "--undo",
+            ])
+            .await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let useful = w.global_config().await.contains("usehttppath");
+        assert_eq!(useful, path == "bob/", "useHttpPath after undoing {path}");
+    }
+    assert_eq!(w.global_config().await, before);
 }
 
 #[tokio::test]

@@ -128,16 +128,26 @@ impl Engine {
         Ok(())
     }
 
-    /// Removes the rule at `host`/`path`, returning it.
+    /// Removes the rule at `host`/`path`, returning it. A read and a delete in one transaction,
+    /// not `DELETE … RETURNING`: the system's SQLite may predate 3.35 (RHEL 9 has 3.34).
     pub async fn remove_git_rule(&self, host: &str, path: &str) -> Result<Option<GitRule>> {
-        Ok(sqlx::query_as(
-            "DELETE FROM git_rules WHERE host = ? AND path = ?
-             RETURNING host, path, account_id, set_use_http_path",
+        let host = host.to_ascii_lowercase();
+        let mut tx = self.db.begin().await?;
+        let rule: Option<GitRule> = sqlx::query_as(
+            "SELECT host, path, account_id, set_use_http_path FROM git_rules
+             WHERE host = ? AND path = ?",
         )
-        .bind(host.to_ascii_lowercase())
+        .bind(&host)
         .bind(path)
-        .fetch_optional(&self.db)
-        .await?)
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM git_rules WHERE host = ? AND path = ?")
+            .bind(&host)
+            .bind(path)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(rule)
     }
 
     /// The provider's git conventions for an account.
