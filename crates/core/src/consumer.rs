@@ -44,6 +44,11 @@ impl ReadKind {
         .into_iter()
         .find(|k| k.as_str() == s)
     }
+
+    /// The program gets the token itself (not a call the app makes for it).
+    pub fn hands_out_token(self) -> bool {
+        matches!(self, Self::Token | Self::Exec | Self::GitCredential)
+    }
 }
 
 /// The program that asked, read from `/proc` (Linux). Fields the system does not show (another

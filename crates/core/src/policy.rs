@@ -150,6 +150,12 @@ impl Engine {
         detail: &str,
     ) -> Result<ReadGate> {
         let row = account::resolve(&self.db, query).await?;
+        // A bound token is useless outside the app: refused before anyone is asked.
+        if row.dpop_bound && reader.kind.hands_out_token() {
+            self.audit_refused_read(&row, reader, detail, "its tokens are bound to this device")
+                .await;
+            return Err(bound_refusal(&row));
+        }
         match row.policy() {
             Policy::Allow => Ok(ReadGate::Open(Clearance {
                 account_id: row.id.clone(),
@@ -230,6 +236,21 @@ impl Engine {
         }
         Ok(account::get(&self.db, &row.id).await?.view(now_ms()))
     }
+}
+
+/// `token`, `exec` and git get no token of a bound account (exit 5, 125, `quit=1`).
+pub(crate) fn bound_refusal(row: &AccountRow) -> Error {
+    Error::new(
+        ErrorKind::TokenBound,
+        format!(
+            "the tokens of {} are bound to this device",
+            row.display_name
+        ),
+    )
+    .hint("only the app holds the key that makes them work, so it makes the calls itself")
+    .remedy(crate::error::Remedy::UseRequest {
+        account: row.id.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ impl Engine {
         let row = self.row(query).await?;
         cleared.check(&row)?;
         if row.dpop_bound {
-            return Err(bound_refusal(&row));
+            return Err(crate::policy::bound_refusal(&row));
         }
         let (row, tokens, spec) = self.fresh_tokens_for(query, wanted).await?;
         audit::record_read(&self.db, &row.id, &row.provider_id, reader, detail).await;
@@ -173,24 +173,6 @@ impl Engine {
             env_name,
             git,
         })
-    }
-
-    /// Refuses, before any question is put to the person, a program that wants the token of an
-    /// account whose tokens are bound to this device: without the key it could not use it.
-    /// Audited as a refused read.
-    pub async fn refuse_if_bound(
-        &self,
-        query: &str,
-        reader: &Consumer,
-        detail: &str,
-    ) -> Result<()> {
-        let row = self.row(query).await?;
-        if !row.dpop_bound {
-            return Ok(());
-        }
-        self.audit_refused_read(&row, reader, detail, "its tokens are bound to this device")
-            .await;
-        Err(bound_refusal(&row))
     }
 
     pub(crate) async fn tokens_or_reconnect(&self, row: &AccountRow) -> Result<TokenSet> {
@@ -381,21 +363,6 @@ pub(crate) fn reconnect(row: &AccountRow) -> impl Fn(Error) -> Error + '_ {
         }),
         _ => e,
     }
-}
-
-/// `token`, `exec` and git get no token of a bound account (exit 5, 125, `quit=1`).
-fn bound_refusal(row: &AccountRow) -> Error {
-    Error::new(
-        ErrorKind::TokenBound,
-        format!(
-            "the tokens of {} are bound to this device",
-            row.display_name
-        ),
-    )
-    .hint("only the app holds the key that makes them work, so it makes the calls itself")
-    .remedy(crate::error::Remedy::UseRequest {
-        account: row.id.clone(),
-    })
 }
 
 #[cfg(test)]

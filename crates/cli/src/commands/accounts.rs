@@ -76,8 +76,7 @@ pub async fn refresh(engine: &Engine, account: &str, json: bool) -> Outcome {
 /// The access token alone on standard output (nothing else is printed there).
 pub async fn token(engine: &Engine, account: &str, asking: Asking) -> Outcome {
     let reader = Consumer::calling_process(ReadKind::Token);
-    // A bound token is useless outside the app (exit 5): refused before anyone is asked.
-    engine.refuse_if_bound(account, &reader, "token").await?;
+    // A bound token is useless outside the app: the gate refuses it (exit 5) before asking.
     let cleared =
         policy::clearance(engine, account, &reader, "token", Purpose::Token, asking).await?;
     let token = engine.access_token(account, &reader, &cleared).await?;

@@ -137,14 +137,6 @@ pub async fn run(engine: &Engine, args: ExecArgs, asking: Asking) -> Result<Next
         .into_owned();
     let reader = Consumer::calling_process(ReadKind::Exec);
     let detail = format!("exec {name}");
-    // A bound token is useless to the program: refused before anyone is asked.
-    engine
-        .refuse_if_bound(&args.account, &reader, &detail)
-        .await
-        .map_err(|e| {
-            output::report(&e);
-            Failure::Reported(FAILED)
-        })?;
     let cleared = policy::clearance(
         engine,
         &args.account,

@@ -89,9 +89,6 @@ async fn get(engine: &Engine, request: &BTreeMap<String, String>, asking: Asking
         host: host.to_owned(),
         path: path.unwrap_or("").to_owned(),
     };
-    if let Err(e) = engine.refuse_if_bound(&row.id, &reader, &detail).await {
-        return quit(&one_line(&e));
-    }
     let cleared = match policy::clearance(engine, &row.id, &reader, &detail, purpose, asking).await
     {
         Ok(c) => c,
